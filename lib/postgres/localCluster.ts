@@ -1,0 +1,208 @@
+// A throw-away PostgreSQL cluster: initdb into a temp dir, start on a free loopback port, hand out
+// connection strings, and always stop and delete it. Used by the tests, the demo and the benchmark.
+//
+// initdb and postgres refuse to run as root. When we are root (CI, our sessions) the cluster is
+// created and run as an unprivileged OS user (the Debian package's `postgres` by default).
+import { execFile, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { findPgTool } from "./binaries";
+
+const execFileAsync = promisify(execFile);
+
+export interface LocalClusterOptions {
+    /** OS user to run the server as when the current user is root. Default: postgres. */
+    runAsUser?: string;
+    /** Extra `-c name=value` server settings. */
+    settings?: Record<string, string | number>;
+    /** Where to create the data directory. Default: the OS temp dir. */
+    baseDir?: string;
+}
+
+export interface LocalCluster {
+    readonly host: string;
+    readonly port: number;
+    readonly user: string;
+    readonly password: string;
+    readonly dataDir: string;
+    /** postgresql://postgres:<password>@127.0.0.1:<port>/<database> */
+    url(database?: string): string;
+    /** Stops the server (immediate mode) and deletes the data directory. Safe to call twice. */
+    stop(): Promise<void>;
+}
+
+const live = new Set<LocalCluster>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+    if (exitHookInstalled) return;
+    exitHookInstalled = true;
+    // Last line of defence: a process that dies without calling stop() still takes its clusters down.
+    const stopAllSync = () => {
+        for (const c of live) stopSync(c);
+    };
+    process.once("exit", stopAllSync);
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+        process.once(sig, () => {
+            stopAllSync();
+            process.exit(130);
+        });
+    }
+}
+
+function uidOf(user: string): { uid: number; gid: number } {
+    const out = execFileSync("id", ["-u", user], { encoding: "utf8" }).trim();
+    const gid = execFileSync("id", ["-g", user], { encoding: "utf8" }).trim();
+    return { uid: Number(out), gid: Number(gid) };
+}
+
+/** Runs a server-side tool, as `runAs` when given (we are root), returning stdout. */
+async function runServerTool(runAs: string | undefined, tool: string, args: string[]): Promise<string> {
+    const [cmd, argv] = runAs ? ["runuser", ["-u", runAs, "--", tool, ...args]] : [tool, args];
+    try {
+        const { stdout } = await execFileAsync(cmd, argv, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+        return stdout;
+    } catch (err) {
+        const e = err as { stderr?: string; stdout?: string; message: string };
+        throw new Error(`${path.basename(tool)} failed: ${(e.stderr || e.stdout || e.message).trim()}`);
+    }
+}
+
+export async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.unref();
+        srv.on("error", reject);
+        srv.listen(0, "127.0.0.1", () => {
+            const addr = srv.address();
+            const port = typeof addr === "object" && addr ? addr.port : 0;
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+function stopSync(c: LocalCluster): void {
+    const internal = c as LocalClusterImpl;
+    if (internal.stopped) return;
+    internal.stopped = true;
+    live.delete(c);
+    try {
+        const [cmd, argv] = internal.runAs
+            ? ["runuser", ["-u", internal.runAs, "--", internal.pgCtl, "-D", c.dataDir, "-m", "immediate", "-w", "stop"]]
+            : [internal.pgCtl, ["-D", c.dataDir, "-m", "immediate", "-w", "stop"]];
+        execFileSync(cmd, argv, { stdio: "ignore" });
+    } catch {
+        // already stopped
+    }
+    fs.rmSync(internal.rootDir, { recursive: true, force: true });
+}
+
+interface LocalClusterImpl extends LocalCluster {
+    stopped: boolean;
+    runAs?: string;
+    pgCtl: string;
+    rootDir: string;
+}
+
+/** Creates and starts a cluster. The caller must call stop() (use try/finally or afterAll). */
+export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const initdb = findPgTool("initdb");
+    const pgCtl = findPgTool("pg_ctl");
+    const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+    const runAs = isRoot ? (opts.runAsUser ?? "postgres") : undefined;
+
+    const rootDir = fs.mkdtempSync(path.join(opts.baseDir ?? os.tmpdir(), "supabase-dr-pg-"));
+    const dataDir = path.join(rootDir, "data");
+    const pwFile = path.join(rootDir, "pwfile");
+    const password = randomBytes(12).toString("hex");
+    fs.writeFileSync(pwFile, password + "\n", { mode: 0o600 });
+    if (runAs) {
+        let ids: { uid: number; gid: number };
+        try {
+            ids = uidOf(runAs);
+        } catch {
+            fs.rmSync(rootDir, { recursive: true, force: true });
+            throw new Error(
+                `running as root, and initdb refuses root: the unprivileged user '${runAs}' does not exist ` +
+                    `(install the postgresql package, which creates it, or: useradd --system ${runAs})`,
+            );
+        }
+        fs.chownSync(rootDir, ids.uid, ids.gid);
+        fs.chownSync(pwFile, ids.uid, ids.gid);
+    }
+
+    const cluster: LocalClusterImpl = {
+        host: "127.0.0.1",
+        port: 0,
+        user: "postgres",
+        password,
+        dataDir,
+        stopped: false,
+        runAs,
+        pgCtl,
+        rootDir,
+        url(database = "postgres") {
+            return `postgresql://${this.user}:${this.password}@${this.host}:${this.port}/${encodeURIComponent(database)}`;
+        },
+        async stop() {
+            stopSync(this);
+        },
+    };
+    installExitHook();
+    live.add(cluster);
+
+    try {
+        await runServerTool(runAs, initdb, [
+            "-D", dataDir,
+            "-U", "postgres",
+            "--pwfile", pwFile,
+            "--auth-local=scram-sha-256",
+            "--auth-host=scram-sha-256",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]);
+        fs.rmSync(pwFile, { force: true });
+        const settings: Record<string, string | number> = {
+            listen_addresses: "127.0.0.1",
+            unix_socket_directories: rootDir,
+            fsync: "off",
+            synchronous_commit: "off",
+            full_page_writes: "off",
+            max_connections: 100,
+            ...opts.settings,
+        };
+        // A port taken between freePort() and the server's bind is retried with another.
+        let lastError: unknown;
+        for (let attempt = 0; attempt < 5; attempt++) {
+            const port = await freePort();
+            const serverOpts = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(" ");
+            try {
+                await runServerTool(runAs, pgCtl, [
+                    "-D", dataDir, "-l", path.join(rootDir, "server.log"), "-o", serverOpts, "-w", "-t", "60", "start",
+                ]);
+                (cluster as { port: number }).port = port;
+                return cluster;
+            } catch (err) {
+                lastError = err;
+            }
+        }
+        const log = readTail(path.join(rootDir, "server.log"));
+        throw new Error(`PostgreSQL did not start: ${String(lastError)}\n${log}`);
+    } catch (err) {
+        stopSync(cluster);
+        throw err;
+    }
+}
+
+function readTail(file: string, lines = 20): string {
+    try {
+        return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+    } catch {
+        return "";
+    }
+}
