@@ -62,6 +62,7 @@ export const scratchDatabaseProvider: pulumi.dynamic.ResourceProvider<ProviderIn
     },
 
     async read(id, props) {
+        if (!props) return { id, props };
         const exists = await scratchDatabaseExists(props.adminUrl, props.databaseName);
         // An empty id tells the engine the resource is gone.
         return exists ? { id, props } : { id: "", props };
