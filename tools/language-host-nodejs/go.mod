@@ -1,6 +1,6 @@
 module supabase-dr/language-host-nodejs
 
-go 1.26.8
+go 1.25.11
 
 require (
 	github.com/pulumi/pulumi/sdk/v3 v3.259.0
