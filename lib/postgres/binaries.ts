@@ -82,6 +82,11 @@ function realDir(dir: string, tool: string): string | undefined {
     return path.dirname(fs.realpathSync(candidate));
 }
 
+/** A tool's own version line, e.g. "pg_dump (PostgreSQL) 15.18". */
+export function toolVersionText(toolPath: string): string {
+    return execFileSync(toolPath, ["--version"], { encoding: "utf8" }).trim();
+}
+
 /** Major version of a client tool, e.g. 15 for "pg_dump (PostgreSQL) 15.18". */
 export function toolMajorVersion(toolPath: string): number {
     const out = execFileSync(toolPath, ["--version"], { encoding: "utf8" });

@@ -34,7 +34,7 @@ export function parseConnectionString(uri: string, label = "connection string"):
 }
 
 /** "host:port/database" — safe for logs and error messages. */
-export function describe(info: ConnectionInfo): string {
+export function describe(info: Pick<ConnectionInfo, "host" | "port" | "database">): string {
     return `${info.host}:${info.port}/${info.database}`;
 }
 

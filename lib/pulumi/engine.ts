@@ -43,23 +43,36 @@ export interface LocalBackend {
 }
 
 export interface LocalBackendOptions {
-    /** Existing state directory; default: a fresh temp dir removed by cleanup(). */
-    stateDir?: string;
+    /** Any backend URL (file://, s3://, ...); default: a fresh file:// state dir removed by cleanup(). */
+    url?: string;
     /** Passphrase for the passphrase secrets provider; default: $PULUMI_CONFIG_PASSPHRASE or random. */
     passphrase?: string;
 }
 
-/** A local file backend with its own PULUMI_HOME, so no state or credentials leak between runs. */
+/**
+ * A backend with its own PULUMI_HOME and work dir, so no state or credentials leak between runs.
+ * Without a URL it is a fresh local file backend that cleanup() deletes (tests, demo).
+ */
 export function localBackend(opts: LocalBackendOptions = {}): LocalBackend {
     const binDir = ensureEngine();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-dr-pulumi-"));
-    const stateDir = opts.stateDir ?? path.join(root, "state");
     const home = path.join(root, "home");
     const workDir = path.join(root, "work");
-    for (const dir of [stateDir, home, workDir]) fs.mkdirSync(dir, { recursive: true });
+    for (const dir of [home, workDir]) fs.mkdirSync(dir, { recursive: true });
+    let url = opts.url;
+    if (!url) {
+        const stateDir = path.join(root, "state");
+        fs.mkdirSync(stateDir);
+        url = "file://" + stateDir;
+    } else if (url.startsWith("file://")) {
+        fs.mkdirSync(url.slice("file://".length), { recursive: true });
+    }
+    if (/^https?:\/\/(api\.)?pulumi\.com|^https:\/\/app\.pulumi/.test(url)) {
+        throw new Error("supabase-dr drills use a self-managed backend (file://, s3://, azblob://, gs://), not Pulumi Cloud");
+    }
     const passphrase = opts.passphrase ?? process.env.PULUMI_CONFIG_PASSPHRASE ?? randomBytes(24).toString("hex");
     const envVars: Record<string, string> = {
-        PULUMI_BACKEND_URL: "file://" + stateDir,
+        PULUMI_BACKEND_URL: url,
         PULUMI_CONFIG_PASSPHRASE: passphrase,
         PULUMI_HOME: home,
         PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -78,18 +91,36 @@ export function localBackend(opts: LocalBackendOptions = {}): LocalBackend {
     };
 }
 
+let cachedCommand: Promise<PulumiCommand> | undefined;
+
+/** The engine's CLI for the Automation API (version-checked against the SDK). */
+export function pulumiCommand(): Promise<PulumiCommand> {
+    cachedCommand ??= PulumiCommand.get({ root: path.dirname(ensureEngine()) });
+    return cachedCommand;
+}
+
+function workspaceOptions(backend: LocalBackend, projectName: string, command: PulumiCommand): LocalWorkspaceOptions {
+    return {
+        workDir: backend.workDir,
+        envVars: backend.envVars,
+        pulumiCommand: command,
+        projectSettings: { name: projectName, runtime: "nodejs", backend: { url: backend.url } },
+    };
+}
+
+/** A workspace on the backend, for listing and inspecting stacks. */
+export async function backendWorkspace(backend: LocalBackend, projectName: string): Promise<LocalWorkspace> {
+    return LocalWorkspace.create(workspaceOptions(backend, projectName, await pulumiCommand()));
+}
+
 /** Creates (or selects) a stack running an inline program on the given backend. */
 export async function inlineStack(
     backend: LocalBackend,
     args: InlineProgramArgs,
     extra: Partial<LocalWorkspaceOptions> = {},
 ): Promise<Stack> {
-    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(ensureEngine()) });
     return LocalWorkspace.createOrSelectStack(args, {
-        workDir: backend.workDir,
-        envVars: backend.envVars,
-        pulumiCommand,
-        projectSettings: { name: args.projectName, runtime: "nodejs", backend: { url: backend.url } },
+        ...workspaceOptions(backend, args.projectName, await pulumiCommand()),
         ...extra,
     });
 }

@@ -1,0 +1,144 @@
+// A restore drill as resources (runbooks 000 and 003): backup artifact → scratch target → restore →
+// validation → optional masking → optional smoke tests → report. Creating the component runs the drill;
+// destroying it drops the scratch target. Artifacts stay in artifactsDir.
+import * as pulumi from "@pulumi/pulumi";
+import { BackupArtifact } from "../dynamic/backupArtifact";
+import { DrillReport } from "../dynamic/drillReport";
+import { Masking } from "../dynamic/masking";
+import { Restore } from "../dynamic/restore";
+import { ScratchDatabase } from "../dynamic/scratchDatabase";
+import { SmokeTest } from "../dynamic/smokeTest";
+import { Validation } from "../dynamic/validation";
+import type { DrillTargets } from "../lib/drill/report";
+import type { FingerprintOptions, SqlAssertion } from "../lib/validate/types";
+
+export interface RestoreDrillArgs {
+    /** yyyymmddHHMMss; stamps every artifact. */
+    drillId: string;
+    env: string;
+    /** The drill stack's name, for the report. */
+    stack: string;
+    /** BACKUP_DIR: where artifacts are written (and kept). */
+    artifactsDir: string;
+    /** Drill start (ISO 8601): RTO and RPO are measured from it. */
+    startedAt: string;
+    /**
+     * SOURCE_DB_URL. A secret. Without backupPath it is dumped now; with backupPath it is only
+     * protected from the restore and, when the backup has no fingerprint, validated against.
+     */
+    sourceUrl?: pulumi.Input<string>;
+    /** Adopt this backup instead of dumping (custom, SQL, SQL.gz, supabase db dump directory). */
+    backupPath?: string;
+    backupTakenAt?: string;
+    /** TARGET_DB_URL: a role that may CREATE DATABASE on the scratch server. A secret. */
+    targetAdminUrl: pulumi.Input<string>;
+    scratchPrefix?: string;
+    restore?: { jobs?: number; allowErrors?: string[] };
+    validation?: { fingerprint?: FingerprintOptions; assertions?: SqlAssertion[] };
+    masking?: { rules: unknown; salt?: pulumi.Input<string>; allowUnmasked?: string[] };
+    smoke?: { baseUrl?: string; bearerToken?: pulumi.Input<string>; checks: unknown; retries?: number };
+    targets: DrillTargets;
+    nextDrillDays: number;
+}
+
+export class RestoreDrill extends pulumi.ComponentResource {
+    public readonly status: pulumi.Output<string>;
+    public readonly summaryPath: pulumi.Output<string>;
+    public readonly reportJsonPath: pulumi.Output<string>;
+    public readonly scratchDatabase: pulumi.Output<string>;
+    public readonly rtoSeconds: pulumi.Output<number | undefined>;
+    public readonly rpoSeconds: pulumi.Output<number | undefined>;
+
+    constructor(name: string, args: RestoreDrillArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("supabase-dr:drill:RestoreDrill", name, {}, opts);
+        const common = { artifactsDir: args.artifactsDir, drillId: args.drillId };
+
+        const backup = new BackupArtifact(`${name}-backup`, {
+            ...common,
+            sourceUrl: args.backupPath ? undefined : args.sourceUrl,
+            backupPath: args.backupPath,
+            takenAt: args.backupTakenAt,
+            fingerprint: args.validation?.fingerprint,
+        }, { parent: this });
+
+        const target = new ScratchDatabase(`${name}-target`, {
+            adminUrl: args.targetAdminUrl,
+            namePrefix: args.scratchPrefix ?? "drill",
+        }, { parent: this });
+
+        const restore = new Restore(`${name}-restore`, {
+            ...common,
+            manifestPath: backup.manifestPath,
+            targetUrl: target.connectionString,
+            protectedSourceUrl: args.sourceUrl,
+            jobs: args.restore?.jobs,
+            allowErrors: args.restore?.allowErrors,
+        }, { parent: this });
+
+        const validation = new Validation(`${name}-validation`, {
+            ...common,
+            manifestPath: backup.manifestPath,
+            targetUrl: target.connectionString,
+            sourceUrl: args.sourceUrl,
+            assertions: args.validation?.assertions,
+            fingerprint: args.validation?.fingerprint,
+            restoredAt: restore.finishedAt,
+        }, { parent: this });
+
+        let last: pulumi.Output<string> = validation.validatedAt;
+        if (args.masking) {
+            const masking = new Masking(`${name}-masking`, {
+                ...common,
+                targetUrl: target.connectionString,
+                sourceUrl: args.sourceUrl,
+                rules: args.masking.rules,
+                salt: args.masking.salt,
+                allowUnmasked: args.masking.allowUnmasked,
+                after: last,
+            }, { parent: this });
+            last = masking.status;
+        }
+        if (args.smoke) {
+            const smoke = new SmokeTest(`${name}-smoke`, {
+                ...common,
+                baseUrl: args.smoke.baseUrl,
+                bearerToken: args.smoke.bearerToken,
+                checks: args.smoke.checks,
+                retries: args.smoke.retries,
+                after: last,
+            }, { parent: this });
+            last = smoke.status;
+        }
+
+        const report = new DrillReport(`${name}-report`, {
+            meta: {
+                id: args.drillId,
+                env: args.env,
+                stack: args.stack,
+                artifactsDir: args.artifactsDir,
+                startedAt: args.startedAt,
+                targets: args.targets,
+                nextDrillDays: args.nextDrillDays,
+                maskingConfigured: !!args.masking,
+                smokeConfigured: !!args.smoke,
+            },
+            redactValues: [args.smoke?.bearerToken, args.masking?.salt].filter((v): v is pulumi.Input<string> => v !== undefined),
+            after: [last],
+        }, { parent: this });
+
+        this.status = report.status;
+        this.summaryPath = report.summaryPath;
+        this.reportJsonPath = report.jsonPath;
+        this.scratchDatabase = target.databaseName;
+        this.rtoSeconds = report.rtoSeconds;
+        this.rpoSeconds = report.rpoSeconds;
+        this.registerOutputs({
+            status: this.status,
+            summaryPath: this.summaryPath,
+            reportJsonPath: this.reportJsonPath,
+            scratchDatabase: this.scratchDatabase,
+            rtoSeconds: this.rtoSeconds,
+            rpoSeconds: this.rpoSeconds,
+        });
+    }
+}

@@ -1,0 +1,105 @@
+// Dynamic resource: the drill's backup artifact. Either dumps the source now (pg_dump -Fc, fingerprint
+// in the same snapshot) or adopts an existing backup. Delete keeps the files: artifacts outlive the drill.
+import * as pulumi from "@pulumi/pulumi";
+import { adoptBackup } from "../lib/backup/adopt";
+import { dumpSource } from "../lib/backup/dump";
+import { writeStepResult } from "../lib/drill/artifacts";
+import type { BackupStep } from "../lib/drill/report";
+import { redactError } from "../lib/redact";
+import type { FingerprintOptions } from "../lib/validate/types";
+import { forwardingProvider } from "./forwardingProvider";
+import { replaceOnAnyChange } from "./oneShot";
+
+export interface BackupArtifactArgs {
+    /** Dump this source now (SOURCE_DB_URL). A secret. Exactly one of sourceUrl / backupPath. */
+    sourceUrl?: pulumi.Input<string>;
+    /** Adopt this backup file or `supabase db dump` directory instead. */
+    backupPath?: pulumi.Input<string>;
+    /** For adopted backups: when the data was captured, if known. */
+    takenAt?: pulumi.Input<string>;
+    artifactsDir: pulumi.Input<string>;
+    drillId: pulumi.Input<string>;
+    fingerprint?: pulumi.Input<FingerprintOptions>;
+}
+
+interface Inputs {
+    sourceUrl?: string;
+    backupPath?: string;
+    takenAt?: string;
+    artifactsDir: string;
+    drillId: string;
+    fingerprint?: FingerprintOptions;
+}
+
+interface Outputs extends Inputs {
+    manifestPath: string;
+    backupTakenAt: string;
+    format: string;
+    bytes: number;
+}
+
+export const backupArtifactProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = {
+    async check(_olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        if (!news.sourceUrl === !news.backupPath) {
+            failures.push({ property: "sourceUrl", reason: "give exactly one of sourceUrl (dump now) or backupPath (adopt a backup)" });
+        }
+        return { inputs: news, failures };
+    },
+
+    async create(inputs) {
+        const started = new Date();
+        const id = `backup_${inputs.drillId}`;
+        try {
+            const r = inputs.sourceUrl
+                ? await dumpSource({ sourceUrl: inputs.sourceUrl, outDir: inputs.artifactsDir, id, fingerprint: inputs.fingerprint ?? {} })
+                : await adoptBackup({ backupPath: inputs.backupPath!, outDir: inputs.artifactsDir, id, takenAt: inputs.takenAt });
+            const finished = new Date();
+            const step: BackupStep = {
+                mode: inputs.sourceUrl ? "dump" : "adopt",
+                manifestPath: r.manifestPath,
+                manifest: r.manifest,
+                startedAt: started.toISOString(),
+                finishedAt: finished.toISOString(),
+                durationMs: finished.getTime() - started.getTime(),
+            };
+            writeStepResult(inputs.artifactsDir, inputs.drillId, "backup", step);
+            const bytes = r.manifest.files.reduce((s, f) => s + f.bytes, 0);
+            return {
+                id,
+                outs: { ...inputs, manifestPath: r.manifestPath, backupTakenAt: r.manifest.takenAt, format: r.manifest.format, bytes },
+            };
+        } catch (err) {
+            throw redactError(err, [inputs.sourceUrl]);
+        }
+    },
+
+    async diff(_id, olds, news) {
+        return replaceOnAnyChange({ ...olds }, { ...news });
+    },
+};
+
+export class BackupArtifact extends pulumi.dynamic.Resource {
+    declare public readonly manifestPath: pulumi.Output<string>;
+    declare public readonly backupTakenAt: pulumi.Output<string>;
+    declare public readonly format: pulumi.Output<string>;
+    declare public readonly bytes: pulumi.Output<number>;
+
+    constructor(name: string, args: BackupArtifactArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            forwardingProvider(__filename, "backupArtifactProvider"),
+            name,
+            {
+                manifestPath: undefined,
+                backupTakenAt: undefined,
+                format: undefined,
+                bytes: undefined,
+                ...args,
+                sourceUrl: args.sourceUrl === undefined ? undefined : pulumi.secret(args.sourceUrl),
+            },
+            { ...opts, additionalSecretOutputs: ["sourceUrl"] },
+            "backup",
+            "BackupArtifact",
+        );
+    }
+}

@@ -1,0 +1,98 @@
+// Dynamic resource: HTTP smoke checks against the restored environment (TARGET_API_URL). Any 5xx or
+// timeout fails the drill; results go to smoke_<id>.txt/.json. The bearer token is a secret and is
+// redacted from every result.
+import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { artifactPaths, writeStepResult } from "../lib/drill/artifacts";
+import { redactError } from "../lib/redact";
+import { parseSmokeChecks } from "../lib/smoke";
+import { formatSmokeReport } from "../lib/smoke/format";
+import { runSmokeChecks } from "../lib/smoke/run";
+import { forwardingProvider } from "./forwardingProvider";
+import { replaceOnAnyChange } from "./oneShot";
+
+export interface SmokeTestArgs {
+    baseUrl?: pulumi.Input<string>;
+    bearerToken?: pulumi.Input<string>;
+    checks: pulumi.Input<unknown>;
+    retries?: pulumi.Input<number>;
+    artifactsDir: pulumi.Input<string>;
+    drillId: pulumi.Input<string>;
+    /** Orders the smoke test after restore/masking. */
+    after: pulumi.Input<string>;
+}
+
+interface Inputs {
+    baseUrl?: string;
+    bearerToken?: string;
+    checks: unknown;
+    retries?: number;
+    artifactsDir: string;
+    drillId: string;
+    after: string;
+}
+
+interface Outputs extends Inputs {
+    status: string;
+    passed: number;
+    total: number;
+}
+
+export const smokeTestProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = {
+    async check(_olds, news) {
+        try {
+            parseSmokeChecks(news.checks);
+            return { inputs: news };
+        } catch (err) {
+            return { inputs: news, failures: [{ property: "checks", reason: (err as Error).message }] };
+        }
+    },
+
+    async create(inputs) {
+        const secrets = [inputs.bearerToken];
+        let result;
+        try {
+            result = await runSmokeChecks(inputs.baseUrl, parseSmokeChecks(inputs.checks), {
+                bearerToken: inputs.bearerToken,
+                retries: inputs.retries,
+            });
+        } catch (err) {
+            throw redactError(err, secrets);
+        }
+        const paths = artifactPaths(inputs.artifactsDir, inputs.drillId);
+        fs.writeFileSync(paths.smokeTxt, formatSmokeReport(result, secrets));
+        writeStepResult(inputs.artifactsDir, inputs.drillId, "smoke", result);
+        if (result.status === "fail") {
+            const failed = result.checks.filter((c) => c.outcome === "FAIL").map((c) => `  FAIL ${c.name}: ${c.reason}`);
+            throw new Error(`smoke tests failed (${result.passed}/${result.total} passed):\n${failed.join("\n")}`);
+        }
+        return { id: `smoke_${inputs.drillId}`, outs: { ...inputs, status: result.status, passed: result.passed, total: result.total } };
+    },
+
+    async diff(_id, olds, news) {
+        return replaceOnAnyChange({ ...olds }, { ...news });
+    },
+};
+
+export class SmokeTest extends pulumi.dynamic.Resource {
+    declare public readonly status: pulumi.Output<string>;
+    declare public readonly passed: pulumi.Output<number>;
+    declare public readonly total: pulumi.Output<number>;
+
+    constructor(name: string, args: SmokeTestArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            forwardingProvider(__filename, "smokeTestProvider"),
+            name,
+            {
+                status: undefined,
+                passed: undefined,
+                total: undefined,
+                ...args,
+                bearerToken: args.bearerToken === undefined ? undefined : pulumi.secret(args.bearerToken),
+            },
+            { ...opts, additionalSecretOutputs: ["bearerToken"] },
+            "smoke",
+            "SmokeTest",
+        );
+    }
+}

@@ -1,0 +1,35 @@
+// The drill stack's program, shared by index.ts (`pulumi up` of a drill-* stack) and the drill
+// command's Automation API inline program: both read the stack's config, so both run the same drill.
+import * as pulumi from "@pulumi/pulumi";
+import { RestoreDrill } from "../../components/RestoreDrill";
+import { CONFIG_NAMESPACE, drillArgsFromConfig } from "./config";
+
+export function drillProgram(): Record<string, pulumi.Output<unknown>> {
+    const config = new pulumi.Config(CONFIG_NAMESPACE);
+    // Secrets are read as plain strings only to validate their form; they enter the resources as secrets.
+    const args = drillArgsFromConfig(
+        config.getObject("drill"),
+        {
+            sourceDbUrl: config.get("sourceDbUrl"),
+            targetDbUrl: config.get("targetDbUrl"),
+            apiBearerToken: config.get("apiBearerToken"),
+            maskingSalt: config.get("maskingSalt"),
+        },
+        pulumi.getStack(),
+    );
+    const drill = new RestoreDrill("drill", {
+        ...args,
+        sourceUrl: args.sourceUrl === undefined ? undefined : pulumi.secret(args.sourceUrl),
+        targetAdminUrl: pulumi.secret(args.targetAdminUrl),
+        masking: args.masking && { ...args.masking, salt: args.masking.salt === undefined ? undefined : pulumi.secret(args.masking.salt) },
+        smoke: args.smoke && { ...args.smoke, bearerToken: args.smoke.bearerToken === undefined ? undefined : pulumi.secret(args.smoke.bearerToken) },
+    });
+    return {
+        status: drill.status,
+        summaryPath: drill.summaryPath,
+        reportJsonPath: drill.reportJsonPath,
+        scratchDatabase: drill.scratchDatabase,
+        rtoSeconds: drill.rtoSeconds,
+        rpoSeconds: drill.rpoSeconds,
+    };
+}

@@ -1,0 +1,234 @@
+// The drill report: drill_summary_<id>.md (runbook 002's template) and drill_<id>.json (machine
+// readable), built from the step results the drill's resources left in the artifacts directory.
+// One code path for both endings: the Report resource calls it when every step ran, the drill
+// command calls it when the stack failed part-way, so a failed drill still gets its report.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { BackupManifest } from "../backup/manifest";
+import type { MaskingResult } from "../mask";
+import type { RestoreResult } from "../restore/restore";
+import type { SmokeResult } from "../smoke/run";
+import type { CheckResult } from "../validate/types";
+import { redact } from "../redact";
+import { artifactPaths, readStepResult } from "./artifacts";
+
+export interface DrillTargets {
+    rtoSeconds: number;
+    rpoSeconds: number;
+}
+
+export interface DrillMeta {
+    id: string;
+    env: string;
+    stack: string;
+    artifactsDir: string;
+    /** Drill start (ISO): RTO and RPO are measured from here. */
+    startedAt: string;
+    targets: DrillTargets;
+    /** Days until the next drill (runbook 002: quarterly). */
+    nextDrillDays: number;
+    /** Set when the drill failed before its Report resource ran (already redacted). */
+    error?: string;
+    /** Whether masking / smoke tests were configured (a missing result then means they never ran). */
+    maskingConfigured?: boolean;
+    smokeConfigured?: boolean;
+}
+
+export interface BackupStep {
+    mode: "dump" | "adopt";
+    manifestPath: string;
+    manifest: BackupManifest;
+    startedAt: string;
+    finishedAt: string;
+    durationMs: number;
+}
+
+export interface ValidationStep {
+    status: "pass" | "fail";
+    comparedWith: "backup-fingerprint" | "live-source" | "none";
+    startedAt: string;
+    finishedAt: string;
+    durationMs: number;
+    results: CheckResult[];
+    note?: string;
+}
+
+export interface DrillReport {
+    drill_id: string;
+    environment: string;
+    stack: string;
+    status: "PASS" | "FAIL";
+    timestamps: {
+        drill_started_at: string;
+        backup_taken_at?: string;
+        restore_started_at?: string;
+        restore_finished_at?: string;
+        validated_at?: string;
+        report_at: string;
+    };
+    durations_seconds: { backup?: number; restore?: number; validation?: number; total: number };
+    backup?: { id: string; mode: string; format: string; files: BackupManifest["files"]; taken_at: string; taken_at_source: string; source?: string };
+    restore?: { target: string; errors: string[]; allowed_errors: string[]; log: string };
+    validation?: { status: string; compared_with: string; checks: CheckResult[]; note?: string };
+    masking?: MaskingResult;
+    smoke?: SmokeResult;
+    rto_seconds?: number;
+    rpo_seconds?: number;
+    targets: { rto_seconds: number; rpo_seconds: number; rto_met: boolean; rpo_met: boolean };
+    issues: string[];
+    recommendations: string[];
+    next_drill_date: string;
+    artifacts: string[];
+}
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport {
+    const dir = meta.artifactsDir;
+    const backup = readStepResult<BackupStep>(dir, meta.id, "backup");
+    const restore = readStepResult<RestoreResult>(dir, meta.id, "restore");
+    const validation = readStepResult<ValidationStep>(dir, meta.id, "validation");
+    const masking = readStepResult<MaskingResult>(dir, meta.id, "masking");
+    const smoke = readStepResult<SmokeResult>(dir, meta.id, "smoke");
+    const start = Date.parse(meta.startedAt);
+    const issues: string[] = [];
+
+    if (meta.error) issues.push(`Drill failed: ${meta.error}`);
+    if (!backup) issues.push("No backup artifact was produced.");
+    if (!restore) issues.push("The restore did not complete.");
+    if (!validation) issues.push("Validation did not run.");
+    if (validation) {
+        for (const r of validation.results.filter((x) => x.status === "fail")) {
+            issues.push(`Validation ${r.check} failed for ${r.object}${r.detail ? `: ${r.detail}` : ""}`);
+        }
+        if (validation.comparedWith === "none") issues.push(validation.note ?? "Data was not compared with the source.");
+    }
+    if (meta.maskingConfigured && !masking) issues.push("Masking was configured but did not run.");
+    if (masking && masking.status !== "pass") issues.push("Masking left original PII values in the target.");
+    if (meta.smokeConfigured && !smoke) issues.push("Smoke tests were configured but did not run.");
+    if (smoke && smoke.status === "fail") issues.push(`Smoke tests: ${smoke.passed}/${smoke.total} passed.`);
+    if (restore && restore.allowedErrors.length > 0) issues.push(`${restore.allowedErrors.length} restore error(s) were allow-listed.`);
+
+    // A backup the drill took itself is younger than the drill: nothing older than the start is lost.
+    const rpo = backup ? Math.max(0, Math.round((start - Date.parse(backup.manifest.takenAt)) / 1000)) : undefined;
+    const validatedOk = validation && validation.status === "pass";
+    const rto = validatedOk ? Math.round((Date.parse(validation.finishedAt) - start) / 1000) : undefined;
+    const rtoMet = rto !== undefined && rto <= meta.targets.rtoSeconds;
+    const rpoMet = rpo !== undefined && rpo <= meta.targets.rpoSeconds;
+    if (rto !== undefined && !rtoMet) issues.push(`RTO ${rto}s exceeds the target of ${meta.targets.rtoSeconds}s.`);
+    if (rpo !== undefined && !rpoMet) issues.push(`RPO ${rpo}s exceeds the target of ${meta.targets.rpoSeconds}s (backup too old).`);
+
+    const pass =
+        !meta.error &&
+        !!backup &&
+        !!restore &&
+        !!validatedOk &&
+        validation!.comparedWith !== "none" &&
+        (!meta.maskingConfigured || masking?.status === "pass") &&
+        (!meta.smokeConfigured || (smoke !== undefined && smoke.status !== "fail")) &&
+        rtoMet &&
+        rpoMet;
+
+    const paths = artifactPaths(dir, meta.id);
+    const artifacts = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.includes(meta.id)).sort() : [];
+    for (const f of [path.basename(paths.summaryMd), path.basename(paths.drillJson)]) if (!artifacts.includes(f)) artifacts.push(f);
+    const next = new Date(now.getTime() + meta.nextDrillDays * 86_400_000);
+
+    return {
+        drill_id: meta.id,
+        environment: meta.env,
+        stack: meta.stack,
+        status: pass ? "PASS" : "FAIL",
+        timestamps: {
+            drill_started_at: meta.startedAt,
+            backup_taken_at: backup?.manifest.takenAt,
+            restore_started_at: restore?.startedAt,
+            restore_finished_at: restore?.finishedAt,
+            validated_at: validation?.finishedAt,
+            report_at: now.toISOString(),
+        },
+        durations_seconds: {
+            backup: backup ? seconds(backup.durationMs) : undefined,
+            restore: restore ? seconds(restore.durationMs) : undefined,
+            validation: validation ? seconds(validation.durationMs) : undefined,
+            total: seconds(now.getTime() - start),
+        },
+        backup: backup && {
+            id: backup.manifest.id,
+            mode: backup.mode,
+            format: backup.manifest.format,
+            files: backup.manifest.files,
+            taken_at: backup.manifest.takenAt,
+            taken_at_source: backup.manifest.takenAtSource,
+            source: backup.manifest.source?.endpoint,
+        },
+        restore: restore && { target: restore.target, errors: restore.errors, allowed_errors: restore.allowedErrors, log: path.basename(restore.logPath) },
+        validation: validation && { status: validation.status, compared_with: validation.comparedWith, checks: validation.results, note: validation.note },
+        masking,
+        smoke,
+        rto_seconds: rto,
+        rpo_seconds: rpo,
+        targets: { rto_seconds: meta.targets.rtoSeconds, rpo_seconds: meta.targets.rpoSeconds, rto_met: rtoMet, rpo_met: rpoMet },
+        issues,
+        recommendations: recommendations(pass, issues, restore, validation, smoke),
+        next_drill_date: next.toISOString().slice(0, 10),
+        artifacts,
+    };
+}
+
+function recommendations(pass: boolean, issues: string[], restore?: RestoreResult, validation?: ValidationStep, smoke?: SmokeResult): string[] {
+    const recs: string[] = [];
+    if (!restore) recs.push("Fix the restore failure first: read the restore log, retry with a fresh target, or use the previous day's backup (runbook 002).");
+    if (validation?.results.some((r) => r.status === "fail")) recs.push("Investigate the validation differences before trusting this backup for recovery.");
+    if (issues.some((i) => i.startsWith("RPO"))) recs.push("Back up more often or check the backup schedule: the newest backup is older than the RPO target.");
+    if (issues.some((i) => i.startsWith("RTO"))) recs.push("Speed up the restore (more pg_restore jobs, a larger scratch instance) or revisit the RTO target.");
+    if (smoke?.status === "fail") recs.push("Fix the failing smoke endpoints, then re-run the drill.");
+    if (restore && restore.allowedErrors.length > 0) recs.push("Review the allow-listed restore errors; remove entries that are no longer needed.");
+    if (pass) recs.push("No action needed: keep the drill schedule, and extend validation assertions as the schema grows.");
+    return recs;
+}
+
+export function formatSummary(r: DrillReport): string {
+    const total = `${r.durations_seconds.total}s`;
+    const smoke = r.smoke ? `${r.smoke.passed}/${r.smoke.total}` : "not run";
+    const recs = r.recommendations.length > 0 ? r.recommendations : ["—"];
+    const lines = [
+        `DR Drill Execution Report - ${r.timestamps.drill_started_at.slice(0, 10)}`,
+        "",
+        "Executive Summary:",
+        `- Drill Status: ${r.status}`,
+        `- Total Duration: ${total}`,
+        `- Issues Encountered: ${r.issues.length}`,
+        "",
+        "Metrics:",
+        `- Backup Duration: ${r.durations_seconds.backup ?? "—"}s${r.backup ? ` (${r.backup.mode}, ${r.backup.format}, taken ${r.backup.taken_at})` : ""}`,
+        `- Restore Duration: ${r.durations_seconds.restore ?? "—"}s`,
+        `- Validation Duration: ${r.durations_seconds.validation ?? "—"}s`,
+        `- Smoke Test Results: ${smoke}`,
+        `- RTO: ${r.rto_seconds ?? "—"}s (target ${r.targets.rto_seconds}s, ${r.targets.rto_met ? "met" : "NOT met"})`,
+        `- RPO: ${r.rpo_seconds ?? "—"}s (target ${r.targets.rpo_seconds}s, ${r.targets.rpo_met ? "met" : "NOT met"})`,
+        "",
+        "Issues:",
+        ...(r.issues.length > 0 ? r.issues.map((i) => `- ${i}`) : ["- none"]),
+        "",
+        "Recommendations:",
+        ...recs.map((rec, i) => `${i + 1}. ${rec}`),
+        "",
+        `Next Drill Date: ${r.next_drill_date}`,
+        "",
+        "Artifacts:",
+        ...r.artifacts.map((a) => `- ${a}`),
+        "",
+    ];
+    return "```\n" + lines.join("\n") + "```\n";
+}
+
+/** Builds and writes drill_summary_<id>.md and drill_<id>.json; redacts them with the given secrets. */
+export function writeDrillReport(meta: DrillMeta, secrets: string[] = [], now = new Date()): { report: DrillReport; summaryPath: string; jsonPath: string } {
+    const report = buildDrillReport(meta, now);
+    const paths = artifactPaths(meta.artifactsDir, meta.id);
+    fs.mkdirSync(meta.artifactsDir, { recursive: true });
+    fs.writeFileSync(paths.summaryMd, redact(`# Restore drill ${meta.id} (${meta.env})\n\n` + formatSummary(report), secrets));
+    fs.writeFileSync(paths.drillJson, redact(JSON.stringify(report, null, 2) + "\n", secrets));
+    return { report, summaryPath: paths.summaryMd, jsonPath: paths.drillJson };
+}

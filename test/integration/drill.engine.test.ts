@@ -1,0 +1,59 @@
+// Full drills through the real Pulumi engine (Automation API, local file backend): the happy path,
+// then the faults. After every drill: no scratch database left, stack removed, source unchanged.
+import * as fs from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runDrill } from "../../lib/drill/run";
+import { withClient } from "../../lib/postgres/connection";
+import { createSampleData } from "../helpers/sampleData";
+import { databaseChecksum, drillStacks, scratchDatabases, startHarness, type DrillHarness } from "../helpers/drillHarness";
+
+let h: DrillHarness;
+let sourceUrl: string;
+let before: string;
+
+beforeAll(async () => {
+    h = await startHarness();
+    await withClient(h.pg.url(), "admin", (c) => c.query("create database app"));
+    sourceUrl = h.pg.url("app");
+    await createSampleData(sourceUrl, 5000);
+    before = await databaseChecksum(sourceUrl);
+});
+afterAll(async () => {
+    await h?.stop();
+});
+
+async function expectCleanAfterDrill(): Promise<void> {
+    expect(await scratchDatabases(h.pg.url())).toEqual([]);
+    expect(await drillStacks(h.backend)).toEqual([]);
+    expect(await databaseChecksum(sourceUrl)).toBe(before);
+}
+
+describe("drill through the engine", () => {
+    it("dumps, restores, validates and reports PASS, then destroys the stack", async () => {
+        let output = "";
+        const result = await runDrill({
+            env: "test",
+            backend: h.backend,
+            backupDir: h.backupDir,
+            secrets: { sourceDbUrl: sourceUrl, targetDbUrl: h.pg.url() },
+            settings: { validation: { assertions: [{ name: "orders_total_nonnegative", sql: "select count(*) from public.orders where total < 0", expected: 0 }] } },
+            onOutput: (t) => (output += t),
+        });
+        expect(result.error).toBeUndefined();
+        expect(result.status).toBe("PASS");
+        expect(output).toMatch(/drill-restore .*creat/);
+        expect(output).not.toContain(h.pg.password);
+        const report = result.report;
+        expect(report.validation?.compared_with).toBe("backup-fingerprint");
+        expect(report.validation?.checks.some((c) => c.check === "checksum" && c.object === "public.orders" && c.status === "pass")).toBe(true);
+        expect(report.rpo_seconds).toBeGreaterThanOrEqual(0);
+        expect(report.rto_seconds).toBeGreaterThanOrEqual(0);
+        const files = fs.readdirSync(result.artifactsDir);
+        for (const prefix of ["backup_", "restore_", "validation_", "drill_summary_", "drill_"]) {
+            expect(files.some((f) => f.startsWith(prefix)), prefix).toBe(true);
+        }
+        for (const f of files) expect(fs.readFileSync(`${result.artifactsDir}/${f}`).includes(h.pg.password), f).toBe(false);
+        expect(fs.readFileSync(result.summaryPath, "utf8")).toMatch(/Drill Status: PASS/);
+        await expectCleanAfterDrill();
+    });
+});
