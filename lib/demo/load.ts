@@ -9,6 +9,8 @@ import type { DemoRowCounts } from "./sizing";
 // gives progress ticks.
 const CHUNK_ROWS = 50_000;
 
+// JIT compiles these long expressions for every chunk and never pays back; the generated rows can
+// be regenerated, so commits need not wait for the WAL flush.
 export const LOAD_SESSION_SQL = `
 set client_min_messages = warning;
 set jit = off;

@@ -19,7 +19,7 @@ export { scaleForBytes, demoRowCounts } from "./sizing";
 export { demoContentFingerprint } from "./fingerprint";
 
 export interface SeedOptions {
-    /** 1 = the demo size (over 100k rows, about 60 MB); rows and bytes grow linearly with it. */
+    /** 1 = the demo size (115k rows, about 70 MB); rows and bytes grow linearly with it (16.6 ≈ 1 GiB). */
     scale?: number;
     onProgress?: (msg: string) => void;
     /** Connections that generate rows at once (default 2). */
@@ -41,9 +41,9 @@ async function assertEmpty(client: Client, where: string): Promise<void> {
     const r = await client.query<{ found: string | null }>(`
         select coalesce(
             (select 'schema ' || nspname from pg_namespace
-              where nspname in ('auth', 'extensions', 'supabase_migrations') limit 1),
+              where nspname in ('auth', 'extensions', 'supabase_migrations') order by nspname limit 1),
             (select 'relation public.' || relname from pg_class
-              where relnamespace = 'public'::regnamespace limit 1)) as found`);
+              where relnamespace = 'public'::regnamespace order by relname limit 1)) as found`);
     const found = r.rows[0].found;
     if (found) {
         throw new Error(`refusing to seed ${where}: it already has ${found}; seed only a fresh, empty database`);
@@ -143,13 +143,16 @@ async function seedWith(client: Client, plan: SeedPlan): Promise<SeedResult> {
  */
 export async function seedSupabaseLikeDatabase(url: string, opts: SeedOptions = {}): Promise<SeedResult> {
     const counts = demoRowCounts(opts.scale ?? 1);
+    const workers = opts.workers ?? 2;
+    if (!Number.isInteger(workers) || workers < 1 || workers > 16) {
+        throw new Error(`demo seed workers must be an integer from 1 to 16 (got ${workers})`);
+    }
     const info = parseConnectionString(url, "demo database");
     const where = `database ${describe(info)}`;
     const progress = opts.onProgress ?? (() => undefined);
     const started = Date.now();
     const client = await connect(url, "demo database");
     try {
-        const workers = opts.workers ?? 2;
         const result = await seedWith(client, { url, where, counts, workers, progress });
         const total = Object.values(result.tables).reduce((a, b) => a + b, 0);
         progress(`seeded ${total} rows, ${(result.bytes / 2 ** 20).toFixed(0)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -57,3 +57,50 @@ describe("drill through the engine", () => {
         await expectCleanAfterDrill();
     });
 });
+
+describe("drill faults through the engine", () => {
+    async function failingDrill(extra: Partial<Parameters<typeof runDrill>[0]>, expected: RegExp) {
+        const result = await runDrill({
+            env: "test",
+            backend: h.backend,
+            backupDir: h.backupDir,
+            secrets: { sourceDbUrl: sourceUrl, targetDbUrl: h.pg.url() },
+            ...extra,
+        });
+        expect(result.status).toBe("FAIL");
+        expect(result.error ?? "").toMatch(expected);
+        expect(result.error ?? "").not.toContain(h.pg.password);
+        expect(fs.readFileSync(result.summaryPath, "utf8")).toMatch(/Drill Status: FAIL/);
+        expect(fs.readFileSync(result.jsonPath, "utf8")).not.toContain(h.pg.password);
+        await expectCleanAfterDrill();
+        return result;
+    }
+
+    it("source unreachable: names host and port, not the password", async () => {
+        const unreachable = `postgresql://postgres:${h.pg.password}@127.0.0.1:1/app`;
+        await failingDrill({ secrets: { sourceDbUrl: unreachable, targetDbUrl: h.pg.url() } }, /cannot connect to source database at 127\.0\.0\.1:1\/app/);
+    });
+
+    it("a user assertion with the wrong expected value fails validation", async () => {
+        const r = await failingDrill(
+            { settings: { validation: { assertions: [{ name: "customers", sql: "select count(*) from public.customers", expected: 1 }] } } },
+            /validation failed/,
+        );
+        expect(r.report.validation?.checks.find((c) => c.object === "customers")?.status).toBe("fail");
+        expect(fs.readFileSync(`${r.artifactsDir}/validation_${r.report.drill_id}.txt`, "utf8")).toMatch(/FAIL/);
+    });
+
+    it("an RPO target the backup cannot meet fails the drill after a full report", async () => {
+        const { dumpSource } = await import("../../lib/backup/dump");
+        const dump = await dumpSource({ sourceUrl, outDir: `${h.backupDir}/old`, fingerprint: {} });
+        const r = await failingDrill(
+            {
+                secrets: { sourceDbUrl: sourceUrl, targetDbUrl: h.pg.url() },
+                settings: { backupPath: dump.dumpPath, backupTakenAt: "2026-01-01T00:00:00Z", targets: { rpoSeconds: 3600 } },
+            },
+            /RPO \d+s exceeds the target of 3600s/,
+        );
+        expect(r.report.targets.rpo_met).toBe(false);
+        expect(r.report.validation?.status).toBe("pass");
+    });
+});
