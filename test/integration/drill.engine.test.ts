@@ -104,3 +104,89 @@ describe("drill faults through the engine", () => {
         expect(r.report.validation?.status).toBe("pass");
     });
 });
+
+describe("a source that keeps changing", () => {
+    it("validates against the fingerprint taken in the dump's own snapshot, while writes run", async () => {
+        await withClient(h.pg.url(), "admin", (c) => c.query("create database busy"));
+        const busyUrl = h.pg.url("busy");
+        await createSampleData(busyUrl, 3000);
+        let stop = false;
+        let writes = 0;
+        const writer = withClient(busyUrl, "writer", async (c) => {
+            while (!stop) {
+                await c.query("insert into public.orders (customer_id, total) values (1 + (random() * 2999)::int, 1.5)");
+                await c.query("update public.customers set note = md5(random()::text), updated_at = now() where id = 1 + (random() * 2999)::int");
+                writes++;
+            }
+        });
+        try {
+            const result = await runDrill({
+                env: "busy",
+                backend: h.backend,
+                backupDir: h.backupDir,
+                secrets: { sourceDbUrl: busyUrl, targetDbUrl: h.pg.url() },
+            });
+            stop = true;
+            await writer;
+            expect(result.error).toBeUndefined();
+            expect(result.status).toBe("PASS");
+            // The writes really overlapped the drill: the source has moved past the backup.
+            const manifest = JSON.parse(fs.readFileSync(`${result.artifactsDir}/backup_${result.report.drill_id}.manifest.json`, "utf8"));
+            const inBackup = manifest.fingerprint.tables.find((t: { table: string }) => t.table === "public.orders").rowCount;
+            const now = await withClient(busyUrl, "busy", async (c) => Number((await c.query("select count(*) from public.orders")).rows[0].count));
+            expect(writes).toBeGreaterThan(10);
+            expect(now).toBeGreaterThan(inBackup);
+        } finally {
+            stop = true;
+            await writer.catch(() => undefined);
+        }
+    });
+});
+
+describe("leftovers of an interrupted drill", () => {
+    it("are destroyed by the next run, stale lock and all", async () => {
+        const { inlineStack } = await import("../../lib/pulumi/engine");
+        const { ScratchDatabase } = await import("../../dynamic/scratchDatabase");
+        const adminUrl = h.pg.url();
+        const leftover = await inlineStack(h.backend, {
+            projectName: "supabase-dr",
+            stackName: "drill-test-20260101000000",
+            program: async () => ({ db: new ScratchDatabase("drill-target", { adminUrl }).databaseName }),
+        });
+        await leftover.up();
+        expect(await scratchDatabases(adminUrl)).toHaveLength(1);
+        // A killed run leaves its lock file behind; its pid no longer exists.
+        const lockDir = `${h.backend.url.slice("file://".length)}/.pulumi/locks/organization/supabase-dr/drill-test-20260101000000`;
+        fs.mkdirSync(lockDir, { recursive: true });
+        fs.writeFileSync(`${lockDir}/dead.json`, JSON.stringify({ pid: 2 ** 22 + 12345, username: "ci", hostname: "x", timestamp: new Date().toISOString() }));
+
+        const result = await runDrill({
+            env: "test",
+            backend: h.backend,
+            backupDir: h.backupDir,
+            secrets: { sourceDbUrl: sourceUrl, targetDbUrl: adminUrl },
+        });
+        expect(result.leftoversCleaned).toEqual(["drill-test-20260101000000"]);
+        expect(result.status).toBe("PASS");
+        await expectCleanAfterDrill();
+    });
+
+    it("keeps a --keep stack and its scratch target until cleaned up explicitly", async () => {
+        const { cleanupStack } = await import("../../lib/drill/run");
+        const kept = await runDrill({
+            env: "test",
+            backend: h.backend,
+            backupDir: h.backupDir,
+            secrets: { sourceDbUrl: sourceUrl, targetDbUrl: h.pg.url() },
+            keep: true,
+        });
+        expect(kept.kept).toBe(true);
+        expect(await scratchDatabases(h.pg.url())).toHaveLength(1);
+        // The next drill does not treat a kept stack as a leftover.
+        const next = await runDrill({ env: "test", backend: h.backend, backupDir: h.backupDir, secrets: { sourceDbUrl: sourceUrl, targetDbUrl: h.pg.url() }, now: new Date(Date.now() + 1000) });
+        expect(next.leftoversCleaned).toEqual([]);
+        expect(await drillStacks(h.backend)).toEqual([kept.stackName]);
+        await cleanupStack(h.backend, kept.stackName);
+        await expectCleanAfterDrill();
+    });
+});
