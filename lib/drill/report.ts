@@ -178,6 +178,7 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
 
 function recommendations(pass: boolean, issues: string[], restore?: RestoreResult, validation?: ValidationStep, smoke?: SmokeResult): string[] {
     const recs: string[] = [];
+    if (issues.some((i) => i.startsWith("Drill failed:"))) recs.push("Read the failure above and the step logs in the artifacts; fix the cause and re-run the drill.");
     if (!restore) recs.push("Fix the restore failure first: read the restore log, retry with a fresh target, or use the previous day's backup (runbook 002).");
     if (validation?.results.some((r) => r.status === "fail")) recs.push("Investigate the validation differences before trusting this backup for recovery.");
     if (issues.some((i) => i.startsWith("RPO"))) recs.push("Back up more often or check the backup schedule: the newest backup is older than the RPO target.");

@@ -45,15 +45,22 @@ function secretValues(s: DrillSecrets): string[] {
     return [s.sourceDbUrl, s.targetDbUrl, s.apiBearerToken, s.maskingSalt].filter((v): v is string => !!v);
 }
 
-/** The engine's error output, without the Automation API's wrapping, redacted. */
-function explain(err: unknown, secrets: string[]): string {
+/**
+ * The engine's diagnostics (the errors our resources threw), without the Automation API's wrapping
+ * and the engine's generic lines, redacted.
+ */
+export function explain(err: unknown, secrets: string[]): string {
     const e = err as { commandResult?: { stdout?: string; stderr?: string }; message?: string };
-    const text = e.commandResult ? `${e.commandResult.stderr ?? ""}\n${e.commandResult.stdout ?? ""}` : String(e.message ?? err);
-    const diagnostics = text.includes("Diagnostics:") ? text.slice(text.indexOf("Diagnostics:")) : text;
+    const text = e.commandResult ? `${e.commandResult.stdout ?? ""}\n${e.commandResult.stderr ?? ""}` : String(e.message ?? err);
+    const start = text.indexOf("Diagnostics:");
+    const end = text.indexOf("\nResources:", start);
+    const diagnostics = start >= 0 ? text.slice(start + "Diagnostics:".length, end > start ? end : undefined) : text;
     const lines = diagnostics
         .split("\n")
-        .filter((l) => /error:|failed|FAIL|refusing|mismatch|cannot/i.test(l) || /^\s{4,}\S/.test(l))
-        .slice(0, 40)
+        .filter((l) => l.trim() && !/^\s*(pulumi:pulumi:Stack|pulumi-nodejs:dynamic|supabase-dr:)/.test(l))
+        .filter((l) => !/error: update failed|error: destroy failed|^\s*[+-~]\s+\d+ (created|errored|deleted)/.test(l))
+        .map((l) => l.replace(/^\s{4}/, ""))
+        .slice(0, 60)
         .join("\n");
     return redact((lines || text).trim(), secrets).slice(0, 8000);
 }
@@ -68,16 +75,16 @@ export async function cleanupLeftovers(backend: LocalBackend, opts: { except?: s
         const config = await ws.getAllConfig(name).catch(() => ({}) as Record<string, { value: string }>);
         if (config[KEEP_KEY]?.value === "true") continue;
         opts.onOutput?.(`cleaning up leftover drill stack ${name}\n`);
-        await cleanupStack(backend, name, opts.onOutput);
+        await cleanupStack(backend, name, opts.onOutput, true);
         cleaned.push(name);
     }
     return cleaned;
 }
 
 /** Destroys and removes one drill stack (e.g. one kept with --keep). */
-export async function cleanupStack(backend: LocalBackend, name: string, onOutput?: (t: string) => void): Promise<void> {
+export async function cleanupStack(backend: LocalBackend, name: string, onOutput?: (t: string) => void, interrupted = false): Promise<void> {
     const stack = await inlineStack(backend, { projectName: PROJECT, stackName: name, program: async () => drillProgram() });
-    await destroyAndRemove(stack, backend, onOutput);
+    await destroyAndRemove(stack, backend, onOutput, interrupted);
 }
 
 /** Lock files a killed process left behind (file backends keep them forever). */
@@ -105,13 +112,15 @@ function staleLocks(backend: LocalBackend, stackName: string): string[] {
     });
 }
 
-async function destroyAndRemove(stack: Stack, backend: LocalBackend, onOutput?: (t: string) => void): Promise<void> {
-    for (const lock of staleLocks(backend, stack.name)) {
-        onOutput?.(`removing the stale lock of an interrupted run: ${path.basename(lock)}\n`);
-        fs.rmSync(lock, { force: true });
+async function destroyAndRemove(stack: Stack, backend: LocalBackend, onOutput?: (t: string) => void, interrupted = false): Promise<void> {
+    if (interrupted) {
+        for (const lock of staleLocks(backend, stack.name)) {
+            onOutput?.(`removing the stale lock of an interrupted run: ${path.basename(lock)}\n`);
+            fs.rmSync(lock, { force: true });
+        }
+        // Forget resources a killed run never finished creating.
+        await stack.refresh({ onOutput }).catch(() => undefined);
     }
-    await stack.cancel().catch(() => undefined);
-    await stack.refresh({ onOutput }).catch(() => undefined); // forget resources a killed run never finished
     await stack.destroy({ onOutput });
     await stack.workspace.removeStack(stack.name);
 }

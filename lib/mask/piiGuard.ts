@@ -57,7 +57,8 @@ export async function findUnmaskedPii(
          LEFT JOIN pg_type base ON t.typtype = 'd' AND base.oid = t.typbasetype
          WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
            AND a.attnum > 0 AND NOT a.attisdropped
-           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+           -- supabase_migrations holds migration names and SQL, never personal data.
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'supabase_migrations')
            AND n.nspname NOT LIKE 'pg\\_%'
            AND coalesce(base.typcategory, t.typcategory) IN ('S', 'D')
          ORDER BY 1, 2, a.attnum`,
