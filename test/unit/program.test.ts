@@ -1,38 +1,102 @@
-// The program's wiring under mocks: which resources a stack gets from its name and config.
+// The program's wiring under mocks: which resources a stack gets from its name and config, and that
+// every credential enters them as a secret.
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { captureResources, isSecretInput, outputValue } from "../helpers/mocks";
 
+let loads = 0;
+
 async function runProgram(stack: string, config: Record<string, string>, secretKeys: string[] = []) {
     const registered = captureResources(() => ({}), "supabase-dr", stack);
     pulumi.runtime.setAllConfig(config, secretKeys);
-    const outputs = await import(`../../index?stack=${stack}`).then((m) => m.default ?? m);
-    for (const v of Object.values(outputs)) await outputValue(v as pulumi.Output<unknown>);
+    const outputs = await import(`../../index?load=${++loads}`).then((m) => m.default ?? m);
+    for (const v of Object.values(outputs)) await outputValue(pulumi.output(v));
     return { registered, outputs };
 }
 
-describe("index.ts", () => {
-    it("a drill stack gets a scratch database whose admin URL is a secret", async () => {
-        const { registered, outputs } = await runProgram(
-            "drill-dev-20261122101500",
-            { "supabase-dr:targetAdminUrl": "postgresql://postgres:pw@scratch:5432/postgres" },
-            ["supabase-dr:targetAdminUrl"],
-        );
-        const scratch = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/postgres:ScratchDatabase");
-        expect(scratch).toHaveLength(1);
-        expect(isSecretInput(scratch[0].inputs.adminUrl)).toBe(true);
-        expect(Object.keys(outputs)).toEqual(["scratchDatabase", "targetUrl"]);
+const SECRETS = {
+    "supabase-dr:sourceDbUrl": "postgresql://ro:src-pw@prod-db:5432/postgres",
+    "supabase-dr:targetDbUrl": "postgresql://postgres:tgt-pw@scratch:5432/postgres",
+    "supabase-dr:apiBearerToken": "token-123456",
+    "supabase-dr:maskingSalt": "salt-12345678",
+};
+
+function drillConfig(drill: Record<string, unknown>, secrets: Record<string, string> = SECRETS) {
+    return {
+        config: { "supabase-dr:drill": JSON.stringify(drill), ...secrets },
+        secretKeys: Object.keys(secrets),
+    };
+}
+
+const BASE = { env: "staging", id: "20261122101500", artifactsDir: "/tmp/a", startedAt: "2026-11-22T10:15:00Z" };
+
+describe("a drill-* stack", () => {
+    it("wires backup → scratch target → restore → validation → masking → smoke → report, with secrets", async () => {
+        const { config, secretKeys } = drillConfig({
+            ...BASE,
+            masking: { rules: { "public.profiles.email": "email" } },
+            smoke: { baseUrl: "https://app.example.com", checks: [{ path: "/api/health" }] },
+        });
+        const { registered, outputs } = await runProgram("drill-staging-20261122101500", config, secretKeys);
+        // Registration order is asynchronous; the step order comes from output dependencies (engine tests).
+        const types = registered.map((r) => r.type).sort();
+        expect(types).toEqual([
+            "supabase-dr:drill:RestoreDrill",
+            "pulumi-nodejs:dynamic/backup:BackupArtifact",
+            "pulumi-nodejs:dynamic/postgres:ScratchDatabase",
+            "pulumi-nodejs:dynamic/restore:Restore",
+            "pulumi-nodejs:dynamic/validate:Validation",
+            "pulumi-nodejs:dynamic/mask:Masking",
+            "pulumi-nodejs:dynamic/smoke:SmokeTest",
+            "pulumi-nodejs:dynamic/report:DrillReport",
+        ].sort());
+        const byType = (t: string) => registered.find((r) => r.type.endsWith(t))!.inputs;
+        expect(isSecretInput(byType(":BackupArtifact").sourceUrl)).toBe(true);
+        expect(isSecretInput(byType(":ScratchDatabase").adminUrl)).toBe(true);
+        expect(isSecretInput(byType(":Restore").protectedSourceUrl)).toBe(true);
+        expect(isSecretInput(byType(":Masking").salt)).toBe(true);
+        expect(isSecretInput(byType(":SmokeTest").bearerToken)).toBe(true);
+        expect(isSecretInput(byType(":DrillReport").redactValues)).toBe(true);
+        // No credential travels in plain text in any registered input.
+        const plain = JSON.stringify(registered.map((r) => ({ ...r.inputs, __provider: undefined })), (_k, v) => (isSecretInput(v) ? "[secret]" : v));
+        for (const secret of ["src-pw", "tgt-pw", "token-123456", "salt-12345678"]) expect(plain).not.toContain(secret);
+        expect(Object.keys(outputs).sort()).toEqual(["reportJsonPath", "rpoSeconds", "rtoSeconds", "scratchDatabase", "status", "summaryPath"]);
     });
 
-    it("a drill stack without targetAdminUrl fails naming the key", async () => {
-        await expect(runProgram("drill-dev-20261122101501", {})).rejects.toThrow(/targetAdminUrl/);
+    it("adopting a backup does not dump the source, but still protects it", async () => {
+        const { config, secretKeys } = drillConfig({ ...BASE, backupPath: "/backups/dump.sql.gz" });
+        const { registered } = await runProgram("drill-staging-20261122101501", config, secretKeys);
+        const backup = registered.find((r) => r.type.endsWith(":BackupArtifact"))!.inputs;
+        expect(backup.sourceUrl).toBeUndefined();
+        expect(backup.backupPath).toBe("/backups/dump.sql.gz");
+        expect(isSecretInput(registered.find((r) => r.type.endsWith(":Restore"))!.inputs.protectedSourceUrl)).toBe(true);
+        expect(registered.some((r) => r.type.endsWith(":Masking") || r.type.endsWith(":SmokeTest"))).toBe(false);
+    });
+
+    it("rejects bad config naming the key and the expected form", async () => {
+        const missingTarget = drillConfig(BASE, { "supabase-dr:sourceDbUrl": SECRETS["supabase-dr:sourceDbUrl"] });
+        await expect(runProgram("drill-staging-20261122101502", missingTarget.config, missingTarget.secretKeys)).rejects.toThrow(
+            /supabase-dr:targetDbUrl is required/,
+        );
+        const badRto = drillConfig({ ...BASE, targets: { rtoSeconds: -5 } });
+        await expect(runProgram("drill-staging-20261122101503", badRto.config, badRto.secretKeys)).rejects.toThrow(
+            /supabase-dr:drill\.targets\.rtoSeconds must be a positive number/,
+        );
+        const badUrl = drillConfig(BASE, { ...SECRETS, "supabase-dr:targetDbUrl": "mysql://u:hidden-pw@h/db" });
+        const err = await runProgram("drill-staging-20261122101504", badUrl.config, badUrl.secretKeys).catch((e: Error) => e);
+        expect(String(err)).toMatch(/targetDbUrl must start with postgresql/);
+        expect(String(err)).not.toContain("hidden-pw");
+        const neither = drillConfig(BASE, { "supabase-dr:targetDbUrl": SECRETS["supabase-dr:targetDbUrl"] });
+        await expect(runProgram("drill-staging-20261122101505", neither.config, neither.secretKeys)).rejects.toThrow(
+            /sourceDbUrl is required|drill\.backupPath is required/,
+        );
     });
 });
 
-describe("index.ts on an infrastructure stack", () => {
-    it("creates no scratch database on prod", async () => {
+describe("an infrastructure stack", () => {
+    it("creates no drill resources on prod", async () => {
         const { registered, outputs } = await runProgram("prod", { "supabase-dr:environment": "prod" });
-        expect(registered.filter((r) => r.type.includes("ScratchDatabase"))).toHaveLength(0);
+        expect(registered.filter((r) => r.type.includes("dynamic"))).toHaveLength(0);
         expect(outputs.environment).toBe("prod");
     });
 });

@@ -1,0 +1,65 @@
+// The drill report's verdict from step results on disk: PASS only when the data was checked and
+// every target was met.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { writeStepResult } from "../../lib/drill/artifacts";
+import { buildDrillReport, formatSummary, writeDrillReport, type DrillMeta } from "../../lib/drill/report";
+
+const ID = "20261122100000";
+const START = "2026-11-22T10:00:00.000Z";
+
+function drillDir(validation: { status: "pass" | "fail"; comparedWith: string; finishedAt?: string }, smoke?: unknown): DrillMeta {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sdr-report-"));
+    writeStepResult(dir, ID, "backup", {
+        mode: "dump", manifestPath: "m", startedAt: START, finishedAt: START, durationMs: 1000,
+        manifest: { manifestVersion: 1, id: `backup_${ID}`, format: "custom", root: "x", files: [], takenAt: "2026-11-22T09:00:00.000Z", takenAtSource: "snapshot", tools: {} },
+    });
+    writeStepResult(dir, ID, "restore", { format: "custom", startedAt: START, finishedAt: START, durationMs: 2000, checksumMs: 1, target: "h:1/d", errors: [], allowedErrors: [], logPath: "/x/restore.log" });
+    writeStepResult(dir, ID, "validation", {
+        status: validation.status, comparedWith: validation.comparedWith, startedAt: START,
+        finishedAt: validation.finishedAt ?? "2026-11-22T10:10:00.000Z", durationMs: 500,
+        results: [{ check: "row_count", object: "public.t", status: validation.status, source: 1, target: validation.status === "pass" ? 1 : 0 }],
+    });
+    if (smoke) writeStepResult(dir, ID, "smoke", smoke);
+    return { id: ID, env: "test", stack: `drill-test-${ID}`, artifactsDir: dir, startedAt: START, targets: { rtoSeconds: 3600, rpoSeconds: 7200 }, nextDrillDays: 90, smokeConfigured: !!smoke };
+}
+
+describe("drill report", () => {
+    it("PASS with RTO = start → validated and RPO = start − backup taken-at", () => {
+        const r = buildDrillReport(drillDir({ status: "pass", comparedWith: "backup-fingerprint" }), new Date("2026-11-22T10:11:00Z"));
+        expect(r.status).toBe("PASS");
+        expect(r.rto_seconds).toBe(600);
+        expect(r.rpo_seconds).toBe(3600);
+        expect(r.next_drill_date).toBe("2027-02-20");
+        expect(formatSummary(r)).toMatch(/Drill Status: PASS[\s\S]*Smoke Test Results: not run/);
+    });
+
+    it("FAIL when the RTO target is missed, saying so", () => {
+        const r = buildDrillReport(drillDir({ status: "pass", comparedWith: "backup-fingerprint", finishedAt: "2026-11-22T12:00:00.000Z" }));
+        expect(r.status).toBe("FAIL");
+        expect(r.targets.rto_met).toBe(false);
+        expect(r.issues.join()).toMatch(/RTO 7200s exceeds the target of 3600s/);
+    });
+
+    it("FAIL when nothing was compared with the source, even if every check passed", () => {
+        const r = buildDrillReport(drillDir({ status: "pass", comparedWith: "none" }));
+        expect(r.status).toBe("FAIL");
+    });
+
+    it("FAIL on a validation difference; smoke 'skipped' alone does not fail", () => {
+        expect(buildDrillReport(drillDir({ status: "fail", comparedWith: "backup-fingerprint" })).status).toBe("FAIL");
+        const skipped = { status: "skipped", passed: 0, total: 2, checks: [] };
+        expect(buildDrillReport(drillDir({ status: "pass", comparedWith: "backup-fingerprint" }, skipped)).status).toBe("PASS");
+    });
+
+    it("writes both files and redacts registered secrets and URI passwords", () => {
+        const meta = drillDir({ status: "pass", comparedWith: "backup-fingerprint" });
+        const { summaryPath, jsonPath } = writeDrillReport({ ...meta, error: "boom postgresql://u:pw-xyz@h/db token-abcdef" }, ["token-abcdef"]);
+        const text = fs.readFileSync(summaryPath, "utf8") + fs.readFileSync(jsonPath, "utf8");
+        expect(text).toContain("Drill failed");
+        expect(text).not.toContain("pw-xyz");
+        expect(text).not.toContain("token-abcdef");
+    });
+});
