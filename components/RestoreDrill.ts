@@ -72,6 +72,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
             targetUrl: target.connectionString,
             protectedSourceUrl: args.sourceUrl,
             jobs: args.restore?.jobs,
+            requireScratchMarker: true,
             allowErrors: args.restore?.allowErrors,
         }, { parent: this });
 
@@ -94,6 +95,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
                 rules: args.masking.rules,
                 salt: args.masking.salt,
                 allowUnmasked: args.masking.allowUnmasked,
+                requireScratchMarker: true,
                 after: last,
             }, { parent: this });
             last = masking.status;

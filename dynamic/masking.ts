@@ -17,6 +17,8 @@ export interface MaskingArgs {
     /** Salt of the hash strategy. A secret. */
     salt?: pulumi.Input<string>;
     allowUnmasked?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Refuse a target without a supabase-dr scratch marker (set when the target is a ScratchDatabase). */
+    requireScratchMarker?: pulumi.Input<boolean>;
     artifactsDir: pulumi.Input<string>;
     drillId: pulumi.Input<string>;
     /** Orders masking after validation (masking changes the data validation compares). */
@@ -29,6 +31,7 @@ interface Inputs {
     rules: unknown;
     salt?: string;
     allowUnmasked?: string[];
+    requireScratchMarker?: boolean;
     artifactsDir: string;
     drillId: string;
     after: string;
@@ -57,6 +60,7 @@ export const maskingProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> =
                 salt: inputs.salt,
                 sourceUrl: inputs.sourceUrl,
                 allowUnmasked: inputs.allowUnmasked,
+                requireScratchMarker: inputs.requireScratchMarker,
             });
         } catch (err) {
             throw redactError(err, secrets);

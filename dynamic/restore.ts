@@ -15,6 +15,8 @@ export interface RestoreArgs {
     /** The drill's source, never to be restored into (also guarded by the manifest's source). A secret. */
     protectedSourceUrl?: pulumi.Input<string>;
     jobs?: pulumi.Input<number>;
+    /** Refuse a target without a supabase-dr scratch marker (set when the target is a ScratchDatabase). */
+    requireScratchMarker?: pulumi.Input<boolean>;
     /** Regular expressions of restore errors that do not fail the drill. */
     allowErrors?: pulumi.Input<pulumi.Input<string>[]>;
     artifactsDir: pulumi.Input<string>;
@@ -26,6 +28,7 @@ interface Inputs {
     targetUrl: string;
     protectedSourceUrl?: string;
     jobs?: number;
+    requireScratchMarker?: boolean;
     allowErrors?: string[];
     artifactsDir: string;
     drillId: string;
@@ -46,6 +49,7 @@ export const restoreProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> =
                 targetUrl: inputs.targetUrl,
                 protectedSources: inputs.protectedSourceUrl ? [inputs.protectedSourceUrl] : [],
                 jobs: inputs.jobs,
+                requireScratchMarker: inputs.requireScratchMarker,
                 allowErrors: inputs.allowErrors,
                 logPath: artifactPaths(inputs.artifactsDir, inputs.drillId).restoreLog,
             });

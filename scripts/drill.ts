@@ -35,7 +35,8 @@ Inputs (flags win over environment variables):
   --backend URL            PULUMI_BACKEND_URL  state backend (default: file://~/.supabase-dr/state)
   -h, --help
 
-Secrets may be given as flags, but environment variables keep them out of shell history.`;
+URLs given as flags must not hold passwords (the process list shows arguments): use the variables.
+With --backend, PULUMI_CONFIG_PASSPHRASE is required (later runs must decrypt the drill stacks).`;
 
 function fail(message: string): never {
     process.stderr.write(`drill: ${message}\n\n${USAGE}\n`);
@@ -91,7 +92,43 @@ async function main(): Promise<number> {
     }
     const env = values.env ?? process.env.DRILL_ENV ?? "staging";
     if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(env)) fail(`--env '${env}' must be lowercase letters, digits and dashes`);
+    for (const flag of ["source", "target"] as const) {
+        const v = values[flag];
+        if (v && /^[a-z]+:\/\/[^/@]*:[^/@]+@/i.test(v)) {
+            fail(`--${flag} holds a password, which the process list would show: pass it in ${flag === "source" ? "SOURCE_DB_URL" : "TARGET_DB_URL"} instead`);
+        }
+    }
     const backendUrl = values.backend ?? process.env.PULUMI_BACKEND_URL;
+    if (backendUrl && !process.env.PULUMI_CONFIG_PASSPHRASE) {
+        fail("PULUMI_CONFIG_PASSPHRASE is required with --backend / PULUMI_BACKEND_URL: drill stacks must stay decryptable by later runs");
+    }
+    // Everything is checked before the engine is looked for (its first build takes minutes).
+    const secrets = {
+        sourceDbUrl: values.source ?? process.env.SOURCE_DB_URL,
+        targetDbUrl: values.target ?? process.env.TARGET_DB_URL,
+        apiBearerToken: process.env.API_BEARER_TOKEN,
+        maskingSalt: process.env.MASKING_SALT,
+    };
+    const backupPath = values.backup ?? process.env.BACKUP_PATH;
+    const settings: Partial<DrillSettings> = {
+        ...environmentSettings(env),
+        ...(values.settings ? readSettingsFile(values.settings) : {}),
+    };
+    if (!values.cleanup) {
+        if (!secrets.targetDbUrl) fail("TARGET_DB_URL (or --target) is required: the scratch server's admin connection");
+        if (!secrets.sourceDbUrl && !backupPath) fail("SOURCE_DB_URL (or --source) or BACKUP_PATH (or --backup) is required");
+        if (backupPath) {
+            // Adopt: the source (if given) is not dumped; it is protected, and compared with when the
+            // backup carries no fingerprint of its own.
+            if (!fs.existsSync(backupPath)) fail(`backup not found: ${backupPath}`);
+            settings.backupPath = path.resolve(backupPath);
+        }
+        const takenAt = values["backup-taken-at"] ?? process.env.BACKUP_TAKEN_AT;
+        if (takenAt) settings.backupTakenAt = takenAt;
+        const apiUrl = values["api-url"] ?? process.env.TARGET_API_URL;
+        if (apiUrl) settings.smoke = { ...(settings.smoke ?? {}), baseUrl: apiUrl, checks: settings.smoke?.checks ?? defaultSupabaseChecks };
+    }
+
     const backend = localBackend(backendUrl ? { url: backendUrl } : defaultBackend());
     const write = (t: string) => process.stdout.write(t);
     try {
@@ -100,29 +137,6 @@ async function main(): Promise<number> {
             write(`removed ${values.cleanup}\n`);
             return 0;
         }
-        const secrets = {
-            sourceDbUrl: values.source ?? process.env.SOURCE_DB_URL,
-            targetDbUrl: values.target ?? process.env.TARGET_DB_URL,
-            apiBearerToken: process.env.API_BEARER_TOKEN,
-            maskingSalt: process.env.MASKING_SALT,
-        };
-        const backupPath = values.backup ?? process.env.BACKUP_PATH;
-        if (!secrets.targetDbUrl) fail("TARGET_DB_URL (or --target) is required: the scratch server's admin connection");
-        if (!secrets.sourceDbUrl && !backupPath) fail("SOURCE_DB_URL (or --source) or BACKUP_PATH (or --backup) is required");
-        const settings: Partial<DrillSettings> = {
-            ...environmentSettings(env),
-            ...(values.settings ? readSettingsFile(values.settings) : {}),
-        };
-        if (backupPath) {
-            // Adopt: the source (if given) is not dumped; it is protected, and compared with when the
-            // backup carries no fingerprint of its own.
-            settings.backupPath = path.resolve(backupPath);
-        }
-        const takenAt = values["backup-taken-at"] ?? process.env.BACKUP_TAKEN_AT;
-        if (takenAt) settings.backupTakenAt = takenAt;
-        const apiUrl = values["api-url"] ?? process.env.TARGET_API_URL;
-        if (apiUrl) settings.smoke = { ...(settings.smoke ?? {}), baseUrl: apiUrl, checks: settings.smoke?.checks ?? defaultSupabaseChecks };
-
         const result = await runDrill({
             env,
             backend,

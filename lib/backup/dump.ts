@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { findPgTool, toolMajorVersion, toolVersionText } from "../postgres/binaries";
-import { connect, describe, parseConnectionString } from "../postgres/connection";
+import { connect, describe, parseConnectionString, withClient } from "../postgres/connection";
 import { runPgTool, uriWithoutPassword } from "../postgres/tools";
 import { redact } from "../redact";
 import { takeFingerprint, type FingerprintOptions } from "../validate/fingerprint";
@@ -43,6 +43,12 @@ export function checkDumpVersion(pgDumpMajor: number, serverVersionNum: number):
     }
 }
 
+/** Cancels the query a backend is running (from a second connection); best effort. */
+async function cancelBackend(url: string, pid: number | undefined): Promise<void> {
+    if (!pid) return;
+    await withClient(url, "source database", (c) => c.query("select pg_cancel_backend($1)", [pid])).catch(() => undefined);
+}
+
 export async function dumpSource(opts: DumpOptions): Promise<DumpResult> {
     const started = Date.now();
     const info = parseConnectionString(opts.sourceUrl, "SOURCE_DB_URL");
@@ -66,6 +72,7 @@ export async function dumpSource(opts: DumpOptions): Promise<DumpResult> {
             .then((r) => r.rows[0].id)
             .catch(() => undefined); // needs privileges a read-only role may lack
 
+        const backendPid = (await client.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0].pid;
         await client.query("begin isolation level repeatable read read only");
         const snapshot = (await client.query<{ s: string }>("select pg_export_snapshot() as s")).rows[0].s;
         const takenAt = new Date(
@@ -74,21 +81,38 @@ export async function dumpSource(opts: DumpOptions): Promise<DumpResult> {
         progress(`dumping ${describe(info)} (snapshot ${snapshot})`);
 
         // Both run while the exporting transaction is open; the fingerprint sees exactly the dump's data.
+        // Whichever fails first is the error reported; a failed dump cancels the fingerprint, so a
+        // broken drill does not go on scanning every table of production.
+        let firstFailure: "dump" | "fingerprint" | undefined;
         const dump = runPgTool("pg_dump", ["-Fc", "-v", `--snapshot=${snapshot}`, "-f", dumpPath, `--dbname=${uriWithoutPassword(opts.sourceUrl)}`], {
             connection: opts.sourceUrl,
             logFile: logPath,
+            keep: /error|fatal/i,
             onLine: (line) => {
                 const m = /dumping contents of table "([^"]+)"/.exec(line);
                 if (m) progress(`pg_dump: ${m[1]}`);
             },
+        }).then(async (r) => {
+            if (r.exitCode !== 0) {
+                firstFailure ??= "dump";
+                await cancelBackend(opts.sourceUrl, backendPid);
+            }
+            return r;
         });
-        const fingerprint =
-            opts.fingerprint === false ? Promise.resolve(undefined) : takeFingerprint(client, opts.fingerprint ?? {});
+        const fingerprint = (opts.fingerprint === false ? Promise.resolve(undefined) : takeFingerprint(client, opts.fingerprint ?? {})).catch(
+            (err) => {
+                firstFailure ??= "fingerprint";
+                throw err;
+            },
+        );
         const [dumpResult, fp] = await Promise.allSettled([dump, fingerprint]);
         await client.query("commit").catch(() => undefined);
         if (dumpResult.status === "rejected") throw dumpResult.reason;
+        if (fp.status === "rejected" && firstFailure === "fingerprint") {
+            throw new Error(`fingerprinting ${describe(info)} in the dump's snapshot failed: ${(fp.reason as Error).message}`);
+        }
         if (dumpResult.value.exitCode !== 0) {
-            const tail = dumpResult.value.lines.filter((l) => /error|fatal/i.test(l)).slice(-5).join("\n");
+            const tail = dumpResult.value.matched.slice(-5).join("\n");
             throw new Error(`pg_dump of ${describe(info)} failed (exit ${dumpResult.value.exitCode}):\n${tail}\nfull log: ${logPath}`);
         }
         if (fp.status === "rejected") throw fp.reason;

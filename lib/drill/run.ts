@@ -3,6 +3,7 @@
 //   up (progress streamed) → report → ALWAYS destroy and remove the stack (artifacts are kept) —
 //   unless --keep, which leaves the stack (and its scratch target) for forensics (runbook 001).
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { redact } from "../redact";
@@ -13,7 +14,10 @@ import { drillProgram } from "./program";
 import { writeDrillReport, type DrillReport } from "./report";
 
 export const PROJECT = "supabase-dr";
-const KEEP_KEY = `${CONFIG_NAMESPACE}:keep`;
+// A stack tag, not config: tags live in the backend, config files in a work dir that may be gone.
+const KEEP_TAG = "supabase-dr-keep";
+// A lock from another machine may belong to a drill still running there; after this long it cannot.
+const FOREIGN_LOCK_MAX_AGE_MS = 24 * 3600_000;
 
 export interface RunDrillOptions {
     env: string;
@@ -38,7 +42,7 @@ export interface RunDrillResult {
     /** Redacted reason when the stack failed or could not be cleaned up. */
     error?: string;
     kept: boolean;
-    leftoversCleaned: string[];
+    leftovers: LeftoverCleanup;
 }
 
 function secretValues(s: DrillSecrets): string[] {
@@ -65,20 +69,40 @@ export function explain(err: unknown, secrets: string[]): string {
     return redact((lines || text).trim(), secrets).slice(0, 8000);
 }
 
-/** Destroys and removes every drill stack of this backend that is not marked `keep` (or not this one). */
-export async function cleanupLeftovers(backend: LocalBackend, opts: { except?: string; onOutput?: (t: string) => void } = {}): Promise<string[]> {
+export interface LeftoverCleanup {
+    cleaned: string[];
+    /** Stacks that could not be cleaned (reason redacted by the caller); the next run retries. */
+    failed: { stack: string; reason: string }[];
+    /** Stacks skipped because a live process holds their lock (a drill still running). */
+    running: string[];
+}
+
+/**
+ * Destroys and removes every drill stack of this backend that is neither kept (--keep) nor locked by
+ * a live drill. One stack that cannot be cleaned does not stop the others, nor the new drill.
+ */
+export async function cleanupLeftovers(backend: LocalBackend, opts: { except?: string; onOutput?: (t: string) => void } = {}): Promise<LeftoverCleanup> {
     const ws = await backendWorkspace(backend, PROJECT);
-    const cleaned: string[] = [];
+    const result: LeftoverCleanup = { cleaned: [], failed: [], running: [] };
     for (const summary of await ws.listStacks()) {
         const name = summary.name.split("/").pop()!;
         if (!name.startsWith("drill-") || name === opts.except) continue;
-        const config = await ws.getAllConfig(name).catch(() => ({}) as Record<string, { value: string }>);
-        if (config[KEEP_KEY]?.value === "true") continue;
+        const tags = await ws.listTags(name).catch(() => ({}) as Record<string, string>);
+        if (tags[KEEP_TAG] === "true") continue;
+        if (liveLocks(backend, name).length > 0) {
+            result.running.push(name);
+            continue;
+        }
         opts.onOutput?.(`cleaning up leftover drill stack ${name}\n`);
-        await cleanupStack(backend, name, opts.onOutput, true);
-        cleaned.push(name);
+        try {
+            await cleanupStack(backend, name, opts.onOutput, true);
+            result.cleaned.push(name);
+        } catch (err) {
+            result.failed.push({ stack: name, reason: (err as Error).message });
+            opts.onOutput?.(`could not clean up ${name}; the next run retries it\n`);
+        }
     }
-    return cleaned;
+    return result;
 }
 
 /** Destroys and removes one drill stack (e.g. one kept with --keep). */
@@ -87,9 +111,15 @@ export async function cleanupStack(backend: LocalBackend, name: string, onOutput
     await destroyAndRemove(stack, backend, onOutput, interrupted);
 }
 
-/** Lock files a killed process left behind (file backends keep them forever). */
-function staleLocks(backend: LocalBackend, stackName: string): string[] {
-    const root = path.join(backend.url.replace(/^file:\/\//, ""), ".pulumi", "locks");
+interface LockFile {
+    file: string;
+    live: boolean;
+}
+
+/** The lock files of a stack in a file backend, each judged live (its process may still run) or stale. */
+function stackLocks(backend: LocalBackend, stackName: string): LockFile[] {
+    if (!backend.url.startsWith("file://")) return [];
+    const root = path.join(backend.url.slice("file://".length), ".pulumi", "locks");
     if (!fs.existsSync(root)) return [];
     const found: string[] = [];
     const walk = (dir: string) => {
@@ -100,23 +130,33 @@ function staleLocks(backend: LocalBackend, stackName: string): string[] {
         }
     };
     walk(root);
-    return found.filter((file) => {
-        try {
-            const lock = JSON.parse(fs.readFileSync(file, "utf8")) as { pid?: number; hostname?: string };
-            if (!lock.pid) return false;
-            process.kill(lock.pid, 0); // throws when the process is gone
-            return false;
-        } catch {
-            return true;
+    return found.map((file) => ({ file, live: lockIsLive(file) }));
+}
+
+function lockIsLive(file: string): boolean {
+    try {
+        const lock = JSON.parse(fs.readFileSync(file, "utf8")) as { pid?: number; hostname?: string; timestamp?: string };
+        if (lock.hostname && lock.hostname !== os.hostname()) {
+            return Date.now() - Date.parse(lock.timestamp ?? "") < FOREIGN_LOCK_MAX_AGE_MS;
         }
-    });
+        if (!lock.pid) return true;
+        process.kill(lock.pid, 0);
+        return true;
+    } catch (err) {
+        // ESRCH: no such process, the lock is stale. EPERM: the process exists (another user's).
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+function liveLocks(backend: LocalBackend, stackName: string): string[] {
+    return stackLocks(backend, stackName).filter((l) => l.live).map((l) => l.file);
 }
 
 async function destroyAndRemove(stack: Stack, backend: LocalBackend, onOutput?: (t: string) => void, interrupted = false): Promise<void> {
     if (interrupted) {
-        for (const lock of staleLocks(backend, stack.name)) {
-            onOutput?.(`removing the stale lock of an interrupted run: ${path.basename(lock)}\n`);
-            fs.rmSync(lock, { force: true });
+        for (const lock of stackLocks(backend, stack.name).filter((l) => !l.live)) {
+            onOutput?.(`removing the stale lock of an interrupted run: ${path.basename(lock.file)}\n`);
+            fs.rmSync(lock.file, { force: true });
         }
         // Forget resources a killed run never finished creating.
         await stack.refresh({ onOutput }).catch(() => undefined);
@@ -129,12 +169,12 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     const started = opts.now ?? new Date();
     const id = timestampId(started);
     const stackName = `drill-${opts.env}-${id}`;
-    const artifactsDir = path.resolve(opts.backupDir, `drill_${id}`);
+    const artifactsDir = path.resolve(opts.backupDir, `drill_${opts.env}_${id}`);
     const secrets = secretValues(opts.secrets);
     const out = opts.onOutput ?? (() => undefined);
     fs.mkdirSync(artifactsDir, { recursive: true });
 
-    const leftoversCleaned = await cleanupLeftovers(opts.backend, { except: stackName, onOutput: out });
+    const leftovers = await cleanupLeftovers(opts.backend, { except: stackName, onOutput: out });
     const settings: DrillSettings = {
         ...opts.settings,
         env: opts.env,
@@ -174,7 +214,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     let { report, summaryPath, jsonPath } = writeDrillReport({ ...meta, error }, secrets);
     let kept = false;
     if (opts.keep) {
-        await stack.setConfig(KEEP_KEY, { value: "true" });
+        await stack.workspace.setTag(stackName, KEEP_TAG, "true");
         kept = true;
         out(`--keep: stack ${stackName} and its scratch target are kept for forensics; remove them with: npm run drill -- --cleanup ${stackName}\n`);
     } else {
@@ -186,5 +226,5 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
             ({ report, summaryPath, jsonPath } = writeDrillReport({ ...meta, error }, secrets));
         }
     }
-    return { status: report.status, stackName, artifactsDir, report, summaryPath, jsonPath, error, kept, leftoversCleaned };
+    return { status: report.status, stackName, artifactsDir, report, summaryPath, jsonPath, error, kept, leftovers };
 }

@@ -14,6 +14,7 @@ import { columnRef, maskExpression, SqlParams } from "./expressions";
 import { findUnmaskedPii, type PiiGuardResult } from "./piiGuard";
 import type { MaskedColumnResult, MaskingResult } from "./report";
 import { parseMaskRules, ruleKey, type MaskRule } from "./rules";
+import { assertScratchDatabase } from "../postgres/scratchDatabase";
 import { assertTargetIsNotSource } from "../postgres/sourceGuard";
 import { countSurvivors, createOriginalsTable, indexOriginals, originalCounts, recordOriginals } from "./verify";
 
@@ -24,6 +25,8 @@ export interface MaskingOptions {
     sourceUrl?: string;
     /** "schema.table.column" entries that look like PII but may stay as they are. */
     allowUnmasked?: string[];
+    /** Refuse a target without a supabase-dr scratch marker (drills on scratch databases). */
+    requireScratchMarker?: boolean;
 }
 
 // A staging copy is ours, but a forgotten session holding a lock must fail the run, not hang it.
@@ -140,6 +143,7 @@ export async function applyMasking(targetUrl: string, rules: MaskRule[], opts: M
         const allow = parseAllowList(opts.allowUnmasked ?? []);
         // Connects to both: catches aliases of the source (another hostname, same server and database).
         if (opts.sourceUrl !== undefined) await assertTargetIsNotSource(targetUrl, [opts.sourceUrl], "mask");
+        if (opts.requireScratchMarker) await assertScratchDatabase(targetUrl, "mask");
         return await withClient(targetUrl, "masking target", async (client) => {
             await client.query("BEGIN");
             try {

@@ -67,6 +67,21 @@ export async function checkOwnership(client: Client, name: string, ownerToken: s
     return r.rows[0].comment === ownershipComment(ownerToken) ? "ours" : "foreign";
 }
 
+/**
+ * Throws unless the database the URI points at carries a supabase-dr scratch marker: the positive
+ * guard for anything that rewrites a target (restore, masking). It holds even when the source is
+ * unreachable or its server identity cannot be read.
+ */
+export async function assertScratchDatabase(url: string, action: string): Promise<void> {
+    const info = parseConnectionString(url, "target database");
+    const comment = await withClient(url, "target database", async (c) =>
+        (await c.query<{ comment: string | null }>("select shobj_description(oid, 'pg_database') as comment from pg_database where datname = current_database()")).rows[0]?.comment,
+    );
+    if (!comment?.startsWith(OWNERSHIP_PREFIX)) {
+        throw new Error(`refusing to ${action} ${describe(info)}: it is not a supabase-dr scratch database (no ownership marker)`);
+    }
+}
+
 export async function scratchDatabaseExists(adminUrl: string, name: string): Promise<boolean> {
     return withClient(adminUrl, "scratch database server", async (client) => {
         const r = await client.query("select 1 from pg_database where datname = $1", [name]);

@@ -44,6 +44,12 @@ export function identityFromEndpoint(endpoint: string, systemIdentifier?: string
     return { host: m[1], port: Number(m[2]), database: m[3], systemIdentifier };
 }
 
+/** Same PostgreSQL server (cluster): same system identifier, or the same host and port. */
+export function sameServer(a: DatabaseIdentity, b: DatabaseIdentity): boolean {
+    if (a.systemIdentifier && b.systemIdentifier) return a.systemIdentifier === b.systemIdentifier;
+    return normalHost(a.host) === normalHost(b.host) && a.port === b.port;
+}
+
 export function sameDatabase(a: DatabaseIdentity, b: DatabaseIdentity): boolean {
     if (a.database !== b.database) return false;
     if (normalHost(a.host) === normalHost(b.host) && a.port === b.port) return true;

@@ -1,17 +1,26 @@
 // Runs pg_dump, pg_restore and psql. The password travels in PGPASSWORD, never on the command line
 // (where `ps` would show it); everything the tool prints is redacted and appended to a log file.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { findPgTool, type PgTool } from "./binaries";
 import { parseConnectionString } from "./connection";
 import { redact } from "../redact";
 
-/** The URI without its password, for --dbname; libpq accepts URIs there. */
+/** The URI without any password (user info or query parameter), for --dbname; libpq accepts URIs there. */
 export function uriWithoutPassword(uri: string): string {
     const url = new URL(uri);
     url.password = "";
+    for (const key of [...url.searchParams.keys()]) {
+        if (/^(password|sslpassword)$/i.test(key)) url.searchParams.delete(key);
+    }
     return url.toString();
+}
+
+function passwordOf(uri: string): string | undefined {
+    const info = parseConnectionString(uri);
+    return info.password ?? new URL(uri).searchParams.get("password") ?? undefined;
 }
 
 export interface RunToolOptions {
@@ -23,63 +32,114 @@ export interface RunToolOptions {
     stdin?: Readable;
     /** Called with each output line (redacted), for progress. */
     onLine?: (line: string) => void;
-    /** Kill the tool after this long. */
+    /** Lines matching this are kept in `matched`, however many there are (e.g. error lines). */
+    keep?: RegExp;
+    /** Kill the tool after this long (SIGTERM, then SIGKILL). Default: 6 hours. */
     timeoutMs?: number;
 }
 
 export interface ToolResult {
     exitCode: number;
-    /** Lines the tool printed (redacted), stdout and stderr interleaved. */
+    /** The last lines the tool printed (redacted), stdout and stderr each line-buffered. */
     lines: string[];
+    /** Every line matching options.keep (redacted). */
+    matched: string[];
     durationMs: number;
+}
+
+const TAIL_LINES = 2000;
+const DEFAULT_TIMEOUT_MS = 6 * 3600_000;
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+// A tool must not outlive us: a pg_dump left running after Ctrl-C keeps loading production.
+function killChildrenOnExit(): void {
+    if (exitHookInstalled) return;
+    exitHookInstalled = true;
+    process.once("exit", () => {
+        for (const child of running) child.kill("SIGKILL");
+    });
 }
 
 export async function runPgTool(tool: PgTool, args: string[], opts: RunToolOptions = {}): Promise<ToolResult> {
     const bin = findPgTool(tool);
-    const password = opts.connection ? parseConnectionString(opts.connection).password : undefined;
+    const password = opts.connection ? passwordOf(opts.connection) : undefined;
     const env: NodeJS.ProcessEnv = { ...process.env, PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? "10" };
     if (password) env.PGPASSWORD = password;
     const secrets = [password];
-    const log = opts.logFile ? fs.createWriteStream(opts.logFile, { flags: "a" }) : undefined;
     const lines: string[] = [];
+    const matched: string[] = [];
     const started = Date.now();
+    let logError: Error | undefined;
+    const log = opts.logFile ? fs.createWriteStream(opts.logFile, { flags: "a" }) : undefined;
+    log?.on("error", (err) => (logError = err)); // e.g. a full disk: reported once the tool ends
 
+    const emit = (raw: string) => {
+        const line = redact(raw, secrets);
+        lines.push(line);
+        if (lines.length > TAIL_LINES) lines.shift();
+        if (opts.keep?.test(line)) matched.push(line);
+        if (!logError) log?.write(line + "\n");
+        opts.onLine?.(line);
+    };
+    // One decoder and one partial line per stream: interleaving stdout and stderr byte-wise would
+    // splice their lines (breaking error matching and, worse, splitting secrets past redaction).
+    const lineReader = () => {
+        const decoder = new StringDecoder("utf8");
+        let partial = "";
+        return {
+            push(chunk: Buffer) {
+                const parts = (partial + decoder.write(chunk)).split("\n");
+                partial = parts.pop() ?? "";
+                for (const p of parts) emit(p);
+            },
+            flush() {
+                const rest = partial + decoder.end();
+                partial = "";
+                if (rest) emit(rest);
+            },
+        };
+    };
+
+    killChildrenOnExit();
     return new Promise((resolve, reject) => {
         const child = spawn(bin, args, { env, stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
-        let timer: NodeJS.Timeout | undefined;
-        if (opts.timeoutMs) timer = setTimeout(() => child.kill("SIGTERM"), opts.timeoutMs);
-        const onData = (() => {
-            let partial = "";
-            return (chunk: Buffer) => {
-                const text = partial + chunk.toString("utf8");
-                const parts = text.split("\n");
-                partial = parts.pop() ?? "";
-                for (const raw of parts) emit(raw);
-            };
-        })();
-        const emit = (raw: string) => {
-            const line = redact(raw, secrets);
-            // Keep memory bounded on chatty tools: the log file has everything.
-            if (lines.length < 20_000) lines.push(line);
-            log?.write(line + "\n");
-            opts.onLine?.(line);
-        };
-        child.stdout!.on("data", onData);
-        child.stderr!.on("data", onData);
+        running.add(child);
+        const out = lineReader();
+        const err = lineReader();
+        child.stdout!.on("data", out.push);
+        child.stderr!.on("data", err.push);
+        const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        let killTimer: NodeJS.Timeout | undefined;
+        const timer = setTimeout(() => {
+            emit(`${tool} did not finish within ${Math.round(timeoutMs / 1000)} s: stopping it`);
+            child.kill("SIGTERM");
+            killTimer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        }, timeoutMs);
         if (opts.stdin && child.stdin) {
-            opts.stdin.on("error", (err) => child.kill() && reject(err));
             child.stdin.on("error", () => undefined); // the tool exited early; its exit code says why
+            opts.stdin.on("error", (e) => {
+                emit(`cannot read the input of ${tool}: ${e.message}`);
+                child.kill("SIGTERM");
+            });
             opts.stdin.pipe(child.stdin);
         }
-        child.on("error", (err) => {
-            if (timer) clearTimeout(timer);
+        child.on("error", (e) => {
+            clearTimeout(timer);
+            running.delete(child);
             log?.end();
-            reject(new Error(`could not run ${tool}: ${err.message}`));
+            reject(new Error(`could not run ${tool}: ${e.message}`));
         });
         child.on("close", (code, signal) => {
-            if (timer) clearTimeout(timer);
-            const finish = () =>
-                resolve({ exitCode: code ?? (signal ? 128 : 1), lines, durationMs: Date.now() - started });
+            clearTimeout(timer);
+            if (killTimer) clearTimeout(killTimer);
+            running.delete(child);
+            out.flush();
+            err.flush();
+            const finish = () => {
+                if (logError) return reject(new Error(`cannot write the ${tool} log ${opts.logFile}: ${logError.message}`));
+                resolve({ exitCode: code ?? (signal ? 128 : 1), lines, matched, durationMs: Date.now() - started });
+            };
             if (log) log.end(finish);
             else finish();
         });

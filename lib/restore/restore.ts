@@ -8,13 +8,16 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { verifyChecksums } from "../backup/checksum";
 import { readManifest, resolveFile, type BackupManifest } from "../backup/manifest";
 import { describe } from "../postgres/connection";
 import { runPgTool, uriWithoutPassword, type ToolResult } from "../postgres/tools";
-import { assertNotSource, assertTargetIsNotSource, identityFromEndpoint } from "../postgres/sourceGuard";
+import { assertScratchDatabase } from "../postgres/scratchDatabase";
+import { assertNotSource, assertTargetIsNotSource, identityFromEndpoint, sameServer, type DatabaseIdentity } from "../postgres/sourceGuard";
+import { assertSafeSqlBackup } from "./sqlSafety";
 
 export interface RestoreOptions {
     manifestPath: string;
@@ -27,6 +30,8 @@ export interface RestoreOptions {
     logPath: string;
     /** Source databases that must never be the target (besides the manifest's own source). */
     protectedSources?: string[];
+    /** Refuse a target without a supabase-dr scratch marker (true for ScratchDatabase targets). */
+    requireScratchMarker?: boolean;
     onProgress?: (message: string) => void;
 }
 
@@ -46,10 +51,7 @@ export interface RestoreResult {
 // (a scratch database next to the source, or a Supabase project) that is expected.
 const ROLES_FILE_ALLOWED = [/role ".*" already exists/];
 
-function errorLines(tool: "pg_restore" | "psql", result: ToolResult): string[] {
-    const pattern = tool === "pg_restore" ? /^pg_restore: error: / : /(^|: )(ERROR|FATAL|PANIC):\s/;
-    return result.lines.filter((l) => pattern.test(l));
-}
+const ERROR_LINE = { pg_restore: /^pg_restore: error: /, psql: /(^|: )(ERROR|FATAL|PANIC):\s/ } as const;
 
 function compileAllowList(patterns: string[] = []): RegExp[] {
     return patterns.map((p) => {
@@ -84,7 +86,10 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
     const checksumMs = Date.now() - started;
 
     const target = await assertTargetIsNotSource(opts.targetUrl, opts.protectedSources ?? []);
-    if (manifest.source) assertNotSource(target, [identityFromEndpoint(manifest.source.endpoint, manifest.source.systemIdentifier)]);
+    const sources: DatabaseIdentity[] = [];
+    if (manifest.source) sources.push(identityFromEndpoint(manifest.source.endpoint, manifest.source.systemIdentifier));
+    assertNotSource(target, sources);
+    if (opts.requireScratchMarker) await assertScratchDatabase(opts.targetUrl, "restore into");
 
     fs.mkdirSync(path.dirname(opts.logPath), { recursive: true });
     fs.writeFileSync(opts.logPath, `# restore of ${manifest.id} (${manifest.format}) into ${describe(target)} at ${new Date().toISOString()}\n`);
@@ -92,7 +97,12 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
     const files = manifest.files.map((f) => resolveFile(opts.manifestPath, f));
     const dbArg = `--dbname=${uriWithoutPassword(opts.targetUrl)}`;
     const jobs = Math.max(1, opts.jobs ?? Math.min(4, os.cpus().length));
-    const run = { connection: opts.targetUrl, logFile: opts.logPath, onLine: restoreProgress(progress) };
+    const run = (tool: keyof typeof ERROR_LINE) => ({
+        connection: opts.targetUrl,
+        logFile: opts.logPath,
+        onLine: restoreProgress(progress),
+        keep: ERROR_LINE[tool],
+    });
     const errors: string[] = [];
     const allowedByDefault: string[] = [];
     // With an allow-list, SQL must not stop at the first error (the list could never apply).
@@ -107,47 +117,55 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
     let exit: ToolResult;
     switch (manifest.format) {
         case "custom":
-            exit = await runPgTool("pg_restore", ["-j", String(jobs), "--no-owner", "-v", dbArg, files[0]], run);
-            errors.push(...errorLines("pg_restore", exit));
+            exit = await runPgTool("pg_restore", ["-j", String(jobs), "--no-owner", "-v", dbArg, files[0]], run("pg_restore"));
+            errors.push(...exit.matched);
             break;
         case "custom-gzip": {
             // pg_restore -j needs a seekable file: unpack next to the log, then remove it.
             const unpacked = `${opts.logPath}.unpacked.dump`;
             try {
                 await pipeline(fs.createReadStream(files[0]), createGunzip(), fs.createWriteStream(unpacked));
-                exit = await runPgTool("pg_restore", ["-j", String(jobs), "--no-owner", "-v", dbArg, unpacked], run);
-                errors.push(...errorLines("pg_restore", exit));
+                exit = await runPgTool("pg_restore", ["-j", String(jobs), "--no-owner", "-v", dbArg, unpacked], run("pg_restore"));
+                errors.push(...exit.matched);
             } finally {
                 fs.rmSync(unpacked, { force: true });
             }
             break;
         }
         case "plain":
-            exit = await runPgTool("psql", sqlArgs(files), run);
-            errors.push(...errorLines("psql", exit));
+            await assertSafeSqlBackup(files, false);
+            exit = await runPgTool("psql", sqlArgs(files), run("psql"));
+            errors.push(...exit.matched);
             break;
         case "plain-gzip": {
-            const stream = fs.createReadStream(files[0]).pipe(createGunzip());
-            exit = await runPgTool("psql", sqlArgs(["-"]), { ...run, stdin: stream });
-            errors.push(...errorLines("psql", exit));
+            await assertSafeSqlBackup(files, true);
+            // pipeline() passes a read or gunzip error on to psql's stdin (pipe() would leave psql waiting).
+            const stream = new PassThrough();
+            pipeline(fs.createReadStream(files[0]), createGunzip(), stream).catch((err) => stream.destroy(err));
+            exit = await runPgTool("psql", sqlArgs(["-"]), { ...run("psql"), stdin: stream });
+            errors.push(...exit.matched);
             break;
         }
         case "supabase-trio": {
             const roles = files.find((f) => path.basename(f) === "roles.sql");
-            if (roles) {
-                const r = await runPgTool("psql", ["-X", "-q", dbArg, "-f", roles], run);
-                for (const line of errorLines("psql", r)) {
+            const schema = files.find((f) => path.basename(f) === "schema.sql")!;
+            const data = files.find((f) => path.basename(f) === "data.sql")!;
+            await assertSafeSqlBackup(files, false);
+            // Roles are cluster-wide: on the source's own server roles.sql would rewrite the source's roles.
+            if (roles && sources.some((s) => sameServer(target, s))) {
+                fs.appendFileSync(opts.logPath, "# roles.sql skipped: the target server is the source's server, whose roles exist already\n");
+            } else if (roles) {
+                const r = await runPgTool("psql", ["-X", "-q", dbArg, "-f", roles], run("psql"));
+                for (const line of r.matched) {
                     if (ROLES_FILE_ALLOWED.some((re) => re.test(line))) allowedByDefault.push(line);
                     else errors.push(line);
                 }
             }
-            const schema = files.find((f) => path.basename(f) === "schema.sql")!;
-            const data = files.find((f) => path.basename(f) === "data.sql")!;
             // As `supabase db dump` documents: data loads with triggers off (session_replication_role).
             const args = sqlArgs([schema]);
             args.push("-c", "SET session_replication_role = replica", "-f", data);
-            exit = await runPgTool("psql", args, run);
-            errors.push(...errorLines("psql", exit));
+            exit = await runPgTool("psql", args, run("psql"));
+            errors.push(...exit.matched);
             break;
         }
     }

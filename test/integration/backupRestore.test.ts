@@ -191,3 +191,28 @@ describe("faults", () => {
         }
     });
 });
+
+describe("positive target guard", () => {
+    it("with requireScratchMarker, refuses a database that is not a supabase-dr scratch database", async () => {
+        const out = path.join(work, "marker");
+        const dump = await dumpSource({ sourceUrl, outDir: out, fingerprint: false });
+        await withClient(pg.url(), "admin", (c) => c.query("create database someone_elses"));
+        await expect(
+            restoreBackup({ manifestPath: dump.manifestPath, targetUrl: pg.url("someone_elses"), logPath: path.join(out, "r.log"), requireScratchMarker: true }),
+        ).rejects.toThrow(/not a supabase-dr scratch database/);
+        expect(await tableCount(pg.url("someone_elses"))).toBe(0);
+        const ok = await restoreBackup({ manifestPath: dump.manifestPath, targetUrl: await scratch(), logPath: path.join(out, "r2.log"), requireScratchMarker: true });
+        expect(ok.errors).toEqual([]);
+    });
+
+    it("refuses a --create style SQL dump that would \\connect elsewhere", async () => {
+        const sql = path.join(work, "create.sql");
+        execFileSync(findPgTool("pg_dump"), ["--create", "--no-owner", "-f", sql, `--dbname=${sourceUrl}`]);
+        const adopted = await adoptBackup({ backupPath: sql, outDir: path.join(work, "create-out") });
+        const target = await scratch();
+        await expect(
+            restoreBackup({ manifestPath: adopted.manifestPath, targetUrl: target, logPath: path.join(work, "create.log") }),
+        ).rejects.toThrow(/refusing to run this SQL backup/);
+        expect(await tableCount(target)).toBe(0);
+    });
+});

@@ -1,8 +1,10 @@
 // Full drills through the real Pulumi engine (Automation API, local file backend): the happy path,
 // then the faults. After every drill: no scratch database left, stack removed, source unchanged.
 import * as fs from "node:fs";
+import * as os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDrill } from "../../lib/drill/run";
+import { localBackend } from "../../lib/pulumi/engine";
 import { withClient } from "../../lib/postgres/connection";
 import { createSampleData } from "../helpers/sampleData";
 import { databaseChecksum, drillStacks, scratchDatabases, startHarness, type DrillHarness } from "../helpers/drillHarness";
@@ -158,17 +160,34 @@ describe("leftovers of an interrupted drill", () => {
         // A killed run leaves its lock file behind; its pid no longer exists.
         const lockDir = `${h.backend.url.slice("file://".length)}/.pulumi/locks/organization/supabase-dr/drill-test-20260101000000`;
         fs.mkdirSync(lockDir, { recursive: true });
-        fs.writeFileSync(`${lockDir}/dead.json`, JSON.stringify({ pid: 2 ** 22 + 12345, username: "ci", hostname: "x", timestamp: new Date().toISOString() }));
+        fs.writeFileSync(`${lockDir}/dead.json`, JSON.stringify({ pid: 2 ** 22 + 12345, username: "ci", hostname: os.hostname(), timestamp: new Date().toISOString() }));
 
+        // The next run comes from another process: same backend and passphrase, a new work dir.
+        const again = localBackend({ url: h.backend.url, passphrase: h.backend.envVars.PULUMI_CONFIG_PASSPHRASE });
         const result = await runDrill({
             env: "test",
-            backend: h.backend,
+            backend: again,
             backupDir: h.backupDir,
             secrets: { sourceDbUrl: sourceUrl, targetDbUrl: adminUrl },
-        });
-        expect(result.leftoversCleaned).toEqual(["drill-test-20260101000000"]);
+        }).finally(() => again.cleanup());
+        expect(result.leftovers, JSON.stringify(result.leftovers)).toMatchObject({ cleaned: ["drill-test-20260101000000"] });
         expect(result.status).toBe("PASS");
         await expectCleanAfterDrill();
+    });
+
+    it("skips a stack whose lock belongs to a live drill", async () => {
+        const { inlineStack } = await import("../../lib/pulumi/engine");
+        const running = await inlineStack(h.backend, { projectName: "supabase-dr", stackName: "drill-test-20260101000001", program: async () => ({}) });
+        await running.up();
+        const lockDir = `${h.backend.url.slice("file://".length)}/.pulumi/locks/organization/supabase-dr/drill-test-20260101000001`;
+        fs.mkdirSync(lockDir, { recursive: true });
+        fs.writeFileSync(`${lockDir}/live.json`, JSON.stringify({ pid: process.pid, username: "ci", hostname: os.hostname(), timestamp: new Date().toISOString() }));
+        const { cleanupLeftovers } = await import("../../lib/drill/run");
+        const r = await cleanupLeftovers(h.backend);
+        expect(r.running).toEqual(["drill-test-20260101000001"]);
+        expect(await drillStacks(h.backend)).toContain("drill-test-20260101000001");
+        fs.rmSync(lockDir, { recursive: true });
+        expect((await cleanupLeftovers(h.backend)).cleaned).toEqual(["drill-test-20260101000001"]);
     });
 
     it("keeps a --keep stack and its scratch target until cleaned up explicitly", async () => {
@@ -182,9 +201,16 @@ describe("leftovers of an interrupted drill", () => {
         });
         expect(kept.kept).toBe(true);
         expect(await scratchDatabases(h.pg.url())).toHaveLength(1);
-        // The next drill does not treat a kept stack as a leftover.
-        const next = await runDrill({ env: "test", backend: h.backend, backupDir: h.backupDir, secrets: { sourceDbUrl: sourceUrl, targetDbUrl: h.pg.url() }, now: new Date(Date.now() + 1000) });
-        expect(next.leftoversCleaned).toEqual([]);
+        // The next drill, from another work dir, does not treat a kept stack as a leftover.
+        const other = localBackend({ url: h.backend.url, passphrase: h.backend.envVars.PULUMI_CONFIG_PASSPHRASE });
+        const next = await runDrill({
+            env: "test",
+            backend: other,
+            backupDir: h.backupDir,
+            secrets: { sourceDbUrl: sourceUrl, targetDbUrl: h.pg.url() },
+            now: new Date(Date.now() + 1000),
+        }).finally(() => other.cleanup());
+        expect(next.leftovers.cleaned).toEqual([]);
         expect(await drillStacks(h.backend)).toEqual([kept.stackName]);
         await cleanupStack(h.backend, kept.stackName);
         await expectCleanAfterDrill();

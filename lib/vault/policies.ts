@@ -1,0 +1,398 @@
+// The vault's policy documents as pure functions of resolved strings, so the rules that make backups
+// immutable and the roles least-privileged can be unit-tested without Pulumi, and the components only
+// call them inside `pulumi.all(...).apply`.
+import { assertEnvironment, environmentPrefixes } from "./keys";
+
+export type ConditionBlock = Record<string, Record<string, string | string[]>>;
+
+export interface PolicyStatement {
+    Sid: string;
+    Effect: "Allow" | "Deny";
+    Principal?: "*" | { Federated: string } | { AWS: string | string[] };
+    Action: string | string[];
+    Resource?: string | string[];
+    Condition?: ConditionBlock;
+}
+
+export interface PolicyDocument {
+    Version: "2012-10-17";
+    Statement: PolicyStatement[];
+}
+
+export type ObjectLockMode = "COMPLIANCE" | "GOVERNANCE";
+
+// ---------------------------------------------------------------------------------------------
+// ARNs
+
+const BUCKET_ARN = /^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// A key ARN, not an alias ARN: IAM grants on alias ARNs do not authorize use of the key.
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+const OIDC_PROVIDER_ARN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/;
+
+function assertMatches(what: string, value: string, pattern: RegExp, form: string): void {
+    if (typeof value !== "string" || !pattern.test(value)) {
+        throw new Error(`${what} must be ${form} (got ${JSON.stringify(value)})`);
+    }
+}
+
+function assertBucketArn(bucketArn: string): void {
+    assertMatches("bucketArn", bucketArn, BUCKET_ARN, "an S3 bucket ARN like arn:aws:s3:::my-bucket");
+}
+
+function assertKeyArn(kmsKeyArn: string): void {
+    assertMatches("kmsKeyArn", kmsKeyArn, KEY_ARN, "a KMS key ARN like arn:aws:kms:eu-west-1:111122223333:key/<id> (not an alias)");
+}
+
+/** Object ARNs for every backup prefix of an environment: the only places a role may touch. */
+export function backupObjectArns(bucketArn: string, environment: string): string[] {
+    assertBucketArn(bucketArn);
+    return environmentPrefixes(environment).map((prefix) => `${bucketArn}/${prefix}*`);
+}
+
+/** `s3:prefix` patterns that let ListBucket see the backup prefixes and nothing else. */
+export function backupListPrefixes(environment: string): string[] {
+    return environmentPrefixes(environment).map((prefix) => `${prefix}*`);
+}
+
+// S3 uses the key on the caller's behalf; nobody needs it directly, so grants only hold through S3.
+const VIA_S3: ConditionBlock = { StringLike: { "kms:ViaService": "s3.*.amazonaws.com" } };
+
+// ---------------------------------------------------------------------------------------------
+// Bucket policy
+
+export interface VaultBucketPolicyInput {
+    bucketArn: string;
+    kmsKeyArn: string;
+    objectLockMode: ObjectLockMode;
+    /** Longest retention a put may ask for; longer would outlive the lifecycle and cannot be undone. */
+    maxRetentionDays: number;
+    /** Principals still allowed to change lock/lifecycle/policy settings (the deployer). */
+    adminPrincipalArns?: string[];
+}
+
+export function vaultBucketPolicy(input: VaultBucketPolicyInput): PolicyDocument {
+    const { bucketArn, kmsKeyArn, objectLockMode, maxRetentionDays } = input;
+    assertBucketArn(bucketArn);
+    assertKeyArn(kmsKeyArn);
+    if (objectLockMode !== "COMPLIANCE" && objectLockMode !== "GOVERNANCE") {
+        throw new Error(`objectLockMode must be "COMPLIANCE" or "GOVERNANCE" (got ${JSON.stringify(objectLockMode)})`);
+    }
+    if (!Number.isInteger(maxRetentionDays) || maxRetentionDays < 1) {
+        throw new Error(`maxRetentionDays must be a whole number of days ≥ 1 (got ${maxRetentionDays})`);
+    }
+    const objects = `${bucketArn}/*`;
+    const statements: PolicyStatement[] = [
+        {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: [bucketArn, objects],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+        // "IfExists": a put without the header still gets SSE-KMS with the vault key from the bucket's
+        // default encryption, so requiring the header would only break clients (aws s3 cp, SDK
+        // defaults) without protecting anything. What is refused is asking for anything else (SSE-S3,
+        // DSSE).
+        {
+            Sid: "DenyNonKmsEncryption",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:PutObject",
+            Resource: objects,
+            Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+        },
+        // A caller-chosen key is a ransom lever: encrypt with a key you control, then disable it while
+        // the objects are locked. Clients either omit the key id or send this key's full ARN.
+        {
+            Sid: "DenyOtherKmsKeys",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:PutObject",
+            Resource: objects,
+            Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn } },
+        },
+        // Per-object lock headers override the bucket default: a writer must not downgrade prod objects
+        // to GOVERNANCE (bypassable) nor lock staging objects in COMPLIANCE (undeletable).
+        {
+            Sid: "DenyOtherLockMode",
+            Effect: "Deny",
+            Principal: "*",
+            Action: ["s3:PutObject", "s3:PutObjectRetention"],
+            Resource: objects,
+            Condition: { StringNotEqualsIfExists: { "s3:object-lock-mode": objectLockMode } },
+        },
+        // A compromised writer could otherwise lock objects for a century: storage you pay for and can
+        // never delete in COMPLIANCE mode.
+        {
+            Sid: "DenyExcessiveRetention",
+            Effect: "Deny",
+            Principal: "*",
+            Action: ["s3:PutObject", "s3:PutObjectRetention"],
+            Resource: objects,
+            Condition: { NumericGreaterThan: { "s3:object-lock-remaining-retention-days": String(maxRetentionDays) } },
+        },
+    ];
+    const admins = input.adminPrincipalArns ?? [];
+    for (const arn of admins) {
+        if (typeof arn !== "string" || !arn.startsWith("arn:")) {
+            throw new Error(`adminPrincipalArns entries must be IAM principal ARNs (got ${JSON.stringify(arn)})`);
+        }
+    }
+    if (admins.length > 0) {
+        // Only the deployer may change what keeps backups immutable. Locking everyone out is
+        // recoverable (the account root can always delete a bucket policy), but that is an incident.
+        statements.push({
+            Sid: "DenyVaultAdministrationExceptAdmins",
+            Effect: "Deny",
+            Principal: "*",
+            Action: [
+                "s3:PutBucketObjectLockConfiguration",
+                "s3:BypassGovernanceRetention",
+                "s3:PutLifecycleConfiguration",
+                "s3:PutBucketPolicy",
+                "s3:DeleteBucketPolicy",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutBucketVersioning",
+            ],
+            Resource: [bucketArn, objects],
+            Condition: { ArnNotLike: { "aws:PrincipalArn": admins } },
+        });
+    } else {
+        // Without a named deployer, `pulumi up` itself needs the configuration actions, so only the
+        // one action no routine job needs is refused to everyone: lifting a GOVERNANCE lock early.
+        statements.push({
+            Sid: "DenyGovernanceBypass",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:BypassGovernanceRetention",
+            Resource: objects,
+        });
+    }
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitHub Actions OIDC trust
+
+export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
+export const GITHUB_OIDC_URL = `https://${GITHUB_OIDC_HOST}`;
+export const STS_AUDIENCE = "sts.amazonaws.com";
+
+export interface GithubRepository {
+    owner: string;
+    repository: string;
+}
+
+// GitHub's own rules: owners are 1-39 alphanumerics with single inner hyphens; repositories are
+// 1-100 of [A-Za-z0-9._-]. Neither can hold "*" or "?", which would turn a sub claim into a wildcard.
+const GITHUB_OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
+const GITHUB_REPOSITORY = /^[A-Za-z0-9._-]{1,100}$/;
+const GITHUB_ENVIRONMENT = /^[A-Za-z0-9._-](?:[A-Za-z0-9 ._-]{0,253}[A-Za-z0-9._-])?$/;
+
+export function assertGithubRepository(repo: GithubRepository): void {
+    assertMatches("github.owner", repo.owner, GITHUB_OWNER, "a GitHub user or organization name (letters, digits, single inner hyphens, ≤ 39)");
+    if (typeof repo.repository !== "string" || !GITHUB_REPOSITORY.test(repo.repository)
+        || repo.repository === "." || repo.repository === "..") {
+        throw new Error(`github.repository must be a repository name of letters, digits, ".", "-" or "_" (got ${JSON.stringify(repo.repository)})`);
+    }
+}
+
+/** git check-ref-format's rules, plus no IAM wildcard characters. */
+export function assertGitBranch(branch: string): void {
+    const bad = typeof branch !== "string" || branch.length === 0 || branch.length > 255
+        || /[\s~^:?*[\\]/.test(branch) || branch.includes("..") || branch.includes("@{") || branch.includes("//")
+        || branch.startsWith("/") || branch.startsWith("-") || branch.endsWith("/") || branch.endsWith(".")
+        || branch.endsWith(".lock") || branch === "@";
+    if (bad) {
+        throw new Error(`github.branch must be a plain branch name like "main" (no wildcards, spaces or "..") (got ${JSON.stringify(branch)})`);
+    }
+}
+
+export function assertGithubEnvironment(what: string, environment: string): void {
+    assertMatches(what, environment, GITHUB_ENVIRONMENT, "a GitHub environment name of letters, digits, spaces, \".\", \"-\" or \"_\" (no wildcards)");
+}
+
+/** The `sub` claim of a job running on a branch without a GitHub environment. */
+export function branchSubject(repo: GithubRepository, branch: string): string {
+    assertGithubRepository(repo);
+    assertGitBranch(branch);
+    return `repo:${repo.owner}/${repo.repository}:ref:refs/heads/${branch}`;
+}
+
+/**
+ * The `sub` claim of a job that declares `environment:`. Only as strong as that environment's
+ * deployment-branch rules: GitHub creates an unknown environment on first use, unprotected.
+ */
+export function environmentSubject(repo: GithubRepository, environment: string): string {
+    assertGithubRepository(repo);
+    assertGithubEnvironment("github environment", environment);
+    return `repo:${repo.owner}/${repo.repository}:environment:${environment}`;
+}
+
+/**
+ * Trust for sts:AssumeRoleWithWebIdentity from GitHub's OIDC provider, for exactly these subjects.
+ * StringEquals (not StringLike) so no subject can ever match more than itself.
+ */
+export function githubTrustPolicy(oidcProviderArn: string, subjects: string[]): PolicyDocument {
+    assertMatches("oidcProviderArn", oidcProviderArn, OIDC_PROVIDER_ARN,
+        `the ARN of the account's ${GITHUB_OIDC_HOST} OIDC provider`);
+    if (!Array.isArray(subjects) || subjects.length === 0) {
+        throw new Error("trust policy needs at least one GitHub subject");
+    }
+    for (const sub of subjects) {
+        if (typeof sub !== "string" || !sub.startsWith("repo:") || /[*?]/.test(sub)) {
+            throw new Error(`GitHub subject must be an exact "repo:<owner>/<repo>:..." claim without wildcards (got ${JSON.stringify(sub)})`);
+        }
+    }
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "GithubActionsOidc",
+                Effect: "Allow",
+                Principal: { Federated: oidcProviderArn },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: {
+                    StringEquals: {
+                        [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
+                        [`${GITHUB_OIDC_HOST}:sub`]: subjects.length === 1 ? subjects[0] : [...subjects],
+                    },
+                },
+            },
+        ],
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role permissions
+
+export interface RolePolicyInput {
+    bucketArn: string;
+    kmsKeyArn: string;
+    environment: string;
+}
+
+/**
+ * Explicitly denied to the writer, so no policy attached later can grant them:
+ * - DeleteObject: Object Lock does not stop a delete *marker*, which hides the latest backup.
+ * - DeleteObjectVersion: the real deletion, once a lock has lapsed.
+ * - BypassGovernanceRetention: lifts GOVERNANCE locks (staging) early.
+ * - PutObjectLegalHold: sets *and removes* holds that incident responders place.
+ * - PutBucketObjectLockConfiguration: shorten or downgrade the default lock for future backups.
+ * - PutLifecycleConfiguration: a 1-day expiration deletes every backup as soon as its lock lapses.
+ * - PutBucketPolicy / DeleteBucketPolicy: remove the bucket-policy guards above.
+ * - PutEncryptionConfiguration: switch default encryption away from the vault key.
+ * - PutBucketVersioning: try to suspend versioning (refused by S3 under Object Lock; belt and braces).
+ * - DeleteBucket: self-explanatory.
+ */
+export const WRITER_DENIED_S3_ACTIONS = [
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:BypassGovernanceRetention",
+    "s3:PutObjectLegalHold",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketVersioning",
+    "s3:DeleteBucket",
+] as const;
+
+/** Disabling or deleting the vault key makes every backup unreadable: never the writer's call. */
+export const WRITER_DENIED_KMS_ACTIONS = [
+    "kms:ScheduleKeyDeletion",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:PutKeyPolicy",
+    "kms:CreateGrant",
+] as const;
+
+/**
+ * The nightly backup job: put objects (with their retention) under this environment's prefixes,
+ * list them, and nothing that removes or weakens a backup.
+ */
+export function writerPolicy(input: RolePolicyInput): PolicyDocument {
+    const { bucketArn, kmsKeyArn, environment } = input;
+    assertEnvironment(environment);
+    assertKeyArn(kmsKeyArn);
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            // PutObjectRetention is what a put carrying x-amz-object-lock-* headers is authorized
+            // against; on an existing object it can only lengthen a lock without the (denied) bypass.
+            // AbortMultipartUpload lets a failed upload clean up instead of waiting for the lifecycle.
+            {
+                Sid: "WriteBackups",
+                Effect: "Allow",
+                Action: ["s3:PutObject", "s3:PutObjectRetention", "s3:AbortMultipartUpload"],
+                Resource: backupObjectArns(bucketArn, environment),
+            },
+            {
+                Sid: "ListBackupPrefixes",
+                Effect: "Allow",
+                Action: "s3:ListBucket",
+                Resource: bucketArn,
+                Condition: { StringLike: { "s3:prefix": backupListPrefixes(environment) } },
+            },
+            // Decrypt is not a read grant here (the writer has no s3:GetObject): S3 needs it to
+            // complete SSE-KMS multipart uploads, which every dump above 8 MB is.
+            {
+                Sid: "UseVaultKeyThroughS3",
+                Effect: "Allow",
+                Action: ["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+                Resource: kmsKeyArn,
+                Condition: VIA_S3,
+            },
+            {
+                Sid: "DenyDestructiveS3Actions",
+                Effect: "Deny",
+                Action: [...WRITER_DENIED_S3_ACTIONS],
+                Resource: [bucketArn, `${bucketArn}/*`],
+            },
+            {
+                Sid: "DenyKeyAdministration",
+                Effect: "Deny",
+                Action: [...WRITER_DENIED_KMS_ACTIONS],
+                Resource: kmsKeyArn,
+            },
+        ],
+    };
+}
+
+/**
+ * The restore drill and retention audit: read objects, their versions and their retention under this
+ * environment's prefixes. ListBucketVersions is read-only and is what makes GetObjectVersion usable
+ * (a backup hidden behind a delete marker is only reachable by version id).
+ */
+export function readerPolicy(input: RolePolicyInput): PolicyDocument {
+    const { bucketArn, kmsKeyArn, environment } = input;
+    assertEnvironment(environment);
+    assertKeyArn(kmsKeyArn);
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ReadBackups",
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectRetention"],
+                Resource: backupObjectArns(bucketArn, environment),
+            },
+            {
+                Sid: "ListBackupPrefixes",
+                Effect: "Allow",
+                Action: ["s3:ListBucket", "s3:ListBucketVersions"],
+                Resource: bucketArn,
+                Condition: { StringLike: { "s3:prefix": backupListPrefixes(environment) } },
+            },
+            {
+                Sid: "DecryptThroughS3",
+                Effect: "Allow",
+                Action: "kms:Decrypt",
+                Resource: kmsKeyArn,
+                Condition: VIA_S3,
+            },
+        ],
+    };
+}
