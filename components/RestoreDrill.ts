@@ -105,7 +105,8 @@ export class RestoreDrill extends pulumi.ComponentResource {
                 ...common,
                 baseUrl: args.smoke.baseUrl,
                 bearerToken: args.smoke.bearerToken,
-                checks: args.smoke.checks,
+                // Checks may carry header values (e.g. an apikey): kept secret in state.
+                checks: pulumi.secret(args.smoke.checks),
                 retries: args.smoke.retries,
                 after: last,
             }, { parent: this });

@@ -90,7 +90,7 @@ export class SmokeTest extends pulumi.dynamic.Resource {
                 ...args,
                 bearerToken: args.bearerToken === undefined ? undefined : pulumi.secret(args.bearerToken),
             },
-            { ...opts, additionalSecretOutputs: ["bearerToken"] },
+            { ...opts, additionalSecretOutputs: ["bearerToken", "checks"] },
             "smoke",
             "SmokeTest",
         );

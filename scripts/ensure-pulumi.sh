@@ -80,8 +80,11 @@ command -v go >/dev/null 2>&1 || die "Go is not installed (needed to build the P
 export GOFLAGS=${GOFLAGS:--mod=mod}
 start=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/supabase-dr-pulumi-build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$bin_dir.partial"
+# Build into a private directory and move it into place at the end: concurrent runs (two test
+# processes, say) never see or clobber a half-built bin directory.
+mkdir -p "$(dirname "$bin_dir")"
+partial=$(mktemp -d "$(dirname "$bin_dir")/bin.partial.XXXXXX")
+trap 'rm -rf "$work" "$partial"' EXIT
 
 proxy_error() {
   die "could not fetch $1 from the Go module proxy (${GOPROXY:-$(go env GOPROXY)}). Check network access to the proxy; details above."
@@ -122,7 +125,7 @@ import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 EOF
 ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version"
 (cd "$work/cli" && go mod tidy >&2) || proxy_error "the dependencies of pulumi v$version"
-(cd "$work/cli" && go build -trimpath -ldflags "$ldflags" -o "$bin_dir.partial/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2) ||
+(cd "$work/cli" && go build -trimpath -ldflags "$ldflags" -o "$partial/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2) ||
   die "go build of the pulumi CLI failed (see above)"
 log "built pulumi CLI in $(( $(date +%s) - start ))s"
 
@@ -146,18 +149,23 @@ EOF
     [[ -n "${line// }" ]] && printf 'replace %s\n' "$line" >>"$work/lang/go.mod"
   done <<<"$replaces"
   printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$lang_mod" >"$work/lang/tools.go"
-  (cd "$work/lang" && go mod tidy >&2 && go build -trimpath -ldflags "$ldflags" -o "$bin_dir.partial/pulumi-language-nodejs" "$lang_mod" >&2) ||
+  (cd "$work/lang" && go mod tidy >&2 && go build -trimpath -ldflags "$ldflags" -o "$partial/pulumi-language-nodejs" "$lang_mod" >&2) ||
     die "go build of the Node.js language host failed (see above)"
 else
   log "the proxy does not serve $lang_mod@v$version; building tools/language-host-nodejs instead"
   cp -r "$repo_root/tools/language-host-nodejs/." "$work/lang/"
   (cd "$work/lang" && go mod edit -require="github.com/pulumi/pulumi/sdk/v3@v$version" && go mod tidy >&2 &&
-    go build -trimpath -ldflags "-s -w" -o "$bin_dir.partial/pulumi-language-nodejs" . >&2) ||
+    go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$partial/pulumi-language-nodejs" . >&2) ||
     die "go build of tools/language-host-nodejs failed (see above)"
 fi
 
-install_dynamic_provider_script "$bin_dir.partial"
-rm -rf "$bin_dir"
-mv "$bin_dir.partial" "$bin_dir"
+install_dynamic_provider_script "$partial"
+chmod 755 "$partial"
+if [[ -x "$bin_dir/pulumi" && "$(installed_version "$bin_dir/pulumi")" == "v$version" && -x "$bin_dir/pulumi-language-nodejs" ]]; then
+  log "another run finished the build first; keeping its binaries"
+else
+  rm -rf "$bin_dir"
+  mv "$partial" "$bin_dir"
+fi
 log "pulumi v$version ready in $bin_dir ($(( $(date +%s) - start ))s)"
 echo "$bin_dir"

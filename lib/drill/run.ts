@@ -198,8 +198,10 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     const stack = await inlineStack(opts.backend, { projectName: PROJECT, stackName, program: async () => drillProgram() });
     let error: string | undefined;
     try {
+        // Smoke checks may carry header values (an apikey): then the whole settings object is secret.
+        const headers = JSON.stringify(settings.smoke?.checks ?? []).includes('"headers"');
         const config: Record<string, { value: string; secret?: boolean }> = {
-            [`${CONFIG_NAMESPACE}:drill`]: { value: JSON.stringify(settings) },
+            [`${CONFIG_NAMESPACE}:drill`]: { value: JSON.stringify(settings), secret: headers },
         };
         for (const [key, value] of Object.entries(opts.secrets)) {
             if (value) config[`${CONFIG_NAMESPACE}:${key}`] = { value, secret: true };

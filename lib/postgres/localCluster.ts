@@ -49,7 +49,8 @@ function installExitHook(): void {
     for (const sig of ["SIGINT", "SIGTERM"] as const) {
         process.once(sig, () => {
             stopAllSync();
-            process.exit(130);
+            // Die of the same signal (exit code 130/143), as if we had not been listening.
+            process.kill(process.pid, sig);
         });
     }
 }

@@ -180,7 +180,7 @@ func resolveRunScript(nodeBin, dir string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-func (h *host) Run(_ context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
+func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
 	nodeBin, err := exec.LookPath("node")
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: "could not find `node` on the PATH: " + err.Error()}, nil
@@ -200,7 +200,8 @@ func (h *host) Run(_ context.Context, req *pulumirpc.RunRequest) (*pulumirpc.Run
 	engineAddress, tracing := h.engineAddress, h.tracing
 	h.mu.Unlock()
 
-	cmd := exec.Command(nodeBin, runArgs(req, runScript, engineAddress, tracing, ro)...)
+	// Cancelling the RPC (the engine gave up, or Ctrl-C) stops the program instead of orphaning it.
+	cmd := exec.CommandContext(ctx, nodeBin, runArgs(req, runScript, engineAddress, tracing, ro)...)
 	cmd.Dir = dir
 	cmd.Env = env
 	// The engine forwards our stdout/stderr to the user, so the program's
