@@ -1,15 +1,10 @@
 // Entry point of the supabase-dr Pulumi program (`pulumi up`).
 //
 // Stacks named drill-* are restore drills: created, run and destroyed by the drill command (README:
-// "Restore drills"), which writes their config. The prod and staging stacks hold the backup
-// infrastructure.
+// "Restore drills"), which writes their config. Every other stack (prod, staging) holds the backup
+// infrastructure (README: "Backup infrastructure").
 import * as pulumi from "@pulumi/pulumi";
 import { drillProgram } from "./lib/drill/program";
+import { infrastructureProgram } from "./lib/infra/program";
 
-const config = new pulumi.Config();
-
-function infrastructure(): Record<string, unknown> {
-    return { environment: config.require("environment") };
-}
-
-export = pulumi.getStack().startsWith("drill-") ? drillProgram() : infrastructure();
+export = pulumi.getStack().startsWith("drill-") ? drillProgram() : infrastructureProgram();

@@ -8,6 +8,7 @@ import { Masking } from "../dynamic/masking";
 import { Restore } from "../dynamic/restore";
 import { ScratchDatabase } from "../dynamic/scratchDatabase";
 import { SmokeTest } from "../dynamic/smokeTest";
+import { SupabaseProject } from "../dynamic/supabaseProject";
 import { Validation } from "../dynamic/validation";
 import type { DrillTargets } from "../lib/drill/report";
 import type { FingerprintOptions, SqlAssertion } from "../lib/validate/types";
@@ -30,8 +31,8 @@ export interface RestoreDrillArgs {
     /** Adopt this backup instead of dumping (custom, SQL, SQL.gz, supabase db dump directory). */
     backupPath?: string;
     backupTakenAt?: string;
-    /** TARGET_DB_URL: a role that may CREATE DATABASE on the scratch server. A secret. */
-    targetAdminUrl: pulumi.Input<string>;
+    /** Where the backup is restored: a scratch database, or a scratch Supabase project. */
+    target: DrillTarget;
     scratchPrefix?: string;
     restore?: { jobs?: number; allowErrors?: string[] };
     validation?: { fingerprint?: FingerprintOptions; assertions?: SqlAssertion[] };
@@ -40,6 +41,21 @@ export interface RestoreDrillArgs {
     targets: DrillTargets;
     nextDrillDays: number;
 }
+
+export type DrillTarget =
+    /** TARGET_DB_URL: a role that may CREATE DATABASE on the scratch server. A secret. */
+    | { kind: "database"; adminUrl: pulumi.Input<string> }
+    /** A new Supabase project per drill, created through the Management API and deleted afterwards. */
+    | {
+          kind: "supabase-project";
+          accessToken: pulumi.Input<string>;
+          organization: string;
+          region: string;
+          instanceSize?: string;
+          apiBaseUrl?: string;
+          readyTimeoutSeconds?: number;
+          pollIntervalSeconds?: number;
+      };
 
 export class RestoreDrill extends pulumi.ComponentResource {
     public readonly status: pulumi.Output<string>;
@@ -61,10 +77,24 @@ export class RestoreDrill extends pulumi.ComponentResource {
             fingerprint: args.validation?.fingerprint,
         }, { parent: this });
 
-        const target = new ScratchDatabase(`${name}-target`, {
-            adminUrl: args.targetAdminUrl,
-            namePrefix: args.scratchPrefix ?? "drill",
-        }, { parent: this });
+        // Both targets offer the same interface: connectionString (a secret) and databaseName.
+        const t = args.target;
+        const target =
+            t.kind === "database"
+                ? new ScratchDatabase(`${name}-target`, { adminUrl: t.adminUrl, namePrefix: args.scratchPrefix ?? "drill" }, { parent: this })
+                : new SupabaseProject(`${name}-target`, {
+                      accessToken: t.accessToken,
+                      organization: t.organization,
+                      region: t.region,
+                      instanceSize: t.instanceSize,
+                      apiBaseUrl: t.apiBaseUrl,
+                      namePrefix: args.scratchPrefix ?? "drill",
+                      readyTimeoutSeconds: t.readyTimeoutSeconds,
+                      pollIntervalSeconds: t.pollIntervalSeconds,
+                  }, { parent: this });
+        // Only our scratch databases carry the ownership marker; a fresh project is guarded by the
+        // source checks (endpoint and server identity) alone.
+        const requireScratchMarker = t.kind === "database";
 
         const restore = new Restore(`${name}-restore`, {
             ...common,
@@ -72,7 +102,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
             targetUrl: target.connectionString,
             protectedSourceUrl: args.sourceUrl,
             jobs: args.restore?.jobs,
-            requireScratchMarker: true,
+            requireScratchMarker,
             allowErrors: args.restore?.allowErrors,
         }, { parent: this });
 
@@ -95,7 +125,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
                 rules: args.masking.rules,
                 salt: args.masking.salt,
                 allowUnmasked: args.masking.allowUnmasked,
-                requireScratchMarker: true,
+                requireScratchMarker,
                 after: last,
             }, { parent: this });
             last = masking.status;
@@ -125,7 +155,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
                 maskingConfigured: !!args.masking,
                 smokeConfigured: !!args.smoke,
             },
-            redactValues: [args.smoke?.bearerToken, args.masking?.salt].filter((v): v is pulumi.Input<string> => v !== undefined),
+            redactValues: [args.smoke?.bearerToken, args.masking?.salt, t.kind === "supabase-project" ? t.accessToken : undefined].filter((v): v is pulumi.Input<string> => v !== undefined),
             after: [last],
         }, { parent: this });
 

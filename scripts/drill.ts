@@ -28,6 +28,8 @@ Inputs (flags win over environment variables):
   --backup-dir DIR         BACKUP_DIR          where artifacts go (default: ./drill-artifacts)
   --api-url URL            TARGET_API_URL      restored environment's API base URL for smoke checks
                            API_BEARER_TOKEN    bearer token for protected smoke endpoints (environment only)
+                           SUPABASE_ACCESS_TOKEN  Management API token when the settings' target is
+                                               {kind: supabase-project, organization, region} (environment only)
                            MASKING_SALT        salt of the "hash" masking strategy (environment only)
   --settings FILE          JSON or YAML file of drill settings (validation, masking, smoke, targets, restore)
   --keep                   keep the stack and its scratch target for forensics
@@ -106,6 +108,7 @@ async function main(): Promise<number> {
     const secrets = {
         sourceDbUrl: values.source ?? process.env.SOURCE_DB_URL,
         targetDbUrl: values.target ?? process.env.TARGET_DB_URL,
+        supabaseAccessToken: process.env.SUPABASE_ACCESS_TOKEN,
         apiBearerToken: process.env.API_BEARER_TOKEN,
         maskingSalt: process.env.MASKING_SALT,
     };
@@ -115,7 +118,9 @@ async function main(): Promise<number> {
         ...(values.settings ? readSettingsFile(values.settings) : {}),
     };
     if (!values.cleanup) {
-        if (!secrets.targetDbUrl) fail("TARGET_DB_URL (or --target) is required: the scratch server's admin connection");
+        const supabaseTarget = settings.target?.kind === "supabase-project";
+        if (supabaseTarget && !secrets.supabaseAccessToken) fail("SUPABASE_ACCESS_TOKEN is required: the drill's target is a scratch Supabase project");
+        if (!supabaseTarget && !secrets.targetDbUrl) fail("TARGET_DB_URL (or --target) is required: the scratch server's admin connection");
         if (!secrets.sourceDbUrl && !backupPath) fail("SOURCE_DB_URL (or --source) or BACKUP_PATH (or --backup) is required");
         if (backupPath) {
             // Adopt: the source (if given) is not dumped; it is protected, and compared with when the
@@ -158,7 +163,7 @@ async function main(): Promise<number> {
 main().then(
     (code) => process.exit(code),
     (err) => {
-        const secrets = [process.env.SOURCE_DB_URL, process.env.TARGET_DB_URL, process.env.API_BEARER_TOKEN, process.env.MASKING_SALT];
+        const secrets = [process.env.SOURCE_DB_URL, process.env.TARGET_DB_URL, process.env.SUPABASE_ACCESS_TOKEN, process.env.API_BEARER_TOKEN, process.env.MASKING_SALT];
         process.stderr.write(`drill: ${redact((err as Error).message ?? String(err), secrets)}\n`);
         process.exit(1);
     },

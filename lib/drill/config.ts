@@ -6,6 +6,7 @@
 //   supabase-dr:sourceDbUrl     secret   SOURCE_DB_URL: dump this database now; with drill.backupPath it is
 //                                        only protected and, when the backup has no fingerprint, compared with
 //   supabase-dr:targetDbUrl     secret   TARGET_DB_URL: a role that may CREATE DATABASE on the scratch server
+//   supabase-dr:supabaseAccessToken secret  SUPABASE_ACCESS_TOKEN, when drill.target.kind is supabase-project
 //   supabase-dr:apiBearerToken  secret   API_BEARER_TOKEN for smoke checks
 //   supabase-dr:maskingSalt     secret   salt of the "hash" masking strategy
 import { parseConnectionString } from "../postgres/connection";
@@ -26,6 +27,8 @@ export interface DrillSettings {
     backupPath?: string;
     backupTakenAt?: string;
     scratchPrefix?: string;
+    /** Default: a scratch database on TARGET_DB_URL's server. */
+    target?: { kind: "database" } | ({ kind: "supabase-project" } & SupabaseTargetSettings);
     restore?: { jobs?: number; allowErrors?: string[] };
     validation?: RestoreDrillArgs["validation"];
     masking?: { rules: unknown; allowUnmasked?: string[] };
@@ -34,9 +37,19 @@ export interface DrillSettings {
     nextDrillDays?: number;
 }
 
+export interface SupabaseTargetSettings {
+    organization: string;
+    region: string;
+    instanceSize?: string;
+    apiBaseUrl?: string;
+    readyTimeoutSeconds?: number;
+    pollIntervalSeconds?: number;
+}
+
 export interface DrillSecrets {
     sourceDbUrl?: string;
     targetDbUrl?: string;
+    supabaseAccessToken?: string;
     apiBearerToken?: string;
     maskingSalt?: string;
 }
@@ -82,6 +95,28 @@ function assertions(v: unknown): SqlAssertion[] | undefined {
     });
 }
 
+function drillTarget(raw: unknown, secrets: DrillSecrets): RestoreDrillArgs["target"] {
+    const t = (raw ?? { kind: "database" }) as Record<string, unknown>;
+    if (typeof t !== "object" || t === null) fail("drill.target", 'must be {"kind": "database"} or {"kind": "supabase-project", ...}');
+    if (t.kind === undefined || t.kind === "database") {
+        if (!secrets.targetDbUrl) fail("targetDbUrl", "is required: the scratch server's admin URI (TARGET_DB_URL), set with --secret");
+        parseConnectionString(secrets.targetDbUrl, `config ${CONFIG_NAMESPACE}:targetDbUrl`);
+        return { kind: "database", adminUrl: secrets.targetDbUrl };
+    }
+    if (t.kind !== "supabase-project") fail("drill.target.kind", 'must be "database" or "supabase-project"', );
+    if (!secrets.supabaseAccessToken) fail("supabaseAccessToken", "is required for a supabase-project target (SUPABASE_ACCESS_TOKEN), set with --secret");
+    return {
+        kind: "supabase-project",
+        accessToken: secrets.supabaseAccessToken,
+        organization: optionalString(t, "organization", "drill.target") ?? fail("drill.target.organization", "is required (the organization slug)"),
+        region: optionalString(t, "region", "drill.target") ?? fail("drill.target.region", "is required (e.g. eu-west-2)"),
+        instanceSize: optionalString(t, "instanceSize", "drill.target"),
+        apiBaseUrl: optionalString(t, "apiBaseUrl", "drill.target"),
+        readyTimeoutSeconds: positiveNumber(t.readyTimeoutSeconds, "drill.target.readyTimeoutSeconds"),
+        pollIntervalSeconds: positiveNumber(t.pollIntervalSeconds, "drill.target.pollIntervalSeconds"),
+    };
+}
+
 /** Validates the drill settings and secrets and returns the component's arguments. */
 export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: string): RestoreDrillArgs {
     if (typeof raw !== "object" || raw === null) fail("drill", "must be an object (the drill command writes it)");
@@ -96,8 +131,7 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
     const backupTakenAt = optionalString(d, "backupTakenAt", "drill");
     if (backupTakenAt && Number.isNaN(Date.parse(backupTakenAt))) fail("drill.backupTakenAt", "must be an ISO 8601 time");
 
-    if (!secrets.targetDbUrl) fail("targetDbUrl", "is required: the scratch server's admin URI (TARGET_DB_URL), set with --secret");
-    parseConnectionString(secrets.targetDbUrl, `config ${CONFIG_NAMESPACE}:targetDbUrl`);
+    const target = drillTarget(d.target, secrets);
     if (secrets.sourceDbUrl) parseConnectionString(secrets.sourceDbUrl, `config ${CONFIG_NAMESPACE}:sourceDbUrl`);
     if (!secrets.sourceDbUrl && !backupPath) fail("sourceDbUrl", "or drill.backupPath is required: dump the source now, or adopt a backup");
 
@@ -119,7 +153,7 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
         sourceUrl: secrets.sourceDbUrl,
         backupPath,
         backupTakenAt,
-        targetAdminUrl: secrets.targetDbUrl,
+        target,
         scratchPrefix: optionalString(d, "scratchPrefix", "drill"),
         restore: { jobs, allowErrors: stringArray(restore.allowErrors, "drill.restore.allowErrors") },
         validation: {

@@ -6,21 +6,27 @@ import { CONFIG_NAMESPACE, drillArgsFromConfig } from "./config";
 
 export function drillProgram(): Record<string, pulumi.Output<unknown>> {
     const config = new pulumi.Config(CONFIG_NAMESPACE);
-    // Secrets are read as plain strings only to validate their form; they enter the resources as secrets.
+    // Secrets are read as plain strings to validate their form (errors never quote them); they enter
+    // the resources wrapped as secrets again below.
+    const secret = (key: string) => pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:${key}`);
     const args = drillArgsFromConfig(
         config.getObject("drill"),
         {
-            sourceDbUrl: config.get("sourceDbUrl"),
-            targetDbUrl: config.get("targetDbUrl"),
-            apiBearerToken: config.get("apiBearerToken"),
-            maskingSalt: config.get("maskingSalt"),
+            sourceDbUrl: secret("sourceDbUrl"),
+            targetDbUrl: secret("targetDbUrl"),
+            supabaseAccessToken: secret("supabaseAccessToken"),
+            apiBearerToken: secret("apiBearerToken"),
+            maskingSalt: secret("maskingSalt"),
         },
         pulumi.getStack(),
     );
     const drill = new RestoreDrill("drill", {
         ...args,
         sourceUrl: args.sourceUrl === undefined ? undefined : pulumi.secret(args.sourceUrl),
-        targetAdminUrl: pulumi.secret(args.targetAdminUrl),
+        target:
+            args.target.kind === "database"
+                ? { ...args.target, adminUrl: pulumi.secret(args.target.adminUrl) }
+                : { ...args.target, accessToken: pulumi.secret(args.target.accessToken) },
         masking: args.masking && { ...args.masking, salt: args.masking.salt === undefined ? undefined : pulumi.secret(args.masking.salt) },
         smoke: args.smoke && { ...args.smoke, bearerToken: args.smoke.bearerToken === undefined ? undefined : pulumi.secret(args.smoke.bearerToken) },
     });

