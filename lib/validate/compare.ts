@@ -132,6 +132,11 @@ function compareMigrations(source: Fingerprint, target: Fingerprint): CheckResul
 }
 
 export function compareFingerprints(source: Fingerprint, target: Fingerprint): CheckResult[] {
+    if (source.formatVersion !== target.formatVersion) {
+        // Checksums of different formats never match: say so instead of reporting every table as changed.
+        return [result("fingerprint_format", "fingerprint", false, source.formatVersion, target.formatVersion,
+            "the backup's fingerprint was taken by another supabase-dr version; take a new backup (or compare with the live source)")];
+    }
     const schemaObjects = (fp: Fingerprint) => fp.schemas.map((name) => ({ name }));
     return [
         compareServerVersions(source, target),

@@ -74,7 +74,7 @@ export async function takeFingerprint(client: ClientBase, opts: FingerprintOptio
 
         const migration = await latestMigration(client);
         return {
-            formatVersion: 1,
+            formatVersion: 2,
             serverVersion: version.version,
             serverVersionNum: version.num,
             schemas,

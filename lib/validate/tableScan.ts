@@ -1,11 +1,13 @@
 // One streaming pass over a table, computed entirely inside PostgreSQL: row count, content checksum
 // and max(updated_at). No row ever reaches Node, so memory stays flat however large the table is.
 //
-// The checksum hashes each row's text form with md5 and SUMS the hash as numbers: addition does not
-// care about row order (a restore may store rows in any order) and, unlike XOR, counts duplicate rows.
-// A changed value changes its row's hash and so the sum. md5 gives 128 bits; one 64-bit half would
-// already make an accidental match unlikely, but the second half costs one more substr() on data
-// already in memory and makes a cancelling pair of changes astronomically unlikely, so we keep both.
+// The checksum hashes each row's text form and SUMS the hashes as numbers: addition does not care
+// about row order (a restore may store rows in any order) and, unlike XOR, counts duplicate rows. A
+// changed value changes its row's hash and so the sum. Two 64-bit hashes with different seeds give
+// 128 bits, so a cancelling pair of changes is astronomically unlikely.
+// hashtextextended rather than md5: about 3x faster (npm run bench measured md5 at ~95 % of restore
+// time at 1 GB), and stable across PostgreSQL versions and platforms (hash partitioning, which
+// pg_upgrade preserves, depends on it).
 import { quoteIdent } from "../postgres/connection";
 import type { Queryable } from "./session";
 
@@ -33,11 +35,11 @@ export function tableScanSql(table: TableRef, withUpdatedAt = table.hasUpdatedAt
     const maxUpdatedAt = withUpdatedAt ? "pg_catalog.to_json(max(u)) #>> '{}'" : "null::text";
     return `select count(*)::text as row_count,
         pg_catalog.md5(
-            coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text || '/' ||
-            coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text
+            coalesce(sum(pg_catalog.hashtextextended(r, 0)::numeric), 0)::text || '/' ||
+            coalesce(sum(pg_catalog.hashtextextended(r, 2654435761)::numeric), 0)::text
         ) as checksum,
         ${maxUpdatedAt} as max_updated_at
-        from (select pg_catalog.md5(${ROW_ALIAS}::text) as h${updatedAt} from ${relation} as ${ROW_ALIAS}) as scan`;
+        from (select ${ROW_ALIAS}::text as r${updatedAt} from ${relation} as ${ROW_ALIAS}) as scan`;
 }
 
 export async function scanTable(client: Queryable, table: TableRef, withUpdatedAt = table.hasUpdatedAt): Promise<TableScan> {

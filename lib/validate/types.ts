@@ -95,7 +95,7 @@ export interface RlsProbeResult {
 }
 
 export interface Fingerprint {
-    formatVersion: 1;
+    formatVersion: 2;
     serverVersion: string;
     serverVersionNum: number;
     schemas: string[];

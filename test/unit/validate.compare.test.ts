@@ -7,7 +7,7 @@ import type { CheckResult, Fingerprint } from "../../lib/validate/types";
 
 function fingerprint(overrides: Partial<Fingerprint> = {}): Fingerprint {
     return {
-        formatVersion: 1,
+        formatVersion: 2,
         serverVersion: "15.8",
         serverVersionNum: 150008,
         schemas: ["public"],

@@ -1,0 +1,42 @@
+// The vault as the backup job, the storage snapshot, the freshness check and the storage restore see
+// it: an object store with immutable retention. Implemented for S3 Object Lock (lib/vault/s3Store.ts,
+// tested against MinIO) and Azure Blob immutability (lib/vault/azureStore.ts, tested against Azurite).
+import type { Readable } from "node:stream";
+
+export interface PutOptions {
+    /** Hex sha256 of the content; sent as the object's checksum (Object Lock puts require one). */
+    sha256: string;
+    bytes: number;
+    contentType?: string;
+    /** Stored as object metadata (keys lowercase ASCII). */
+    metadata?: Record<string, string>;
+    /** Object Lock / immutability: the object cannot be deleted or overwritten before this time. */
+    retainUntil?: Date;
+}
+
+export interface StoredObject {
+    key: string;
+    bytes: number;
+    lastModified: Date;
+    /** Hex sha256 when the store knows it (our puts always record it). */
+    sha256?: string;
+    versionId?: string;
+    /** The retention in force, if any. */
+    retainUntil?: Date;
+    retentionMode?: string;
+    contentType?: string;
+    metadata?: Record<string, string>;
+}
+
+export interface BlobStore {
+    /** Human-readable location, e.g. s3://bucket or azure://account/container (no credentials). */
+    readonly location: string;
+    /** Streams `body` to `key`; large bodies go up in parts. Memory stays flat whatever the size. */
+    put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject>;
+    get(key: string): Promise<Readable>;
+    head(key: string): Promise<StoredObject | undefined>;
+    /** Every object under the prefix, paging through all results. */
+    list(prefix: string): AsyncIterable<StoredObject>;
+    /** Attempts to delete the current version (and, with versionId, that version). Rejects when locked. */
+    delete(key: string, versionId?: string): Promise<void>;
+}
