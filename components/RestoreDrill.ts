@@ -12,6 +12,7 @@ import { SupabaseProject } from "../dynamic/supabaseProject";
 import { Validation } from "../dynamic/validation";
 import type { DrillTargets } from "../lib/drill/report";
 import type { FingerprintOptions, SqlAssertion } from "../lib/validate/types";
+import type { VaultSettings } from "../lib/vault/openVault";
 
 export interface RestoreDrillArgs {
     /** yyyymmddHHMMss; stamps every artifact. */
@@ -30,6 +31,8 @@ export interface RestoreDrillArgs {
     sourceUrl?: pulumi.Input<string>;
     /** Adopt this backup instead of dumping (custom, SQL, SQL.gz, supabase db dump directory). */
     backupPath?: string;
+    /** Or fetch the newest backup of `env` from the vault and adopt it (credentials from the environment). */
+    vault?: { settings: VaultSettings; env: string; notAfter?: string };
     backupTakenAt?: string;
     /** Where the backup is restored: a scratch database, or a scratch Supabase project. */
     target: DrillTarget;
@@ -71,8 +74,9 @@ export class RestoreDrill extends pulumi.ComponentResource {
 
         const backup = new BackupArtifact(`${name}-backup`, {
             ...common,
-            sourceUrl: args.backupPath ? undefined : args.sourceUrl,
+            sourceUrl: args.backupPath || args.vault ? undefined : args.sourceUrl,
             backupPath: args.backupPath,
+            vault: args.vault,
             takenAt: args.backupTakenAt,
             fingerprint: args.validation?.fingerprint,
         }, { parent: this });

@@ -1,12 +1,15 @@
 // Dynamic resource: the drill's backup artifact. Either dumps the source now (pg_dump -Fc, fingerprint
 // in the same snapshot) or adopts an existing backup. Delete keeps the files: artifacts outlive the drill.
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
 import { adoptBackup } from "../lib/backup/adopt";
+import { fetchBackupFromVault } from "../lib/backup/fromVault";
 import { dumpSource } from "../lib/backup/dump";
 import { writeStepResult } from "../lib/drill/artifacts";
 import type { BackupStep } from "../lib/drill/report";
 import { redactError } from "../lib/redact";
 import type { FingerprintOptions } from "../lib/validate/types";
+import { openVault, type VaultSettings } from "../lib/vault/openVault";
 import { forwardingProvider } from "./forwardingProvider";
 import { replaceOnAnyChange } from "./oneShot";
 
@@ -17,6 +20,8 @@ export interface BackupArtifactArgs {
     backupPath?: pulumi.Input<string>;
     /** For adopted backups: when the data was captured, if known. */
     takenAt?: pulumi.Input<string>;
+    /** Or fetch the newest backup of `env` from the vault (S3 Object Lock bucket) and adopt it. */
+    vault?: pulumi.Input<{ settings: VaultSettings; env: string; notAfter?: string }>;
     artifactsDir: pulumi.Input<string>;
     drillId: pulumi.Input<string>;
     fingerprint?: pulumi.Input<FingerprintOptions>;
@@ -26,6 +31,7 @@ interface Inputs {
     sourceUrl?: string;
     backupPath?: string;
     takenAt?: string;
+    vault?: { settings: VaultSettings; env: string; notAfter?: string };
     artifactsDir: string;
     drillId: string;
     fingerprint?: FingerprintOptions;
@@ -41,8 +47,8 @@ interface Outputs extends Inputs {
 export const backupArtifactProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = {
     async check(_olds, news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (!news.sourceUrl === !news.backupPath) {
-            failures.push({ property: "sourceUrl", reason: "give exactly one of sourceUrl (dump now) or backupPath (adopt a backup)" });
+        if ([news.sourceUrl, news.backupPath, news.vault].filter(Boolean).length !== 1) {
+            failures.push({ property: "sourceUrl", reason: "give exactly one of sourceUrl (dump now), backupPath (adopt a backup) or vault (fetch the newest from the vault)" });
         }
         return { inputs: news, failures };
     },
@@ -51,9 +57,17 @@ export const backupArtifactProvider: pulumi.dynamic.ResourceProvider<Inputs, Out
         const started = new Date();
         const id = `backup_${inputs.drillId}`;
         try {
+            let backupPath = inputs.backupPath;
+            if (inputs.vault) {
+                const v = inputs.vault;
+                const fetched = await fetchBackupFromVault(openVault(v.settings), v.env, path.join(inputs.artifactsDir, "vault"), {
+                    notAfter: v.notAfter ? new Date(v.notAfter) : undefined,
+                });
+                backupPath = fetched.backupPath;
+            }
             const r = inputs.sourceUrl
                 ? await dumpSource({ sourceUrl: inputs.sourceUrl, outDir: inputs.artifactsDir, id, fingerprint: inputs.fingerprint ?? {} })
-                : await adoptBackup({ backupPath: inputs.backupPath!, outDir: inputs.artifactsDir, id, takenAt: inputs.takenAt });
+                : await adoptBackup({ backupPath: backupPath!, outDir: inputs.artifactsDir, id, takenAt: inputs.takenAt });
             const finished = new Date();
             const step: BackupStep = {
                 mode: inputs.sourceUrl ? "dump" : "adopt",

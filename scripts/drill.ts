@@ -121,7 +121,9 @@ async function main(): Promise<number> {
         const supabaseTarget = settings.target?.kind === "supabase-project";
         if (supabaseTarget && !secrets.supabaseAccessToken) fail("SUPABASE_ACCESS_TOKEN is required: the drill's target is a scratch Supabase project");
         if (!supabaseTarget && !secrets.targetDbUrl) fail("TARGET_DB_URL (or --target) is required: the scratch server's admin connection");
-        if (!secrets.sourceDbUrl && !backupPath) fail("SOURCE_DB_URL (or --source) or BACKUP_PATH (or --backup) is required");
+        if (!secrets.sourceDbUrl && !backupPath && !settings.vault) {
+            fail("SOURCE_DB_URL (or --source), BACKUP_PATH (or --backup) or a vault in the settings is required");
+        }
         if (backupPath) {
             // Adopt: the source (if given) is not dumped; it is protected, and compared with when the
             // backup carries no fingerprint of its own.

@@ -26,6 +26,8 @@ export interface DrillSettings {
     startedAt: string;
     backupPath?: string;
     backupTakenAt?: string;
+    /** Fetch the newest backup from the vault instead: {kind: "s3", bucket, region?, endpoint?, env?, notAfter?}. */
+    vault?: { kind: "s3"; bucket: string; region?: string; endpoint?: string; env?: string; notAfter?: string };
     scratchPrefix?: string;
     /** Default: a scratch database on TARGET_DB_URL's server. */
     target?: { kind: "database" } | ({ kind: "supabase-project" } & SupabaseTargetSettings);
@@ -95,6 +97,25 @@ function assertions(v: unknown): SqlAssertion[] | undefined {
     });
 }
 
+function vaultSettings(raw: unknown, env: string): RestoreDrillArgs["vault"] {
+    if (raw === undefined || raw === null) return undefined;
+    if (typeof raw !== "object") fail("drill.vault", 'must be {"kind": "s3", "bucket": …}');
+    const v = raw as Record<string, unknown>;
+    if (v.kind !== "s3") fail("drill.vault.kind", 'must be "s3"');
+    const notAfter = optionalString(v, "notAfter", "drill.vault");
+    if (notAfter && Number.isNaN(Date.parse(notAfter))) fail("drill.vault.notAfter", "must be an ISO 8601 time");
+    return {
+        settings: {
+            kind: "s3",
+            bucket: optionalString(v, "bucket", "drill.vault") ?? fail("drill.vault.bucket", "is required"),
+            region: optionalString(v, "region", "drill.vault"),
+            endpoint: optionalString(v, "endpoint", "drill.vault"),
+        },
+        env: optionalString(v, "env", "drill.vault") ?? env,
+        notAfter,
+    };
+}
+
 function drillTarget(raw: unknown, secrets: DrillSecrets): RestoreDrillArgs["target"] {
     const t = (raw ?? { kind: "database" }) as Record<string, unknown>;
     if (typeof t !== "object" || t === null) fail("drill.target", 'must be {"kind": "database"} or {"kind": "supabase-project", ...}');
@@ -133,7 +154,11 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
 
     const target = drillTarget(d.target, secrets);
     if (secrets.sourceDbUrl) parseConnectionString(secrets.sourceDbUrl, `config ${CONFIG_NAMESPACE}:sourceDbUrl`);
-    if (!secrets.sourceDbUrl && !backupPath) fail("sourceDbUrl", "or drill.backupPath is required: dump the source now, or adopt a backup");
+    const vault = vaultSettings(d.vault, env);
+    if (vault && backupPath) fail("drill.vault", "cannot be combined with drill.backupPath: adopt one backup");
+    if (!secrets.sourceDbUrl && !backupPath && !vault) {
+        fail("sourceDbUrl", "or drill.backupPath or drill.vault is required: dump the source now, or adopt a backup");
+    }
 
     const restore = (d.restore ?? {}) as Record<string, unknown>;
     const validation = (d.validation ?? {}) as Record<string, unknown>;
@@ -153,6 +178,7 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
         sourceUrl: secrets.sourceDbUrl,
         backupPath,
         backupTakenAt,
+        vault,
         target,
         scratchPrefix: optionalString(d, "scratchPrefix", "drill"),
         restore: { jobs, allowErrors: stringArray(restore.allowErrors, "drill.restore.allowErrors") },

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { backupSettingsFromEnv, secretsOf, vaultSettingsFromEnv } from "../../lib/backupJob/config";
+
+const base = { SOURCE_DB_URL: "postgresql://u:pw-secret@db:5432/postgres", BACKUP_ENV: "prod", BACKUP_BUCKET: "vault" };
+
+describe("backup job configuration", () => {
+    it("names each missing variable", () => {
+        for (const name of Object.keys(base)) {
+            expect(() => backupSettingsFromEnv({ ...base, [name]: undefined })).toThrow(new RegExp(`^${name} is not set`));
+        }
+    });
+
+    it("applies runbook 004's defaults and reads the S3 endpoint and keys", () => {
+        const s = backupSettingsFromEnv({ ...base, S3_ENDPOINT: "http://127.0.0.1:9000", AWS_ACCESS_KEY_ID: "AK", AWS_SECRET_ACCESS_KEY: "SK-secret" });
+        expect(s).toMatchObject({ env: "prod", retentionDays: 7, monthlyArchiveMonths: 12 });
+        expect(s.vault).toMatchObject({ bucket: "vault", endpoint: "http://127.0.0.1:9000", lockMode: "COMPLIANCE", region: "us-east-1" });
+        expect(s.vault.credentials?.secretAccessKey).toBe("SK-secret");
+    });
+
+    it("rejects bad numbers, lock modes, half credentials and environment names without echoing secrets", () => {
+        expect(() => backupSettingsFromEnv({ ...base, RETENTION_DAYS: "0" })).toThrow(/RETENTION_DAYS must be a positive/);
+        expect(() => backupSettingsFromEnv({ ...base, MONTHLY_ARCHIVE_MONTHS: "1.5" })).toThrow(/MONTHLY_ARCHIVE_MONTHS/);
+        expect(() => vaultSettingsFromEnv({ ...base, OBJECT_LOCK_MODE: "loose" })).toThrow(/OBJECT_LOCK_MODE/);
+        expect(vaultSettingsFromEnv({ ...base, OBJECT_LOCK_MODE: "governance" }).lockMode).toBe("GOVERNANCE");
+        const half = () => vaultSettingsFromEnv({ ...base, AWS_SECRET_ACCESS_KEY: "SK-secret" });
+        expect(half).toThrow(/AWS_ACCESS_KEY_ID is not/);
+        expect(() => half()).not.toThrow(/SK-secret/);
+        expect(() => backupSettingsFromEnv({ ...base, BACKUP_ENV: "prod/../x" })).toThrow(/environment/);
+    });
+
+    it("lists the values to redact", () => {
+        expect(secretsOf({ AWS_SECRET_ACCESS_KEY: "s1", WEBHOOK_URL: "https://hooks/x", AWS_ACCESS_KEY_ID: "public" })).toEqual(["s1", "https://hooks/x"]);
+    });
+});
