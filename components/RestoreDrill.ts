@@ -8,6 +8,7 @@ import { Masking } from "../dynamic/masking";
 import { Restore } from "../dynamic/restore";
 import { ScratchDatabase } from "../dynamic/scratchDatabase";
 import { SmokeTest } from "../dynamic/smokeTest";
+import { StorageRestore } from "../dynamic/storageRestore";
 import { SupabaseProject } from "../dynamic/supabaseProject";
 import { Validation } from "../dynamic/validation";
 import type { DrillTargets } from "../lib/drill/report";
@@ -41,6 +42,11 @@ export interface RestoreDrillArgs {
     validation?: { fingerprint?: FingerprintOptions; assertions?: SqlAssertion[] };
     masking?: { rules: unknown; salt?: pulumi.Input<string>; allowUnmasked?: string[] };
     smoke?: { baseUrl?: string; bearerToken?: pulumi.Input<string>; checks: unknown; retries?: number };
+    /**
+     * Storage restore (runbook 001 path C, 004 §2.2): the newest snapshot of each bucket, from the vault,
+     * into restored-{bucket}-{yyyyMMdd} of the project at storageUrl; checksums verified; removed on destroy.
+     */
+    storage?: { storageUrl: string; serviceKey: pulumi.Input<string>; vault: VaultSettings; env: string; buckets: string[] };
     targets: DrillTargets;
     nextDrillDays: number;
 }
@@ -147,6 +153,17 @@ export class RestoreDrill extends pulumi.ComponentResource {
             last = smoke.status;
         }
 
+        const storageRestores = (args.storage?.buckets ?? []).map(
+            (bucket) =>
+                new StorageRestore(`${name}-storage-${bucket}`, {
+                    storageUrl: args.storage!.storageUrl,
+                    serviceKey: args.storage!.serviceKey,
+                    vault: args.storage!.vault,
+                    env: args.storage!.env,
+                    bucket,
+                }, { parent: this }),
+        );
+
         const report = new DrillReport(`${name}-report`, {
             meta: {
                 id: args.drillId,
@@ -159,8 +176,8 @@ export class RestoreDrill extends pulumi.ComponentResource {
                 maskingConfigured: !!args.masking,
                 smokeConfigured: !!args.smoke,
             },
-            redactValues: [args.smoke?.bearerToken, args.masking?.salt, t.kind === "supabase-project" ? t.accessToken : undefined].filter((v): v is pulumi.Input<string> => v !== undefined),
-            after: [last],
+            redactValues: [args.smoke?.bearerToken, args.masking?.salt, args.storage?.serviceKey, t.kind === "supabase-project" ? t.accessToken : undefined].filter((v): v is pulumi.Input<string> => v !== undefined),
+            after: [last, ...storageRestores.map((r) => r.verifiedAt)],
         }, { parent: this });
 
         this.status = report.status;

@@ -30,6 +30,7 @@ Inputs (flags win over environment variables):
                            API_BEARER_TOKEN    bearer token for protected smoke endpoints (environment only)
                            SUPABASE_ACCESS_TOKEN  Management API token when the settings' target is
                                                {kind: supabase-project, organization, region} (environment only)
+                           SUPABASE_SERVICE_ROLE_KEY  service key for a storage restore (settings: storage)
                            MASKING_SALT        salt of the "hash" masking strategy (environment only)
   --settings FILE          JSON or YAML file of drill settings (validation, masking, smoke, targets, restore)
   --keep                   keep the stack and its scratch target for forensics
@@ -111,6 +112,7 @@ async function main(): Promise<number> {
         supabaseAccessToken: process.env.SUPABASE_ACCESS_TOKEN,
         apiBearerToken: process.env.API_BEARER_TOKEN,
         maskingSalt: process.env.MASKING_SALT,
+        storageServiceKey: process.env.SUPABASE_SERVICE_ROLE_KEY,
     };
     const backupPath = values.backup ?? process.env.BACKUP_PATH;
     const settings: Partial<DrillSettings> = {

@@ -11,6 +11,7 @@
 //   supabase-dr:maskingSalt     secret   salt of the "hash" masking strategy
 import { parseConnectionString } from "../postgres/connection";
 import type { FingerprintOptions, SqlAssertion } from "../validate/types";
+import type { VaultSettings } from "../vault/openVault";
 import type { RestoreDrillArgs } from "../../components/RestoreDrill";
 
 export const CONFIG_NAMESPACE = "supabase-dr";
@@ -37,6 +38,8 @@ export interface DrillSettings {
     smoke?: { baseUrl?: string; checks?: unknown; retries?: number };
     targets?: { rtoSeconds?: number; rpoSeconds?: number };
     nextDrillDays?: number;
+    /** Storage restore from the vault's snapshots: {storageUrl, buckets, vault?, env?}; vault defaults to drill.vault. */
+    storage?: { storageUrl: string; buckets: string[]; vault?: VaultSettings; env?: string };
 }
 
 export interface SupabaseTargetSettings {
@@ -49,6 +52,8 @@ export interface SupabaseTargetSettings {
 }
 
 export interface DrillSecrets {
+    /** SUPABASE_SERVICE_ROLE_KEY of the project storage is restored into. */
+    storageServiceKey?: string;
     sourceDbUrl?: string;
     targetDbUrl?: string;
     supabaseAccessToken?: string;
@@ -114,6 +119,17 @@ function vaultSettings(raw: unknown, env: string): RestoreDrillArgs["vault"] {
         env: optionalString(v, "env", "drill.vault") ?? env,
         notAfter,
     };
+}
+
+function storageSettings(raw: unknown, vault: VaultSettings | undefined, env: string, secrets: DrillSecrets): RestoreDrillArgs["storage"] {
+    if (raw === undefined || raw === null) return undefined;
+    if (typeof raw !== "object") fail("drill.storage", 'must be {"storageUrl", "buckets": [...]}');
+    const st = raw as Record<string, unknown>;
+    const storageUrl = optionalString(st, "storageUrl", "drill.storage") ?? fail("drill.storage.storageUrl", "is required (<SUPABASE_URL>/storage/v1)");
+    const buckets = stringArray(st.buckets, "drill.storage.buckets") ?? fail("drill.storage.buckets", "is required (bucket names)");
+    const storeVault = (st.vault as VaultSettings | undefined) ?? vault ?? fail("drill.storage.vault", "is required when drill.vault is not set");
+    if (!secrets.storageServiceKey) fail("storageServiceKey", "is required for a storage restore (SUPABASE_SERVICE_ROLE_KEY), set with --secret");
+    return { storageUrl, buckets, vault: storeVault, env: optionalString(st, "env", "drill.storage") ?? env, serviceKey: secrets.storageServiceKey };
 }
 
 function drillTarget(raw: unknown, secrets: DrillSecrets): RestoreDrillArgs["target"] {
@@ -197,6 +213,7 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
             checks: smoke.checks,
             retries: positiveNumber(smoke.retries, "drill.smoke.retries"),
         },
+        storage: storageSettings(d.storage, vault?.settings, env, secrets),
         targets: {
             rtoSeconds: positiveNumber(targets.rtoSeconds, "drill.targets.rtoSeconds") ?? DEFAULT_TARGETS.rtoSeconds,
             rpoSeconds: positiveNumber(targets.rpoSeconds, "drill.targets.rpoSeconds") ?? DEFAULT_TARGETS.rpoSeconds,

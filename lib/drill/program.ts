@@ -17,6 +17,7 @@ export function drillProgram(): Record<string, pulumi.Output<unknown>> {
             supabaseAccessToken: secret("supabaseAccessToken"),
             apiBearerToken: secret("apiBearerToken"),
             maskingSalt: secret("maskingSalt"),
+            storageServiceKey: secret("storageServiceKey"),
         },
         pulumi.getStack(),
     );
@@ -28,6 +29,7 @@ export function drillProgram(): Record<string, pulumi.Output<unknown>> {
                 ? { ...args.target, adminUrl: pulumi.secret(args.target.adminUrl) }
                 : { ...args.target, accessToken: pulumi.secret(args.target.accessToken) },
         masking: args.masking && { ...args.masking, salt: args.masking.salt === undefined ? undefined : pulumi.secret(args.masking.salt) },
+        storage: args.storage && { ...args.storage, serviceKey: pulumi.secret(args.storage.serviceKey) },
         smoke: args.smoke && { ...args.smoke, bearerToken: args.smoke.bearerToken === undefined ? undefined : pulumi.secret(args.smoke.bearerToken) },
     });
     return {

@@ -46,7 +46,7 @@ export interface RunDrillResult {
 }
 
 function secretValues(s: DrillSecrets): string[] {
-    return [s.sourceDbUrl, s.targetDbUrl, s.supabaseAccessToken, s.apiBearerToken, s.maskingSalt].filter((v): v is string => !!v);
+    return [s.sourceDbUrl, s.targetDbUrl, s.supabaseAccessToken, s.apiBearerToken, s.maskingSalt, s.storageServiceKey].filter((v): v is string => !!v);
 }
 
 /**
