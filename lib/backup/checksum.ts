@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 export async function sha256File(file: string): Promise<string> {
@@ -51,4 +52,26 @@ export async function verifyChecksums(dir: string, entries: ChecksumEntry[]): Pr
         if (actual !== e.sha256) mismatches.push({ name: e.name, expected: e.sha256, actual });
     }
     return mismatches;
+}
+
+export interface Sha256Tap {
+    /** Pass-through stream that hashes and counts what flows through it. */
+    stream: Transform;
+    /** Hex digest; call once the stream has ended. */
+    digest(): string;
+    bytes(): number;
+}
+
+/** Hashes a stream on its way somewhere else: one pass, no buffering. */
+export function sha256Tap(): Sha256Tap {
+    const hash = createHash("sha256");
+    let bytes = 0;
+    const stream = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+            hash.update(chunk);
+            bytes += chunk.length;
+            done(null, chunk);
+        },
+    });
+    return { stream, digest: () => hash.digest("hex"), bytes: () => bytes };
 }

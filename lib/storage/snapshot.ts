@@ -8,9 +8,10 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { StorageClient } from "@supabase/storage-js";
+import { sha256Tap } from "../backup/checksum";
 import { redactError } from "../redact";
 import type { BlobStore } from "../vault/blobStore";
 import { dayPath } from "../vault/keys";
@@ -79,17 +80,10 @@ interface Spooled {
 
 async function spool(client: StorageClient, bucket: string, key: string, dir: string): Promise<Spooled> {
     const file = path.join(dir, randomBytes(8).toString("hex"));
-    const hash = createHash("sha256");
-    let bytes = 0;
-    const tap = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-            hash.update(chunk);
-            bytes += chunk.length;
-            done(null, chunk);
-        },
-    });
+    const hashed = sha256Tap();
+    const tap = hashed.stream;
     await pipeline(await downloadStream(client, bucket, key), tap, fs.createWriteStream(file));
-    return { file, sha256: hash.digest("hex"), bytes };
+    return { file, sha256: hashed.digest(), bytes: hashed.bytes() };
 }
 
 async function snapshotBucket(client: StorageClient, bucket: string, isPublic: boolean, opts: SnapshotOptions, spoolDir: string): Promise<BucketSnapshot> {

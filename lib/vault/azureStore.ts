@@ -7,14 +7,14 @@
 //   That is advisory, not immutability: anyone with the account key can still delete the blob. It
 //   exists because Azurite (our test server) does not implement immutability policies.
 // Both modes record `retainuntil` and `sha256` metadata, so the retention audit can read them back.
-import { createHash } from "node:crypto";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import {
     BlobServiceClient,
     type ContainerClient,
     type StorageSharedKeyCredential,
 } from "@azure/storage-blob";
 import type { TokenCredential } from "@azure/core-auth";
+import { sha256Tap } from "../backup/checksum";
 import type { BlobStore, PutOptions, StoredObject } from "./blobStore";
 
 export type AzureRetentionMode = "policy" | "metadata";
@@ -70,15 +70,8 @@ export class AzureBlobStore implements BlobStore {
     async put(key: string, body: Readable, opts: PutOptions): Promise<StoredObject> {
         await this.assertUnlocked(key, "overwrite");
         const blob = this.container.getBlockBlobClient(key);
-        const hash = createHash("sha256");
-        let bytes = 0;
-        const tap = new Transform({
-            transform(chunk: Buffer, _enc, done) {
-                hash.update(chunk);
-                bytes += chunk.length;
-                done(null, chunk);
-            },
-        });
+        const hashed = sha256Tap();
+        const tap = hashed.stream;
         body.on("error", (err) => tap.destroy(err));
         const metadata: Record<string, string> = { ...(opts.metadata ?? {}), sha256: opts.sha256 };
         if (opts.retainUntil) metadata.retainuntil = opts.retainUntil.toISOString();
@@ -88,7 +81,8 @@ export class AzureBlobStore implements BlobStore {
             blobHTTPHeaders: { blobContentType: opts.contentType ?? "application/octet-stream" },
             metadata,
         });
-        const sha256 = hash.digest("hex");
+        const sha256 = hashed.digest();
+        const bytes = hashed.bytes();
         if (sha256 !== opts.sha256 || bytes !== opts.bytes) {
             // Not yet locked, so the bad copy can still be removed.
             await blob.deleteIfExists();

@@ -3,12 +3,12 @@
 // <root>/data/<key>, each object's facts (sha256, retention, content type, metadata) in
 // <root>/meta/<key>.json. Retention is enforced by this code only: a directory is not immutable
 // storage, so this is never a production vault.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
-import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { sha256Tap } from "../backup/checksum";
 import type { BlobStore, PutOptions, StoredObject } from "./blobStore";
 
 interface MetaFile {
@@ -70,18 +70,12 @@ export class DirBlobStore implements BlobStore {
         // Written beside the target and renamed only once the checksum matches: a bad upload never
         // replaces a good object.
         const tmp = `${target}.${randomBytes(6).toString("hex")}.part`;
-        const hash = createHash("sha256");
-        let bytes = 0;
-        const tap = new Transform({
-            transform(chunk: Buffer, _enc, done) {
-                hash.update(chunk);
-                bytes += chunk.length;
-                done(null, chunk);
-            },
-        });
+        const hashed = sha256Tap();
+        const tap = hashed.stream;
         try {
             await pipeline(body, tap, fs.createWriteStream(tmp));
-            const sha256 = hash.digest("hex");
+            const sha256 = hashed.digest();
+            const bytes = hashed.bytes();
             if (sha256 !== opts.sha256) throw new Error(`checksum mismatch for ${key}: declared ${opts.sha256}, got ${sha256}`);
             if (bytes !== opts.bytes) throw new Error(`size mismatch for ${key}: declared ${opts.bytes}, got ${bytes}`);
             const meta: MetaFile = {
