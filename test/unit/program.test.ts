@@ -102,7 +102,7 @@ describe("a drill-* stack", () => {
         expect(String(err)).not.toContain("hidden-pw");
         const neither = drillConfig(BASE, { "supabase-dr:targetDbUrl": SECRETS["supabase-dr:targetDbUrl"] });
         await expect(runProgram("drill-staging-20261122101505", neither.config, neither.secretKeys)).rejects.toThrow(
-            /sourceDbUrl is required|drill\.backupPath is required/,
+            /sourceDbUrl or drill\.backupPath or drill\.vault is required/,
         );
     });
 });
