@@ -3,6 +3,7 @@
 //
 // Safe to call inside the caller's pg_dump snapshot transaction: nothing here begins or ends that
 // transaction (see session.ts), and every failing read is contained by a savepoint and recorded.
+import { quoteLiteral } from "../postgres/connection";
 import type { ClientBase } from "pg";
 import {
     findTables,
@@ -50,7 +51,49 @@ async function dataTables(
     return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-export async function takeFingerprint(client: ClientBase, opts: FingerprintOptions = {}): Promise<Fingerprint> {
+export interface ParallelScans {
+    /**
+     * Extra idle connections to the same database: the table scans and RLS probes are shared out over
+     * them and the main client (a 1 GB restore's validation is dominated by one scan per table).
+     */
+    helpers: ClientBase[];
+    /** Snapshot the main client exported: helpers read exactly what it reads (SET TRANSACTION SNAPSHOT). */
+    snapshot?: string;
+}
+
+/** Runs tasks over a set of clients, one task per client at a time; results keep the tasks' order. */
+async function runOnClients<T>(clients: Queryable[], tasks: ((c: Queryable) => Promise<T>)[]): Promise<T[]> {
+    const results: T[] = new Array(tasks.length);
+    let next = 0;
+    await Promise.all(
+        clients.map(async (c) => {
+            while (next < tasks.length) {
+                const i = next++;
+                results[i] = await tasks[i](c);
+            }
+        }),
+    );
+    return results;
+}
+
+/** Opens each helper's read-only transaction (sharing the snapshot when given) with pinned settings. */
+async function prepareHelpers(parallel: ParallelScans | undefined): Promise<{ clients: Queryable[]; release(): Promise<void> }> {
+    const helpers = parallel?.helpers ?? [];
+    for (const h of helpers) {
+        await h.query("begin isolation level repeatable read read only");
+        // SET TRANSACTION SNAPSHOT takes no bind parameters; the id comes from pg_export_snapshot().
+        if (parallel?.snapshot) await h.query(`set transaction snapshot ${quoteLiteral(parallel.snapshot)}`);
+        await pinOutputSettings(h);
+    }
+    return {
+        clients: helpers,
+        async release() {
+            for (const h of helpers) await h.query("rollback").catch(() => undefined);
+        },
+    };
+}
+
+export async function takeFingerprint(client: ClientBase, opts: FingerprintOptions = {}, parallel?: ParallelScans): Promise<Fingerprint> {
     return withIsolatedReads(client, async () => {
         // Probes run with the session's own search_path, so read it before pinning ours.
         const searchPath = (await client.query<{ p: string }>("select current_setting('search_path') as p")).rows[0].p;
@@ -59,17 +102,18 @@ export async function takeFingerprint(client: ClientBase, opts: FingerprintOptio
         const version = await serverVersion(client);
         const schemas = await listSchemas(client, opts.schemas);
         const schemaTables = await listTables(client, schemas);
-        const tables: TableFingerprint[] = [];
-        const scanned: CatalogTable[] = [];
-        for (const [name, table] of await dataTables(client, opts, schemaTables)) {
-            tables.push(await fingerprintTable(client, name, table));
-            if (table) scanned.push(table);
-        }
-
+        const wanted = await dataTables(client, opts, schemaTables);
+        const scanned = wanted.map(([, t]) => t).filter((t): t is CatalogTable => t !== undefined);
         const rlsTables = scanned.filter((t) => t.rlsEnabled);
-        const rlsProbes: RlsProbeResult[] = [];
-        for (const probe of opts.rlsProbes ?? []) {
-            rlsProbes.push(await runRlsProbe(client, probe, rlsTables, searchPath));
+        const helpers = await prepareHelpers(parallel);
+        let tables: TableFingerprint[];
+        let rlsProbes: RlsProbeResult[];
+        try {
+            const clients = [client, ...helpers.clients];
+            tables = await runOnClients(clients, wanted.map(([name, table]) => (c: Queryable) => fingerprintTable(c, name, table)));
+            rlsProbes = await runOnClients(clients, (opts.rlsProbes ?? []).map((probe) => (c: Queryable) => runRlsProbe(c, probe, rlsTables, searchPath)));
+        } finally {
+            await helpers.release();
         }
 
         const migration = await latestMigration(client);
