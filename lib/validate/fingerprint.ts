@@ -21,7 +21,7 @@ import {
 } from "./catalog";
 import { runRlsProbe } from "./rlsProbes";
 import { attempt, pinOutputSettings, withIsolatedReads, type Queryable } from "./session";
-import { qualifiedName, scanTable } from "./tableScan";
+import { blockRanges, combineScans, qualifiedName, scanTable, scanTablePart, type BlockRange, type PartialScan } from "./tableScan";
 import type { Fingerprint, FingerprintOptions, RlsProbeResult, TableFingerprint } from "./types";
 
 export type { Fingerprint, FingerprintOptions, RlsProbe } from "./types";
@@ -38,6 +38,49 @@ async function fingerprintTable(client: Queryable, name: string, table: CatalogT
         hasUpdatedAt: table.hasUpdatedAt,
         checksum: scan.value.checksum,
     };
+}
+
+// Tables under this size are scanned in one piece; larger ones in several block ranges.
+const SPLIT_MIN_BLOCKS = 1024;
+
+async function tableBlocks(client: Queryable, table: CatalogTable): Promise<number> {
+    if (table.partitioned) return 0; // scanned through the parent in one piece
+    const r = await client.query<{ blocks: string }>(
+        "select (pg_relation_size(format('%I.%I', $1::text, $2::text)::regclass) / current_setting('block_size')::bigint)::text as blocks",
+        [table.schema, table.name],
+    );
+    return Number(r.rows[0].blocks);
+}
+
+/**
+ * Checksums every wanted table, sharing the work out over the clients: a big table is cut into block
+ * ranges (its sums add up to the single-pass result), so one large table no longer serializes the run.
+ */
+async function fingerprintTables(main: Queryable, clients: Queryable[], wanted: [string, CatalogTable | undefined][]): Promise<TableFingerprint[]> {
+    if (clients.length === 1) {
+        const out: TableFingerprint[] = [];
+        for (const [name, table] of wanted) out.push(await fingerprintTable(main, name, table));
+        return out;
+    }
+    const jobs: { index: number; table: CatalogTable; range: BlockRange }[] = [];
+    for (const [index, [, table]] of wanted.entries()) {
+        if (!table) continue;
+        const blocks = await attempt(main, () => tableBlocks(main, table));
+        // More parts than connections: live rows are not spread evenly over blocks (updates append new
+        // row versions), so small parts pulled by whichever connection is free balance the load.
+        const ranges = blocks.ok && blocks.value >= SPLIT_MIN_BLOCKS ? blockRanges(blocks.value, clients.length * 4) : [{}];
+        for (const range of ranges) jobs.push({ index, table, range });
+    }
+    const parts = await runOnClients(clients, jobs.map((j) => (c: Queryable) => attempt(c, () => scanTablePart(c, j.table, j.table.hasUpdatedAt, j.range))));
+    return wanted.map(([name, table], index) => {
+        const empty = { table: name, rowCount: null, maxUpdatedAt: null, checksum: null };
+        if (!table) return { ...empty, hasUpdatedAt: false, error: "table does not exist" };
+        const mine = parts.filter((_, i) => jobs[i].index === index);
+        const failed = mine.find((p) => !p.ok);
+        if (failed && !failed.ok) return { ...empty, hasUpdatedAt: table.hasUpdatedAt, error: failed.error };
+        const scan = combineScans(mine.map((p) => (p as { ok: true; value: PartialScan }).value));
+        return { table: name, rowCount: scan.rowCount, maxUpdatedAt: scan.maxUpdatedAt, hasUpdatedAt: table.hasUpdatedAt, checksum: scan.checksum };
+    });
 }
 
 /** The tables whose data is checksummed: the named critical ones, or every table of the schemas. */
@@ -110,7 +153,7 @@ export async function takeFingerprint(client: ClientBase, opts: FingerprintOptio
         let rlsProbes: RlsProbeResult[];
         try {
             const clients = [client, ...helpers.clients];
-            tables = await runOnClients(clients, wanted.map(([name, table]) => (c: Queryable) => fingerprintTable(c, name, table)));
+            tables = await fingerprintTables(client, clients, wanted);
             rlsProbes = await runOnClients(clients, (opts.rlsProbes ?? []).map((probe) => (c: Queryable) => runRlsProbe(c, probe, rlsTables, searchPath)));
         } finally {
             await helpers.release();

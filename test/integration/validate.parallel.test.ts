@@ -10,7 +10,13 @@ let pg: LocalCluster;
 beforeAll(async () => {
     pg = await startLocalCluster();
     await createSampleData(pg.url(), 3000);
-    await withClient(pg.url(), "db", (c) => c.query("create table public.extra as select g as id, md5(g::text) as v from generate_series(1, 5000) g"));
+    await withClient(pg.url(), "db", async (c) => {
+        await c.query("create table public.extra as select g as id, md5(g::text) as v from generate_series(1, 5000) g");
+        // Over 8 MB (1024 blocks): scanned in block ranges, whose sums must add up to the single pass.
+        await c.query("create table public.big as select g as id, repeat(md5(g::text), 8) as v, now() as updated_at from generate_series(1, 40000) g");
+        await c.query("delete from public.big where id % 3 = 0");
+        await c.query("update public.big set v = 'changed' where id % 10 = 1");
+    });
 });
 afterAll(async () => {
     await pg?.stop();
@@ -23,7 +29,9 @@ describe("parallel fingerprints", () => {
         try {
             const parallel = await withClient(pg.url(), "db", (c) => takeFingerprint(c, {}, { helpers }));
             expect(parallel).toEqual(single);
-            expect(parallel.tables.length).toBeGreaterThanOrEqual(3);
+            expect(parallel.tables.length).toBeGreaterThanOrEqual(4);
+            const big = await withClient(pg.url(), "db", async (c) => Number((await c.query("select pg_relation_size('public.big') / 8192 as b")).rows[0].b));
+            expect(big).toBeGreaterThanOrEqual(1024);
         } finally {
             for (const h of helpers) await h.end();
         }

@@ -69,3 +69,27 @@ describe("formatValidationReport", () => {
         expect(text).toContain("postgresql://app:****@db.example:5432/x");
     });
 });
+
+describe("block ranges for split table scans", () => {
+    it("cover the whole table with open ends, in order", async () => {
+        const { blockRanges } = await import("../../lib/validate/tableScan");
+        expect(blockRanges(100, 1)).toEqual([{}]);
+        expect(blockRanges(3, 4)).toEqual([{}]);
+        expect(blockRanges(10, 3)).toEqual([
+            { fromBlock: undefined, toBlock: 4 },
+            { fromBlock: 4, toBlock: 8 },
+            { fromBlock: 8, toBlock: undefined },
+        ]);
+    });
+
+    it("combine partial sums into the single-pass checksum", async () => {
+        const { combineScans } = await import("../../lib/validate/tableScan");
+        const whole = combineScans([{ rowCount: 3, sum0: 6n, sum1: -4n, maxUpdatedAt: "2026-01-02" }]);
+        const parts = combineScans([
+            { rowCount: 1, sum0: 1n, sum1: -10n, maxUpdatedAt: "2026-01-01" },
+            { rowCount: 2, sum0: 5n, sum1: 6n, maxUpdatedAt: "2026-01-02" },
+            { rowCount: 0, sum0: 0n, sum1: 0n, maxUpdatedAt: null },
+        ]);
+        expect(parts).toEqual(whole);
+    });
+});
