@@ -8,8 +8,8 @@
 // the tests assert that the SHA256 checksum is actually stored rather than that MinIO refuses without.
 // The whole-object sha256 the caller claims is also stored as the `sha256` metadata: a multipart
 // object's S3 checksum is a checksum of part checksums, which no one can compare with `sha256sum`.
-import { createHash } from "node:crypto";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
+import { sha256Tap } from "../backup/checksum";
 import {
     DeleteObjectCommand,
     GetObjectCommand,
@@ -97,15 +97,8 @@ export class S3Store implements BlobStore {
         if (!/^[0-9a-f]{64}$/.test(opts.sha256)) throw new Error(`put ${key}: sha256 must be 64 lowercase hex digits`);
         // Hash what actually goes over the wire, so a body that changed under us (or a wrong claim)
         // is reported instead of silently stored under a checksum it does not have.
-        const hash = createHash("sha256");
-        let bytes = 0;
-        const tee = new Transform({
-            transform(chunk: Buffer, _enc, cb) {
-                hash.update(chunk);
-                bytes += chunk.length;
-                cb(null, chunk);
-            },
-        });
+        const hashed = sha256Tap();
+        const tee = hashed.stream;
         body.on("error", (err) => tee.destroy(err));
         const upload = new Upload({
             client: this.client,
@@ -131,7 +124,8 @@ export class S3Store implements BlobStore {
         } catch (err) {
             throw fromS3Error(err, `upload of ${this.location}/${key}`);
         }
-        const actual = hash.digest("hex");
+        const actual = hashed.digest();
+        const bytes = hashed.bytes();
         if (actual !== opts.sha256 || bytes !== opts.bytes) {
             throw new Error(
                 `upload of ${this.location}/${key}: the content sent (${bytes} bytes, sha256 ${actual}) does not match ` +
