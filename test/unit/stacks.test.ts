@@ -45,30 +45,34 @@ function stackConfig(stack: string): Record<string, string> {
     return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
+// One mock monitor for the whole file: a program that fails half-way (the config tests) still has
+// registrations in flight, and a fresh monitor per build would not know their URNs.
+const registered: RegisteredResource[] = [];
+pulumi.runtime.setMocks(
+    {
+        newResource(args) {
+            registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+            return { id: `${args.name}-id`, state: { ...args.inputs, ...outputsFor(args) } };
+        },
+        call(args) {
+            return args.inputs;
+        },
+    },
+    "supabase-dr",
+    "infrastructure",
+    false,
+);
+
 let loads = 0;
 async function buildStack(stack: string, overrides: Record<string, unknown> = {}, secrets = SECRETS) {
-    const registered: RegisteredResource[] = [];
-    pulumi.runtime.setMocks(
-        {
-            newResource(args) {
-                registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: { ...args.inputs, ...outputsFor(args) } };
-            },
-            call(args) {
-                return args.inputs;
-            },
-        },
-        "supabase-dr",
-        stack,
-        false,
-    );
+    registered.length = 0;
     const config = { ...stackConfig(stack), ...secrets };
     for (const [k, v] of Object.entries(overrides)) config[k] = typeof v === "string" ? v : JSON.stringify(v);
     pulumi.runtime.setAllConfig(config, Object.keys(secrets));
     const outputs = await import(`../../index?load=${++loads}`).then((m) => m.default ?? m);
     const resolved: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(outputs)) resolved[k] = await outputValue(pulumi.output(v));
-    return { registered, outputs: resolved };
+    return { registered: [...registered], outputs: resolved };
 }
 
 const of = (rs: RegisteredResource[], type: string) => rs.filter((r) => r.type === type);
