@@ -161,6 +161,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
                     vault: args.storage!.vault,
                     env: args.storage!.env,
                     bucket,
+                    ...common,
                 }, { parent: this }),
         );
 
@@ -175,6 +176,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
                 nextDrillDays: args.nextDrillDays,
                 maskingConfigured: !!args.masking,
                 smokeConfigured: !!args.smoke,
+                storageBuckets: args.storage?.buckets,
             },
             redactValues: [args.smoke?.bearerToken, args.masking?.salt, args.storage?.serviceKey, t.kind === "supabase-project" ? t.accessToken : undefined].filter((v): v is pulumi.Input<string> => v !== undefined),
             after: [last, ...storageRestores.map((r) => r.verifiedAt)],

@@ -6,6 +6,7 @@ import { redactError } from "../lib/redact";
 import { parseManifest } from "../lib/storage/manifest";
 import { bucketExists, removeRestoredBucket, restoreStorage, restoredBucketName } from "../lib/storage/restore";
 import { readText } from "../lib/storage/snapshot";
+import { writeStorageStep, type StorageStep } from "../lib/drill/artifacts";
 import type { BlobStore } from "../lib/vault/blobStore";
 import { storagePrefix } from "../lib/vault/keys";
 import { openVault, vaultSecrets, type VaultSettings } from "../lib/vault/openVault";
@@ -24,6 +25,9 @@ export interface StorageRestoreArgs {
     bucket?: pulumi.Input<string>;
     /** Default `restored-{bucket}-{yyyyMMdd}` of the day the resource is created. */
     targetBucket?: pulumi.Input<string>;
+    /** When part of a drill: where to leave storage_<bucket>_<id>.json for the report. */
+    artifactsDir?: pulumi.Input<string>;
+    drillId?: pulumi.Input<string>;
 }
 
 interface ProviderInputs {
@@ -34,6 +38,8 @@ interface ProviderInputs {
     env?: string;
     bucket?: string;
     targetBucket?: string;
+    artifactsDir?: string;
+    drillId?: string;
 }
 
 interface ProviderOutputs extends ProviderInputs {
@@ -93,6 +99,10 @@ export const storageRestoreProvider: pulumi.dynamic.ResourceProvider<ProviderInp
                 bytes: result.bytes,
                 verifiedAt: new Date().toISOString(),
             };
+            if (inputs.artifactsDir && inputs.drillId) {
+                const step: StorageStep = { sourceBucket: manifest.bucket, restoredBucket: result.bucket, manifestKey, objects: result.objects, bytes: result.bytes, verifiedAt: outs.verifiedAt };
+                writeStorageStep(inputs.artifactsDir, inputs.drillId, step);
+            }
             return { id: result.bucket, outs };
         } catch (err) {
             throw redactError(err, secretsOf(inputs));

@@ -31,3 +31,29 @@ export function readStepResult<T>(dir: string, id: string, step: StepName): T | 
     if (!fs.existsSync(file)) return undefined;
     return JSON.parse(fs.readFileSync(file, "utf8")) as T;
 }
+
+/** A storage bucket restored and verified by a drill (one file per bucket). */
+export interface StorageStep {
+    sourceBucket: string;
+    restoredBucket: string;
+    manifestKey: string;
+    objects: number;
+    bytes: number;
+    verifiedAt: string;
+}
+
+export function writeStorageStep(dir: string, id: string, step: StorageStep): void {
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `storage_${step.sourceBucket}_${id}.json`);
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(step, null, 2) + "\n");
+    fs.renameSync(`${file}.tmp`, file);
+}
+
+export function readStorageSteps(dir: string, id: string): StorageStep[] {
+    if (!fs.existsSync(dir)) return [];
+    return fs
+        .readdirSync(dir)
+        .filter((f) => f.startsWith("storage_") && f.endsWith(`_${id}.json`))
+        .sort()
+        .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as StorageStep);
+}

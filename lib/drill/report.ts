@@ -10,7 +10,7 @@ import type { RestoreResult } from "../restore/restore";
 import type { SmokeResult } from "../smoke/run";
 import type { CheckResult } from "../validate/types";
 import { redact } from "../redact";
-import { artifactPaths, readStepResult } from "./artifacts";
+import { artifactPaths, readStepResult, readStorageSteps, type StorageStep } from "./artifacts";
 
 export interface DrillTargets {
     rtoSeconds: number;
@@ -32,6 +32,8 @@ export interface DrillMeta {
     /** Whether masking / smoke tests were configured (a missing result then means they never ran). */
     maskingConfigured?: boolean;
     smokeConfigured?: boolean;
+    /** Buckets the drill restores from the vault's storage snapshots. */
+    storageBuckets?: string[];
 }
 
 export interface BackupStep {
@@ -72,6 +74,7 @@ export interface DrillReport {
     validation?: { status: string; compared_with: string; checks: CheckResult[]; note?: string };
     masking?: MaskingResult;
     smoke?: SmokeResult;
+    storage?: StorageStep[];
     rto_seconds?: number;
     rpo_seconds?: number;
     targets: { rto_seconds: number; rpo_seconds: number; rto_met: boolean; rpo_met: boolean };
@@ -90,6 +93,8 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
     const validation = readStepResult<ValidationStep>(dir, meta.id, "validation");
     const masking = readStepResult<MaskingResult>(dir, meta.id, "masking");
     const smoke = readStepResult<SmokeResult>(dir, meta.id, "smoke");
+    const storage = readStorageSteps(dir, meta.id);
+    const storageMissing = (meta.storageBuckets ?? []).filter((b) => !storage.some((s) => s.sourceBucket === b));
     const start = Date.parse(meta.startedAt);
     const issues: string[] = [];
 
@@ -107,6 +112,7 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
     if (masking && masking.status !== "pass") issues.push("Masking left original PII values in the target.");
     if (meta.smokeConfigured && !smoke) issues.push("Smoke tests were configured but did not run.");
     if (smoke && smoke.status === "fail") issues.push(`Smoke tests: ${smoke.passed}/${smoke.total} passed.`);
+    for (const b of storageMissing) issues.push(`Storage bucket ${b} was not restored and verified.`);
     if (restore && restore.allowedErrors.length > 0) issues.push(`${restore.allowedErrors.length} restore error(s) were allow-listed.`);
 
     // A backup the drill took itself is younger than the drill: nothing older than the start is lost.
@@ -126,6 +132,7 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
         validation!.comparedWith !== "none" &&
         (!meta.maskingConfigured || masking?.status === "pass") &&
         (!meta.smokeConfigured || (smoke !== undefined && smoke.status !== "fail")) &&
+        storageMissing.length === 0 &&
         rtoMet &&
         rpoMet;
 
@@ -166,6 +173,7 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
         validation: validation && { status: validation.status, compared_with: validation.comparedWith, checks: validation.results, note: validation.note },
         masking,
         smoke,
+        storage: storage.length > 0 ? storage : undefined,
         rto_seconds: rto,
         rpo_seconds: rpo,
         targets: { rto_seconds: meta.targets.rtoSeconds, rpo_seconds: meta.targets.rpoSeconds, rto_met: rtoMet, rpo_met: rpoMet },
@@ -206,6 +214,7 @@ export function formatSummary(r: DrillReport): string {
         `- Restore Duration: ${r.durations_seconds.restore ?? "—"}s`,
         `- Validation Duration: ${r.durations_seconds.validation ?? "—"}s`,
         `- Smoke Test Results: ${smoke}`,
+        `- Storage Restore: ${r.storage ? r.storage.map((s) => `${s.sourceBucket} → ${s.restoredBucket} (${s.objects} objects verified)`).join("; ") : "not run"}`,
         `- RTO: ${r.rto_seconds ?? "—"}s (target ${r.targets.rto_seconds}s, ${r.targets.rto_met ? "met" : "NOT met"})`,
         `- RPO: ${r.rpo_seconds ?? "—"}s (target ${r.targets.rpo_seconds}s, ${r.targets.rpo_met ? "met" : "NOT met"})`,
         "",

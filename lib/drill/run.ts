@@ -192,6 +192,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
         nextDrillDays: settings.nextDrillDays ?? DEFAULT_NEXT_DRILL_DAYS,
         maskingConfigured: !!settings.masking,
         smokeConfigured: !!settings.smoke,
+        storageBuckets: settings.storage?.buckets,
     };
 
     out(`drill ${stackName}: artifacts in ${artifactsDir}\n`);

@@ -90,6 +90,8 @@ describe("backups in the vault", () => {
         expect(result.status).toBe("PASS");
         expect(result.report.validation?.compared_with).toBe("backup-fingerprint");
         expect(result.report.backup?.mode).toBe("adopt");
+        expect(result.report.storage).toEqual([expect.objectContaining({ sourceBucket: "uploads", objects: 26 })]);
+        expect(result.report.storage![0].restoredBucket).toMatch(/^restored-uploads-\d{8}$/);
         // The restored bucket was created, filled and verified, then removed with the stack.
         expect(storage.requests.some((r) => /POST .*bucket/.test(r))).toBe(true);
         expect([...storage.buckets.keys()]).toEqual(["uploads"]);

@@ -54,6 +54,18 @@ describe("drill report", () => {
         expect(buildDrillReport(drillDir({ status: "pass", comparedWith: "backup-fingerprint" }, skipped)).status).toBe("PASS");
     });
 
+    it("FAIL when a configured storage bucket was not restored; PASS once its result is there", async () => {
+        const meta = { ...drillDir({ status: "pass", comparedWith: "backup-fingerprint" }), storageBuckets: ["uploads"] };
+        const missing = buildDrillReport(meta);
+        expect(missing.status).toBe("FAIL");
+        expect(missing.issues.join()).toMatch(/Storage bucket uploads was not restored/);
+        const { writeStorageStep } = await import("../../lib/drill/artifacts");
+        writeStorageStep(meta.artifactsDir, ID, { sourceBucket: "uploads", restoredBucket: "restored-uploads-20261122", manifestKey: "k", objects: 3, bytes: 10, verifiedAt: START });
+        const ok = buildDrillReport(meta, new Date("2026-11-22T10:11:00Z"));
+        expect(ok.status).toBe("PASS");
+        expect(formatSummary(ok)).toMatch(/Storage Restore: uploads → restored-uploads-20261122 \(3 objects verified\)/);
+    });
+
     it("writes both files and redacts registered secrets and URI passwords", () => {
         const meta = drillDir({ status: "pass", comparedWith: "backup-fingerprint" });
         const { summaryPath, jsonPath } = writeDrillReport({ ...meta, error: "boom postgresql://u:pw-xyz@h/db token-abcdef" }, ["token-abcdef"]);
