@@ -51,20 +51,21 @@ export interface RestoreDrillArgs {
     nextDrillDays: number;
 }
 
+/** A scratch Supabase project's settings (non-secret; the access token travels separately). */
+export interface SupabaseTargetSettings {
+    organization: string;
+    region: string;
+    instanceSize?: string;
+    apiBaseUrl?: string;
+    readyTimeoutSeconds?: number;
+    pollIntervalSeconds?: number;
+}
+
 export type DrillTarget =
     /** TARGET_DB_URL: a role that may CREATE DATABASE on the scratch server. A secret. */
     | { kind: "database"; adminUrl: pulumi.Input<string> }
     /** A new Supabase project per drill, created through the Management API and deleted afterwards. */
-    | {
-          kind: "supabase-project";
-          accessToken: pulumi.Input<string>;
-          organization: string;
-          region: string;
-          instanceSize?: string;
-          apiBaseUrl?: string;
-          readyTimeoutSeconds?: number;
-          pollIntervalSeconds?: number;
-      };
+    | ({ kind: "supabase-project"; accessToken: pulumi.Input<string> } & SupabaseTargetSettings);
 
 export class RestoreDrill extends pulumi.ComponentResource {
     public readonly status: pulumi.Output<string>;

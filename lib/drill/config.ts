@@ -12,7 +12,7 @@
 import { parseConnectionString } from "../postgres/connection";
 import type { FingerprintOptions, SqlAssertion } from "../validate/types";
 import type { VaultSettings } from "../vault/openVault";
-import type { RestoreDrillArgs } from "../../components/RestoreDrill";
+import type { RestoreDrillArgs, SupabaseTargetSettings } from "../../components/RestoreDrill";
 
 export const CONFIG_NAMESPACE = "supabase-dr";
 
@@ -40,15 +40,6 @@ export interface DrillSettings {
     nextDrillDays?: number;
     /** Storage restore from the vault's snapshots: {storageUrl, buckets, vault?, env?}; vault defaults to drill.vault. */
     storage?: { storageUrl: string; buckets: string[]; vault?: VaultSettings; env?: string };
-}
-
-export interface SupabaseTargetSettings {
-    organization: string;
-    region: string;
-    instanceSize?: string;
-    apiBaseUrl?: string;
-    readyTimeoutSeconds?: number;
-    pollIntervalSeconds?: number;
 }
 
 export interface DrillSecrets {
