@@ -5,13 +5,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { BackupArtifact } from "../dynamic/backupArtifact";
 import { DrillReport } from "../dynamic/drillReport";
 import { Masking } from "../dynamic/masking";
-import { Restore } from "../dynamic/restore";
+import { Restore, type RestoreArgs } from "../dynamic/restore";
+import { ScratchCluster } from "../dynamic/scratchCluster";
 import { ScratchDatabase } from "../dynamic/scratchDatabase";
 import { SmokeTest } from "../dynamic/smokeTest";
 import { StorageRestore } from "../dynamic/storageRestore";
 import { SupabaseProject } from "../dynamic/supabaseProject";
 import { Validation } from "../dynamic/validation";
 import type { DrillTargets } from "../lib/drill/report";
+import { SUPABASE_ONLY_EXTENSIONS } from "../lib/supabase/platform/extensions";
 import type { FingerprintOptions, SqlAssertion } from "../lib/validate/types";
 import type { VaultSettings } from "../lib/vault/openVault";
 
@@ -38,8 +40,8 @@ export interface RestoreDrillArgs {
     /** Where the backup is restored: a scratch database, or a scratch Supabase project. */
     target: DrillTarget;
     scratchPrefix?: string;
-    restore?: { jobs?: number; allowErrors?: string[] };
-    validation?: { fingerprint?: FingerprintOptions; assertions?: SqlAssertion[] };
+    restore?: RestoreSettings;
+    validation?: { fingerprint?: FingerprintOptions; assertions?: SqlAssertion[]; allowNoData?: boolean };
     masking?: { rules: unknown; salt?: pulumi.Input<string>; allowUnmasked?: string[] };
     smoke?: { baseUrl?: string; bearerToken?: pulumi.Input<string>; checks: unknown; retries?: number };
     /**
@@ -61,7 +63,26 @@ export interface SupabaseTargetSettings {
     pollIntervalSeconds?: number;
 }
 
+/** How the restore step treats a backup made for a Supabase project. */
+export interface RestoreSettings {
+    jobs?: number;
+    allowErrors?: string[];
+    /**
+     * Extensions the backup creates that the target cannot have (plain PostgreSQL lacks Supabase's own):
+     * each is reported and its CREATE EXTENSION skipped. Default: lib/supabase/platform's SUPABASE_ONLY_EXTENSIONS.
+     */
+    allowMissingExtensions?: string[];
+    /**
+     * Supabase platform part (roles, managed schemas, auth/storage tables, publication) prepared on a local
+     * target before a Supabase backup: from the source's own catalog when reachable ("auto", the default),
+     * always from it ("source"), from the project's baseline ("baseline"), or not at all ("none").
+     */
+    platform?: "auto" | "source" | "baseline" | "none";
+}
+
 export type DrillTarget =
+    /** Default: a throw-away PostgreSQL cluster the drill starts itself (loopback, random password), removed on destroy. */
+    | { kind: "cluster" }
     /** TARGET_DB_URL: a role that may CREATE DATABASE on the scratch server. A secret. */
     | { kind: "database"; adminUrl: pulumi.Input<string> }
     /** A new Supabase project per drill, created through the Management API and deleted afterwards. */
@@ -88,24 +109,35 @@ export class RestoreDrill extends pulumi.ComponentResource {
             fingerprint: args.validation?.fingerprint,
         }, { parent: this });
 
-        // Both targets offer the same interface: connectionString (a secret) and databaseName.
+        // Every target offers the same interface: connectionString (a secret) and databaseName. The
+        // default is the drill's own throw-away cluster, with a scratch database (and its ownership
+        // marker) on it like any other server.
         const t = args.target;
-        const target =
-            t.kind === "database"
-                ? new ScratchDatabase(`${name}-target`, { adminUrl: t.adminUrl, namePrefix: args.scratchPrefix ?? "drill" }, { parent: this })
-                : new SupabaseProject(`${name}-target`, {
-                      accessToken: t.accessToken,
-                      organization: t.organization,
-                      region: t.region,
-                      instanceSize: t.instanceSize,
-                      apiBaseUrl: t.apiBaseUrl,
-                      namePrefix: args.scratchPrefix ?? "drill",
-                      readyTimeoutSeconds: t.readyTimeoutSeconds,
-                      pollIntervalSeconds: t.pollIntervalSeconds,
-                  }, { parent: this });
+        const prefix = args.scratchPrefix ?? "drill";
+        let drillServer: RestoreArgs["drillServer"];
+        let target: ScratchDatabase | SupabaseProject;
+        if (t.kind === "supabase-project") {
+            target = new SupabaseProject(`${name}-target`, {
+                accessToken: t.accessToken,
+                organization: t.organization,
+                region: t.region,
+                instanceSize: t.instanceSize,
+                apiBaseUrl: t.apiBaseUrl,
+                namePrefix: prefix,
+                readyTimeoutSeconds: t.readyTimeoutSeconds,
+                pollIntervalSeconds: t.pollIntervalSeconds,
+            }, { parent: this });
+            drillServer = { supabaseProject: true };
+        } else if (t.kind === "cluster") {
+            const cluster = new ScratchCluster(`${name}-cluster`, {}, { parent: this });
+            target = new ScratchDatabase(`${name}-target`, { adminUrl: cluster.adminUrl, namePrefix: prefix }, { parent: this });
+            drillServer = { systemIdentifier: cluster.systemIdentifier };
+        } else {
+            target = new ScratchDatabase(`${name}-target`, { adminUrl: t.adminUrl, namePrefix: prefix }, { parent: this });
+        }
         // Only our scratch databases carry the ownership marker; a fresh project is guarded by the
         // source checks (endpoint and server identity) alone.
-        const requireScratchMarker = t.kind === "database";
+        const requireScratchMarker = t.kind !== "supabase-project";
 
         const restore = new Restore(`${name}-restore`, {
             ...common,
@@ -115,6 +147,9 @@ export class RestoreDrill extends pulumi.ComponentResource {
             jobs: args.restore?.jobs,
             requireScratchMarker,
             allowErrors: args.restore?.allowErrors,
+            drillServer,
+            platform: args.restore?.platform,
+            allowMissingExtensions: args.restore?.allowMissingExtensions,
         }, { parent: this });
 
         const validation = new Validation(`${name}-validation`, {
@@ -124,6 +159,8 @@ export class RestoreDrill extends pulumi.ComponentResource {
             sourceUrl: args.sourceUrl,
             assertions: args.validation?.assertions,
             fingerprint: args.validation?.fingerprint,
+            allowNoData: args.validation?.allowNoData,
+            allowMissingExtensions: args.restore?.allowMissingExtensions ?? [...SUPABASE_ONLY_EXTENSIONS],
             restoredAt: restore.finishedAt,
         }, { parent: this });
 

@@ -1,9 +1,10 @@
 // Dynamic resource: masks PII in the restored target (staging refreshes, runbooks 001/002), then proves
-// no original value survives and no unmasked PII-looking column exists. Writes masking_<id>.txt/.json.
+// no original value survives (in its own column, nor in any other text or json column of the
+// database) and no unmasked PII-looking column exists. Writes masking_<id>.txt/.json.
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { artifactPaths, writeStepResult } from "../lib/drill/artifacts";
-import { applyMasking, formatMaskingReport, parseMaskRules } from "../lib/mask";
+import { applyMasking, columnLabel, formatMaskingReport, parseMaskRules, type MaskingResult } from "../lib/mask";
 import { redact, redactError } from "../lib/redact";
 import { forwardingProvider } from "./forwardingProvider";
 import { replaceOnAnyChange } from "./oneShot";
@@ -42,6 +43,15 @@ interface Outputs extends Inputs {
     columns: number;
 }
 
+/** Where originals survived, by name only (never a value): for the error Pulumi shows. */
+function survivorPlaces(result: MaskingResult): string {
+    const places = [
+        ...result.columns.filter((c) => c.status !== "pass").map(columnLabel),
+        ...result.survivorScan.survivors.map((s) => `${s.table}.${s.column}`),
+    ];
+    return [...new Set(places)].join(", ");
+}
+
 export const maskingProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = {
     async check(_olds, news) {
         try {
@@ -69,7 +79,7 @@ export const maskingProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> =
         fs.writeFileSync(paths.maskingTxt, redact(formatMaskingReport(result), secrets));
         writeStepResult(inputs.artifactsDir, inputs.drillId, "masking", result);
         if (result.status !== "pass") {
-            throw new Error(`masking left original values in the target: see ${paths.maskingTxt}`);
+            throw new Error(`masking left original values in the target (${survivorPlaces(result)}): see ${paths.maskingTxt}`);
         }
         return { id: `masking_${inputs.drillId}`, outs: { ...inputs, status: result.status, columns: result.columns.length } };
     },

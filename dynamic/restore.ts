@@ -19,6 +19,12 @@ export interface RestoreArgs {
     requireScratchMarker?: pulumi.Input<boolean>;
     /** Regular expressions of restore errors that do not fail the drill. */
     allowErrors?: pulumi.Input<pulumi.Input<string>[]>;
+    /** The target's server was created by the drill: its own cluster's system identifier, or a scratch project. */
+    drillServer?: pulumi.Input<{ systemIdentifier?: pulumi.Input<string>; supabaseProject?: boolean }>;
+    /** Supabase platform part for a local target: auto (default), source, baseline or none. */
+    platform?: pulumi.Input<"auto" | "source" | "baseline" | "none">;
+    /** Extensions that may be missing on the target (default: Supabase's own, which plain PostgreSQL lacks). */
+    allowMissingExtensions?: pulumi.Input<pulumi.Input<string>[]>;
     artifactsDir: pulumi.Input<string>;
     drillId: pulumi.Input<string>;
 }
@@ -30,11 +36,16 @@ interface Inputs {
     jobs?: number;
     requireScratchMarker?: boolean;
     allowErrors?: string[];
+    drillServer?: { systemIdentifier?: string; supabaseProject?: boolean };
+    platform?: "auto" | "source" | "baseline" | "none";
+    allowMissingExtensions?: string[];
     artifactsDir: string;
     drillId: string;
 }
 
 interface Outputs extends Inputs {
+    extensionsSkipped: string[];
+    platformUsed: string;
     startedAt: string;
     finishedAt: string;
     durationMs: number;
@@ -51,6 +62,8 @@ export const restoreProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> =
                 jobs: inputs.jobs,
                 requireScratchMarker: inputs.requireScratchMarker,
                 allowErrors: inputs.allowErrors,
+                drillServer: inputs.drillServer,
+                supabase: { platform: inputs.platform, allowMissingExtensions: inputs.allowMissingExtensions },
                 logPath: artifactPaths(inputs.artifactsDir, inputs.drillId).restoreLog,
             });
             writeStepResult(inputs.artifactsDir, inputs.drillId, "restore", result);
@@ -62,6 +75,8 @@ export const restoreProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> =
                     finishedAt: result.finishedAt,
                     durationMs: result.durationMs,
                     allowedErrors: result.allowedErrors.length,
+                    extensionsSkipped: result.extensionsSkipped,
+                    platformUsed: result.platform?.used ?? "none",
                 },
             };
         } catch (err) {
@@ -78,6 +93,7 @@ export class Restore extends pulumi.dynamic.Resource {
     declare public readonly startedAt: pulumi.Output<string>;
     declare public readonly finishedAt: pulumi.Output<string>;
     declare public readonly durationMs: pulumi.Output<number>;
+    declare public readonly extensionsSkipped: pulumi.Output<string[]>;
 
     constructor(name: string, args: RestoreArgs, opts?: pulumi.CustomResourceOptions) {
         super(
@@ -88,6 +104,8 @@ export class Restore extends pulumi.dynamic.Resource {
                 finishedAt: undefined,
                 durationMs: undefined,
                 allowedErrors: undefined,
+                extensionsSkipped: undefined,
+                platformUsed: undefined,
                 ...args,
                 targetUrl: pulumi.secret(args.targetUrl),
                 protectedSourceUrl: args.protectedSourceUrl === undefined ? undefined : pulumi.secret(args.protectedSourceUrl),

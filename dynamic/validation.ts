@@ -20,6 +20,10 @@ export interface ValidationArgs {
     drillId: pulumi.Input<string>;
     /** Orders the step after the restore. */
     restoredAt: pulumi.Input<string>;
+    /** Extensions the restore was allowed to skip (not available on the target): their absence passes with a note. */
+    allowMissingExtensions?: pulumi.Input<string[]>;
+    /** Accept a validation that compares no table data (it fails otherwise). */
+    allowNoData?: pulumi.Input<boolean>;
 }
 
 interface Inputs {
@@ -31,6 +35,8 @@ interface Inputs {
     artifactsDir: string;
     drillId: string;
     restoredAt: string;
+    allowMissingExtensions?: string[];
+    allowNoData?: boolean;
 }
 
 interface Outputs extends Inputs {
@@ -39,6 +45,7 @@ interface Outputs extends Inputs {
     failed: number;
     validatedAt: string;
     comparedWith: string;
+    dataCompared: boolean;
 }
 
 export const validationProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = {
@@ -54,6 +61,8 @@ export const validationProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
                 fingerprintOptions: inputs.fingerprint,
                 artifactsDir: inputs.artifactsDir,
                 drillId: inputs.drillId,
+                allowMissingExtensions: inputs.allowMissingExtensions,
+                allowNoData: inputs.allowNoData,
             });
         } catch (err) {
             throw redactError(err, secrets);
@@ -69,7 +78,15 @@ export const validationProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
         }
         return {
             id: `validation_${inputs.drillId}`,
-            outs: { ...inputs, status: step.status, checks: step.results.length, failed: 0, validatedAt: step.finishedAt, comparedWith: step.comparedWith },
+            outs: {
+                ...inputs,
+                status: step.status,
+                checks: step.results.length,
+                failed: 0,
+                validatedAt: step.finishedAt,
+                comparedWith: step.comparedWith,
+                dataCompared: step.dataCompared !== false,
+            },
         };
     },
 
@@ -93,6 +110,7 @@ export class Validation extends pulumi.dynamic.Resource {
                 failed: undefined,
                 validatedAt: undefined,
                 comparedWith: undefined,
+                dataCompared: undefined,
                 ...args,
                 targetUrl: pulumi.secret(args.targetUrl),
                 sourceUrl: args.sourceUrl === undefined ? undefined : pulumi.secret(args.sourceUrl),

@@ -6,17 +6,21 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import * as yaml from "js-yaml";
-import { CONFIG_NAMESPACE, type DrillSettings } from "../lib/drill/config";
-import { cleanupStack, runDrill } from "../lib/drill/run";
-import { localBackend } from "../lib/pulumi/engine";
+import { formatIssue, isConfigError, type ConfigIssue } from "../lib/config/errors";
+import { CONFIG_NAMESPACE, DRILL_CONFIG_KEY, drillSecretIssues, parseUserDrillSettings, type DrillSecrets, type UserDrillSettings } from "../lib/drill/config";
 import { redact } from "../lib/redact";
-import { defaultSupabaseChecks } from "../lib/smoke";
-import { REPO_ROOT } from "../lib/pulumi/engine";
+import { defaultSupabaseChecks } from "../lib/smoke/checks";
+
+// The drill engine (Automation API, the components and their providers) is loaded only once the
+// input is known to be good: a settings error is reported without loading, or looking for, any of it.
+const REPO_ROOT = path.resolve(__dirname, "..");
 
 const USAGE = `Usage: npm run drill -- [options]
 
 Runs a restore drill as an ephemeral Pulumi stack drill-<env>-<yyyymmddHHMMss>: backup → scratch
-database → restore → validation → [masking] → [smoke tests] → report, then destroys the stack.
+target → restore → validation → [masking] → [smoke tests] → report, then destroys the stack.
+The scratch target is the drill's own throw-away PostgreSQL cluster, unless TARGET_DB_URL names a
+server to create the scratch database on, or the settings' target is a scratch Supabase project.
 
 Inputs (flags win over environment variables):
   --env NAME               environment; its Pulumi.<env>.yaml "${CONFIG_NAMESPACE}:drill" settings apply (default: staging)
@@ -25,6 +29,7 @@ Inputs (flags win over environment variables):
   --backup PATH            BACKUP_PATH         adopt this backup instead (custom, .sql, .sql.gz, supabase db dump dir)
   --backup-taken-at ISO    BACKUP_TAKEN_AT     when an adopted backup's data was captured (default: its manifest or mtime)
   --target URL             TARGET_DB_URL       scratch server: a role that may CREATE DATABASE there
+                                               (default: the drill starts its own PostgreSQL cluster)
   --backup-dir DIR         BACKUP_DIR          where artifacts go (default: ./drill-artifacts)
   --api-url URL            TARGET_API_URL      restored environment's API base URL for smoke checks
                            API_BEARER_TOKEN    bearer token for protected smoke endpoints (environment only)
@@ -32,7 +37,8 @@ Inputs (flags win over environment variables):
                                                {kind: supabase-project, organization, region} (environment only)
                            SUPABASE_SERVICE_ROLE_KEY  service key for a storage restore (settings: storage)
                            MASKING_SALT        salt of the "hash" masking strategy (environment only)
-  --settings FILE          JSON or YAML file of drill settings (validation, masking, smoke, targets, restore)
+  --settings FILE          JSON or YAML file of drill settings (validation, masking, smoke, targets, restore);
+                           its top-level keys replace the environment's. Schema: schema/drill-settings.schema.json
   --keep                   keep the stack and its scratch target for forensics
   --cleanup STACK          destroy and remove a kept drill stack, then exit
   --backend URL            PULUMI_BACKEND_URL  state backend (default: file://~/.supabase-dr/state)
@@ -46,20 +52,83 @@ function fail(message: string): never {
     process.exit(2);
 }
 
-function readSettingsFile(file: string): Partial<DrillSettings> {
-    const text = fs.readFileSync(file, "utf8");
-    const data = file.endsWith(".json") ? JSON.parse(text) : yaml.load(text);
-    if (typeof data !== "object" || data === null) fail(`${file} must hold an object of drill settings`);
-    return data as Partial<DrillSettings>;
+/** Settings errors are the user's to fix: the list alone, no usage text and no stack trace. */
+function failConfig(where: string, issues: ConfigIssue[]): never {
+    process.stderr.write(`drill: invalid drill settings (${where}):\n${issues.map((i) => `  ${formatIssue(i)}\n`).join("")}`);
+    process.exit(2);
 }
 
-/** The `supabase-dr:drill` settings of Pulumi.<env>.yaml, if that file exists. */
-function environmentSettings(env: string): Partial<DrillSettings> {
-    const file = path.join(REPO_ROOT, `Pulumi.${env}.yaml`);
-    if (!fs.existsSync(file)) return {};
-    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
-    const value = doc?.config?.[`${CONFIG_NAMESPACE}:drill`];
-    return (value && typeof value === "object" ? value : {}) as Partial<DrillSettings>;
+// The drill stack's secret keys as this command's users know them.
+const SECRET_SOURCES: Record<keyof DrillSecrets, string> = {
+    sourceDbUrl: "SOURCE_DB_URL (--source)",
+    targetDbUrl: "TARGET_DB_URL (--target)",
+    supabaseAccessToken: "SUPABASE_ACCESS_TOKEN",
+    apiBearerToken: "API_BEARER_TOKEN",
+    maskingSalt: "MASKING_SALT",
+    storageServiceKey: "SUPABASE_SERVICE_ROLE_KEY",
+};
+
+/** A settings file's content: YAML (JSON is YAML too) or, for *.json, strict JSON. */
+function loadSettingsFile(file: string): unknown {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+        fail(`cannot read settings file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    try {
+        return file.endsWith(".json") ? JSON.parse(text) : yaml.load(text);
+    } catch (err) {
+        fail(syntaxError(file, text, err));
+    }
+}
+
+/**
+ * `file:line:column: reason`. The parsers' own messages quote the text around the error, which may
+ * be a smoke check's header value (an API key): only the position and the reason are shown.
+ */
+function syntaxError(file: string, text: string, err: unknown): string {
+    if (err instanceof yaml.YAMLException && err.mark) {
+        return `${file}:${err.mark.line + 1}:${err.mark.column + 1}: not valid YAML: ${err.reason}`;
+    }
+    const message = (err as Error).message ?? String(err);
+    const position = /position (\d+)/.exec(message);
+    // V8's reason ("Expected ',' or '}' after property value") unless it quotes the text.
+    const reason = message.replace(/ in JSON at position.*$/s, "");
+    const shown = reason && !reason.includes('"') && reason !== message ? `: ${reason}` : "";
+    if (!position) return `${file}: not valid JSON${shown}`;
+    const before = text.slice(0, Number(position[1])).split("\n");
+    return `${file}:${before.length}:${before[before.length - 1].length + 1}: not valid JSON${shown}`;
+}
+
+/** The `supabase-dr:drill` settings of Pulumi.<env>.yaml, if that file exists and has them. */
+function environmentSettings(file: string): unknown {
+    if (!fs.existsSync(file)) return undefined;
+    const doc = loadSettingsFile(file) as { config?: Record<string, unknown> } | null | undefined;
+    return doc?.config?.[DRILL_CONFIG_KEY];
+}
+
+/**
+ * Each source is checked on its own (so a problem is reported with the file it is in), then their
+ * merge (top-level keys of later sources win), before anything else runs.
+ */
+function checkedSettings(sources: { label: string; value: unknown }[]): UserDrillSettings {
+    let merged: Record<string, unknown> = {};
+    for (const { label, value } of sources) {
+        if (value === undefined) continue;
+        try {
+            merged = { ...merged, ...(parseUserDrillSettings(value) as Record<string, unknown>) };
+        } catch (err) {
+            if (isConfigError(err)) failConfig(label, err.issues);
+            throw err;
+        }
+    }
+    try {
+        return parseUserDrillSettings(merged);
+    } catch (err) {
+        if (isConfigError(err)) failConfig(sources.map((s) => s.label).join(" + "), err.issues);
+        throw err;
+    }
 }
 
 /** The default backend keeps its passphrase beside its state, readable by this user only. */
@@ -115,14 +184,17 @@ async function main(): Promise<number> {
         storageServiceKey: process.env.SUPABASE_SERVICE_ROLE_KEY,
     };
     const backupPath = values.backup ?? process.env.BACKUP_PATH;
-    const settings: Partial<DrillSettings> = {
-        ...environmentSettings(env),
-        ...(values.settings ? readSettingsFile(values.settings) : {}),
-    };
+    let settings: UserDrillSettings = {};
     if (!values.cleanup) {
-        const supabaseTarget = settings.target?.kind === "supabase-project";
-        if (supabaseTarget && !secrets.supabaseAccessToken) fail("SUPABASE_ACCESS_TOKEN is required: the drill's target is a scratch Supabase project");
-        if (!supabaseTarget && !secrets.targetDbUrl) fail("TARGET_DB_URL (or --target) is required: the scratch server's admin connection");
+        // A cleanup needs no settings: a broken file must not keep a kept stack from being removed.
+        const envFile = path.join(REPO_ROOT, `Pulumi.${env}.yaml`);
+        settings = checkedSettings([
+            { label: `${path.relative(process.cwd(), envFile)} ${DRILL_CONFIG_KEY}`, value: environmentSettings(envFile) },
+            ...(values.settings ? [{ label: values.settings, value: loadSettingsFile(values.settings) }] : []),
+        ]);
+        const kind = settings.target?.kind;
+        if (kind === "supabase-project" && !secrets.supabaseAccessToken) fail("SUPABASE_ACCESS_TOKEN is required: the drill's target is a scratch Supabase project");
+        if (kind === "database" && !secrets.targetDbUrl) fail("TARGET_DB_URL (or --target) is required: the settings' target is a scratch database on that server");
         if (!secrets.sourceDbUrl && !backupPath && !settings.vault) {
             fail("SOURCE_DB_URL (or --source), BACKUP_PATH (or --backup) or a vault in the settings is required");
         }
@@ -136,8 +208,17 @@ async function main(): Promise<number> {
         if (takenAt) settings.backupTakenAt = takenAt;
         const apiUrl = values["api-url"] ?? process.env.TARGET_API_URL;
         if (apiUrl) settings.smoke = { ...(settings.smoke ?? {}), baseUrl: apiUrl, checks: settings.smoke?.checks ?? defaultSupabaseChecks };
+        // The flags' values go through the same schema (an --api-url that is not a URL, a bad time).
+        settings = checkedSettings([{ label: "with flags and environment variables applied", value: settings }]);
+        // The secrets' forms and what the settings need of them (e.g. a storage restore's service key).
+        const secretIssues = drillSecretIssues(settings, secrets);
+        if (secretIssues.length > 0) {
+            const byKey = new Map(Object.entries(SECRET_SOURCES).map(([key, name]) => [`${CONFIG_NAMESPACE}:${key}`, name]));
+            fail(secretIssues.map((i) => `${byKey.get(i.path) ?? i.path}: ${i.message}`).join("\n"));
+        }
     }
 
+    const [{ cleanupStack, runDrill }, { localBackend }] = await Promise.all([import("../lib/drill/run"), import("../lib/pulumi/engine")]);
     const backend = localBackend(backendUrl ? { url: backendUrl } : defaultBackend());
     const write = (t: string) => process.stdout.write(t);
     try {

@@ -1,7 +1,7 @@
 // The drill stack's program, shared by index.ts (`pulumi up` of a drill-* stack) and the drill
 // command's Automation API inline program: both read the stack's config, so both run the same drill.
 import * as pulumi from "@pulumi/pulumi";
-import { RestoreDrill } from "../../components/RestoreDrill";
+import { RestoreDrill, type DrillTarget } from "../../components/RestoreDrill";
 import { CONFIG_NAMESPACE, drillArgsFromConfig } from "./config";
 
 export function drillProgram(): Record<string, pulumi.Output<unknown>> {
@@ -24,10 +24,7 @@ export function drillProgram(): Record<string, pulumi.Output<unknown>> {
     const drill = new RestoreDrill("drill", {
         ...args,
         sourceUrl: args.sourceUrl === undefined ? undefined : pulumi.secret(args.sourceUrl),
-        target:
-            args.target.kind === "database"
-                ? { ...args.target, adminUrl: pulumi.secret(args.target.adminUrl) }
-                : { ...args.target, accessToken: pulumi.secret(args.target.accessToken) },
+        target: secretTarget(args.target),
         masking: args.masking && { ...args.masking, salt: args.masking.salt === undefined ? undefined : pulumi.secret(args.masking.salt) },
         storage: args.storage && { ...args.storage, serviceKey: pulumi.secret(args.storage.serviceKey) },
         smoke: args.smoke && { ...args.smoke, bearerToken: args.smoke.bearerToken === undefined ? undefined : pulumi.secret(args.smoke.bearerToken) },
@@ -40,4 +37,16 @@ export function drillProgram(): Record<string, pulumi.Output<unknown>> {
         rtoSeconds: drill.rtoSeconds,
         rpoSeconds: drill.rpoSeconds,
     };
+}
+
+/** A target's credential enters the resources as a secret; the drill's own cluster has none. */
+function secretTarget(target: DrillTarget): DrillTarget {
+    switch (target.kind) {
+        case "cluster":
+            return target;
+        case "database":
+            return { ...target, adminUrl: pulumi.secret(target.adminUrl) };
+        case "supabase-project":
+            return { ...target, accessToken: pulumi.secret(target.accessToken) };
+    }
 }

@@ -52,6 +52,10 @@ export interface ValidationStep {
     finishedAt: string;
     durationMs: number;
     results: CheckResult[];
+    /** Whether any table's data was compared with the source (absent in results of older versions). */
+    dataCompared?: boolean;
+    /** The caller accepted a validation that compares no data (allowNoData). */
+    allowNoData?: boolean;
     note?: string;
 }
 
@@ -71,7 +75,15 @@ export interface DrillReport {
     durations_seconds: { backup?: number; restore?: number; validation?: number; total: number };
     backup?: { id: string; mode: string; format: string; files: BackupManifest["files"]; taken_at: string; taken_at_source: string; source?: string };
     restore?: { target: string; errors: string[]; allowed_errors: string[]; log: string };
-    validation?: { status: string; compared_with: string; checks: CheckResult[]; note?: string };
+    validation?: {
+        status: string;
+        compared_with: string;
+        data_compared?: boolean;
+        no_data_allowed?: boolean;
+        checks: CheckResult[];
+        not_compared: number;
+        note?: string;
+    };
     masking?: MaskingResult;
     smoke?: SmokeResult;
     storage?: StorageStep[];
@@ -107,6 +119,9 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
             issues.push(`Validation ${r.check} failed for ${r.object}${r.detail ? `: ${r.detail}` : ""}`);
         }
         if (validation.comparedWith === "none") issues.push(validation.note ?? "Data was not compared with the source.");
+        else if (validation.dataCompared === false) {
+            issues.push(`No table data was compared with the source${validation.allowNoData ? " (accepted: allowNoData)" : ""}.`);
+        }
     }
     if (meta.maskingConfigured && !masking) issues.push("Masking was configured but did not run.");
     if (masking && masking.status !== "pass") issues.push("Masking left original PII values in the target.");
@@ -129,7 +144,8 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
         !!backup &&
         !!restore &&
         !!validatedOk &&
-        validation!.comparedWith !== "none" &&
+        // A validation without a basis proves nothing about the data, unless the caller accepted that.
+        (validation!.comparedWith !== "none" || validation!.allowNoData === true) &&
         (!meta.maskingConfigured || masking?.status === "pass") &&
         (!meta.smokeConfigured || (smoke !== undefined && smoke.status !== "fail")) &&
         storageMissing.length === 0 &&
@@ -170,7 +186,15 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
             source: backup.manifest.source?.endpoint,
         },
         restore: restore && { target: restore.target, errors: restore.errors, allowed_errors: restore.allowedErrors, log: path.basename(restore.logPath) },
-        validation: validation && { status: validation.status, compared_with: validation.comparedWith, checks: validation.results, note: validation.note },
+        validation: validation && {
+            status: validation.status,
+            compared_with: validation.comparedWith,
+            data_compared: validation.dataCompared,
+            no_data_allowed: validation.allowNoData,
+            checks: validation.results,
+            not_compared: validation.results.filter((r) => r.status === "skip").length,
+            note: validation.note,
+        },
         masking,
         smoke,
         storage: storage.length > 0 ? storage : undefined,
@@ -197,6 +221,18 @@ function recommendations(pass: boolean, issues: string[], restore?: RestoreResul
     return recs;
 }
 
+/** Verdict, basis, and whether data was compared: "no data compared" must be visible at a glance. */
+function validationLine(r: DrillReport): string {
+    const v = r.validation;
+    if (!v) return "not run";
+    const failed = v.checks.filter((c) => c.status === "fail").length;
+    const passed = v.checks.filter((c) => c.status === "pass").length;
+    const counts = `${passed} passed, ${failed} failed${v.not_compared > 0 ? `, ${v.not_compared} not compared` : ""}`;
+    const noData = v.compared_with === "none" || v.data_compared === false;
+    const data = noData ? `, NO DATA COMPARED${v.no_data_allowed ? " (accepted: allowNoData)" : ""}` : "";
+    return `${v.status.toUpperCase()} (${counts}; compared with ${v.compared_with}${data})`;
+}
+
 export function formatSummary(r: DrillReport): string {
     const total = `${r.durations_seconds.total}s`;
     const smoke = r.smoke ? `${r.smoke.passed}/${r.smoke.total}` : "not run";
@@ -213,6 +249,7 @@ export function formatSummary(r: DrillReport): string {
         `- Backup Duration: ${r.durations_seconds.backup ?? "—"}s${r.backup ? ` (${r.backup.mode}, ${r.backup.format}, taken ${r.backup.taken_at})` : ""}`,
         `- Restore Duration: ${r.durations_seconds.restore ?? "—"}s`,
         `- Validation Duration: ${r.durations_seconds.validation ?? "—"}s`,
+        `- Validation: ${validationLine(r)}`,
         `- Smoke Test Results: ${smoke}`,
         `- Storage Restore: ${r.storage ? r.storage.map((s) => `${s.sourceBucket} → ${s.restoredBucket} (${s.objects} objects verified)`).join("; ") : "not run"}`,
         `- RTO: ${r.rto_seconds ?? "—"}s (target ${r.targets.rto_seconds}s, ${r.targets.rto_met ? "met" : "NOT met"})`,

@@ -2,20 +2,25 @@
 //
 // Order inside the transaction: check rules against the catalog, run the PII drift guard (both
 // throw before anything is written), lock the tables, fingerprint the originals, one UPDATE per
-// table, count survivors, commit. Any error rolls everything back: the copy is never half-masked.
+// table, count survivors per rule, then scan every text and json column of the database for any
+// original value (survivorScan.ts), commit. Any error rolls everything back: the copy is never
+// half-masked.
 //
-// A result with status "fail" (survivors) is still committed: rolling back would leave the copy
-// fully unmasked, which is worse. The caller must treat "fail" as a failed drill.
+// A result with status "fail" (survivors, in the masked columns or anywhere else) is still
+// committed: rolling back would leave the copy fully unmasked, which is worse. The caller must
+// treat "fail" as a failed drill.
 import type { Client } from "pg";
 import { parseConnectionString, quoteIdent, withClient } from "../postgres/connection";
 import { redactError } from "../redact";
 import { groupByTable, resolveRules, tableLabel, tableSql, type MaskedTable, type ResolvedRule } from "./catalog";
 import { columnRef, maskExpression, SqlParams } from "./expressions";
+import { hasValue, jsonColumnAssignment } from "./jsonPath";
 import { findUnmaskedPii, type PiiGuardResult } from "./piiGuard";
 import type { MaskedColumnResult, MaskingResult } from "./report";
 import { parseMaskRules, ruleKey, type MaskRule } from "./rules";
 import { assertScratchDatabase } from "../postgres/scratchDatabase";
 import { assertTargetIsNotSource } from "../postgres/sourceGuard";
+import { emptyScan, scanForSurvivors, type SurvivorScanResult } from "./survivorScan";
 import { countSurvivors, createOriginalsTable, indexOriginals, originalCounts, recordOriginals } from "./verify";
 
 export interface MaskingOptions {
@@ -59,19 +64,42 @@ async function requireSha256(client: Client): Promise<void> {
 }
 
 function guardError(guard: PiiGuardResult): Error {
+    const generated = Object.entries(guard.generatedFrom).map(([key, expr]) => `${key} = ${expr}`);
+    const generatedHint =
+        generated.length === 0
+            ? ""
+            : ` Generated columns cannot have rules, they follow what they are generated from: ` +
+              `${generated.join("; ")}; mask that column or json key.`;
     return new Error(
         `${guard.unmasked.length} column(s) look like PII but have no masking rule: ${guard.unmasked.join(", ")}. ` +
-            `Add a rule, or list them in allowUnmasked ("schema.table.column") if they hold no personal data. Nothing was masked.`,
+            `Add a rule, or list them in allowUnmasked ("schema.table.column") if they hold no personal data.` +
+            `${generatedHint} Nothing was masked.`,
     );
+}
+
+/** SET clauses: one per whole-column rule, one per json column for all of its path rules. */
+function assignments(t: MaskedTable, params: SqlParams, salt: string | undefined): string[] {
+    const sets: string[] = [];
+    const pathRules = new Map<string, ResolvedRule[]>();
+    for (const r of t.rules) {
+        if (r.path) {
+            pathRules.set(r.column, [...(pathRules.get(r.column) ?? []), r]);
+        } else {
+            sets.push(`${quoteIdent(r.column)} = ${maskExpression(r.rule, columnRef("t", r.column), columnRef("t", r.idColumn), params, salt)}`);
+        }
+    }
+    for (const [column, rules] of pathRules) {
+        sets.push(jsonColumnAssignment("t", column, rules[0].json ?? "jsonb", rules, params, salt));
+    }
+    return sets;
 }
 
 async function updateTable(client: Client, t: MaskedTable, salt: string | undefined): Promise<void> {
     const params = new SqlParams();
-    const sets = t.rules.map(
-        (r) => `${quoteIdent(r.column)} = ${maskExpression(r.rule, columnRef("t", r.column), columnRef("t", r.idColumn), params, salt)}`,
-    );
-    // Rows where every masked column is already null have nothing to mask: skip them (fewer writes and trigger calls).
-    const where = t.rules.map((r) => `${columnRef("t", r.column)} IS NOT NULL`).join(" OR ");
+    const sets = assignments(t, params, salt);
+    // Rows with nothing to mask (every masked column null, no masked json key present) are skipped:
+    // fewer writes and trigger calls, and their json documents stay byte for byte as they were.
+    const where = t.rules.map((r) => hasValue("t", r, params)).join(" OR ");
     try {
         await client.query(`UPDATE ${tableSql(t)} AS t SET ${sets.join(", ")} WHERE ${where}`, params.values);
     } catch (err) {
@@ -82,7 +110,7 @@ async function updateTable(client: Client, t: MaskedTable, salt: string | undefi
 }
 
 function columnResult(r: ResolvedRule, rowsMasked: number, survivors: number): MaskedColumnResult {
-    return {
+    const out: MaskedColumnResult = {
         table: tableLabel(r),
         column: r.column,
         strategy: r.rule.strategy,
@@ -90,6 +118,8 @@ function columnResult(r: ResolvedRule, rowsMasked: number, survivors: number): M
         survivors,
         status: survivors === 0 ? "pass" : "fail",
     };
+    if (r.path) out.path = r.path;
+    return out;
 }
 
 async function maskInTransaction(
@@ -100,12 +130,16 @@ async function maskInTransaction(
 ): Promise<Omit<MaskingResult, "durationMs">> {
     await requireSha256(client);
     await client.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+    // Row level security must never silently narrow what is masked or proven: with row_security off
+    // a statement that RLS would filter fails instead (the survivor scan skips and lists such tables).
+    await client.query("SET LOCAL row_security = off");
     const resolved = await resolveRules(client, rules);
-    const guard = await findUnmaskedPii(client, new Set(resolved.map((r) => r.key)), allow);
+    const guard = await findUnmaskedPii(client, resolved, allow);
     if (guard.unmasked.length > 0) throw guardError(guard);
 
     const tables = groupByTable(resolved);
     const columns: MaskedColumnResult[] = [];
+    let survivorScan: SurvivorScanResult = emptyScan();
     if (tables.length > 0) {
         // Nobody may change rows between fingerprinting and updating; reads stay allowed.
         await client.query(`LOCK TABLE ${tables.map(tableSql).join(", ")} IN EXCLUSIVE MODE`);
@@ -118,18 +152,21 @@ async function maskInTransaction(
             const survivors = await countSurvivors(client, t);
             for (const r of t.rules) columns.push(columnResult(r, counts.get(r.no) ?? 0, survivors.get(r.no) ?? 0));
         }
+        survivorScan = await scanForSurvivors(client);
     }
     return {
-        status: columns.every((c) => c.status === "pass") ? "pass" : "fail",
+        status: columns.every((c) => c.status === "pass") && survivorScan.status === "pass" ? "pass" : "fail",
         columns,
+        survivorScan,
         unmaskedPii: [],
         allowedUnmasked: guard.allowed,
     };
 }
 
 /**
- * Masks the rules' columns in the target database (a restored copy, never the source) and returns
- * the proof. Throws, with nothing changed, when a rule does not fit the schema, a PII-looking
+ * Masks the rules' columns and json keys in the target database (a restored copy, never the source)
+ * and returns the proof: per rule, and for every original value across every text and json column
+ * of the database. Throws, with nothing changed, when a rule does not fit the schema, a PII-looking
  * column has no rule, the target equals sourceUrl, or any statement fails.
  */
 export async function applyMasking(targetUrl: string, rules: MaskRule[], opts: MaskingOptions = {}): Promise<MaskingResult> {

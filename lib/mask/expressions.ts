@@ -3,13 +3,16 @@
 import { quoteIdent } from "../postgres/connection";
 import type { MaskStrategy } from "./rules";
 
-/** Collects bind parameters so secrets (the salt) and config values never get spliced into SQL text. */
+/**
+ * Collects bind parameters so secrets (the salt) and config values (fixed values, json keys) never
+ * get spliced into SQL text. Arrays bind as PostgreSQL arrays (json key paths).
+ */
 export class SqlParams {
-    readonly values: string[] = [];
+    readonly values: (string | string[])[] = [];
     private readonly slots = new Map<string, string>();
 
     /** Returns "$n" for value; the same key reuses its slot. */
-    add(value: string, key?: string): string {
+    add(value: string | string[], key?: string): string {
         const existing = key === undefined ? undefined : this.slots.get(key);
         if (existing) return existing;
         this.values.push(value);
@@ -32,8 +35,8 @@ export function fingerprint(ref: string): string {
     return `sha256(convert_to(${ref}::text, 'UTF8'))`;
 }
 
-/** The masked value for one row, before null handling. */
-function replacement(rule: MaskStrategy, ref: string, idRef: string, params: SqlParams, salt: string | undefined): string {
+/** The masked value for one row, before null handling (text for the string strategies). */
+export function replacement(rule: MaskStrategy, ref: string, idRef: string, params: SqlParams, salt: string | undefined): string {
     switch (rule.strategy) {
         case "email":
             return `'test-' || ${idRef}::text || '@example.com'`;

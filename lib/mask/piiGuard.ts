@@ -4,8 +4,17 @@
 //
 // Only names and types are read (from the catalog); no row is looked at. jsonb columns (e.g.
 // auth.users.raw_user_meta_data, which often holds names and emails) are not inspected: a
-// name-based guard cannot tell what is inside them, so they need their own rules.
+// name-based guard cannot tell what is inside them, so they need their own rules (json-path rules
+// such as "auth.users.raw_user_meta_data.email"); the whole-database survivor scan then proves that
+// no masked value was left in any of them.
+//
+// Generated columns cannot carry a rule: they follow their source. A PII-looking generated column
+// passes when what it reads is masked: at least one of its source columns, and every json key it
+// extracts (a json key has no column name this guard could check, so an unmasked key feeding
+// auth.identities.email would otherwise slip through).
 import type { Client } from "pg";
+import { generationSources, type SourceRef } from "./generated";
+import { isPathPrefix } from "./rules";
 
 /** Matched against the lower-cased column name; string-typed columns only. */
 export const PII_NAME_PATTERNS: readonly RegExp[] = [
@@ -36,6 +45,51 @@ export interface PiiGuardResult {
     unmasked: string[];
     /** PII-looking columns deliberately left as they are (listed in the report for the auditor). */
     allowed: string[];
+    /** For the generated columns among `unmasked`: their generation expression, to point at the source. */
+    generatedFrom: Record<string, string>;
+}
+
+/** What a rule masks, as the guard needs it. */
+export interface MaskTarget {
+    schema: string;
+    table: string;
+    column: string;
+    path?: string[];
+}
+
+interface CandidateRow {
+    schema: string;
+    table: string;
+    column: string;
+    category: string;
+    attrdef: number | null;
+    expression: string | null;
+}
+
+/** Whether the rules mask what a source reference reads. */
+function refMasked(targets: readonly MaskTarget[], ref: SourceRef): boolean {
+    return targets.some(
+        (t) => t.column === ref.column && (!t.path || (ref.path !== null && isPathPrefix(t.path, ref.path))),
+    );
+}
+
+async function generatedColumnCovered(client: Client, row: CandidateRow, targets: readonly MaskTarget[]): Promise<boolean> {
+    const sources = await client.query<{ column: string; json: boolean }>(
+        `SELECT a.attname AS column, coalesce(base.oid, t.oid) IN ('json'::regtype, 'jsonb'::regtype) AS json
+         FROM pg_depend d
+         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+         JOIN pg_type t ON t.oid = a.atttypid
+         LEFT JOIN pg_type base ON t.typtype = 'd' AND base.oid = t.typbasetype
+         WHERE d.classid = 'pg_attrdef'::regclass AND d.objid = $1 AND d.refclassid = 'pg_class'::regclass
+           AND d.refobjsubid > 0`,
+        [row.attrdef],
+    );
+    const json = new Set(sources.rows.filter((s) => s.json).map((s) => s.column));
+    const parsed = row.expression === null ? null : await generationSources(row.expression);
+    const refs = parsed ?? sources.rows.map((s): SourceRef => ({ column: s.column, path: null }));
+    if (refs.length === 0) return true; // computed from constants only
+    const onTable = targets.filter((t) => t.schema === row.schema && t.table === row.table);
+    return refs.some((r) => refMasked(onTable, r)) && refs.filter((r) => json.has(r.column)).every((r) => refMasked(onTable, r));
 }
 
 /**
@@ -44,17 +98,19 @@ export interface PiiGuardResult {
  */
 export async function findUnmaskedPii(
     client: Client,
-    maskedColumns: ReadonlySet<string>,
+    targets: readonly MaskTarget[],
     allowUnmasked: ReadonlySet<string>,
 ): Promise<PiiGuardResult> {
-    const r = await client.query<{ schema: string; table: string; column: string; category: string }>(
+    const r = await client.query<CandidateRow>(
         `SELECT n.nspname AS schema, c.relname AS table, a.attname AS column,
-                coalesce(base.typcategory, t.typcategory) AS category
+                coalesce(base.typcategory, t.typcategory) AS category,
+                d.oid AS attrdef, pg_get_expr(d.adbin, d.adrelid) AS expression
          FROM pg_attribute a
          JOIN pg_class c ON c.oid = a.attrelid
          JOIN pg_namespace n ON n.oid = c.relnamespace
          JOIN pg_type t ON t.oid = a.atttypid
          LEFT JOIN pg_type base ON t.typtype = 'd' AND base.oid = t.typbasetype
+         LEFT JOIN pg_attrdef d ON a.attgenerated <> '' AND d.adrelid = a.attrelid AND d.adnum = a.attnum
          WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
            AND a.attnum > 0 AND NOT a.attisdropped
            -- supabase_migrations holds migration names and SQL, never personal data.
@@ -63,13 +119,19 @@ export async function findUnmaskedPii(
            AND coalesce(base.typcategory, t.typcategory) IN ('S', 'D')
          ORDER BY 1, 2, a.attnum`,
     );
-    const unmasked: string[] = [];
-    const allowed: string[] = [];
+    const wholeColumns = new Set(targets.filter((t) => !t.path).map((t) => `${t.schema}.${t.table}.${t.column}`));
+    const result: PiiGuardResult = { unmasked: [], allowed: [], generatedFrom: {} };
     for (const row of r.rows) {
         if (!looksLikePii(row.column, row.category)) continue;
         const key = `${row.schema}.${row.table}.${row.column}`;
-        if (maskedColumns.has(key)) continue;
-        (allowUnmasked.has(key) ? allowed : unmasked).push(key);
+        if (wholeColumns.has(key)) continue;
+        if (row.attrdef !== null && (await generatedColumnCovered(client, row, targets))) continue;
+        if (allowUnmasked.has(key)) {
+            result.allowed.push(key);
+            continue;
+        }
+        result.unmasked.push(key);
+        if (row.expression !== null) result.generatedFrom[key] = row.expression;
     }
-    return { unmasked, allowed };
+    return result;
 }

@@ -2,6 +2,11 @@
 //
 // Config is written by hand, so every error names the offending key and shows the expected form:
 // a typo in a rule must stop the refresh before anything touches the staging copy.
+//
+// A rule masks a whole column, or one value inside a json/jsonb column: the compact key
+// "auth.users.raw_user_meta_data.email" (always schema-qualified: the first three parts are
+// schema.table.column, the rest is the key path) or {"table", "column", "path": ["email"]}. Keys that
+// contain dots can only be written in the array form.
 
 export type MaskStrategy =
     | { strategy: "email" } // test-{id}@example.com
@@ -15,6 +20,8 @@ export interface MaskRule {
     /** "schema.table", or "table" for the public schema. */
     table: string;
     column: string;
+    /** Key path inside a json/jsonb column: the rule masks the value there instead of the whole column. */
+    path?: string[];
     rule: MaskStrategy;
     /** Column whose value replaces {id}; default "id". */
     idColumn?: string;
@@ -31,7 +38,11 @@ const EXPECTED_RULE =
     `(objects may add "idColumn")`;
 const EXPECTED_INPUT =
     `an object like {"public.profiles.email": "email"} or an array of ` +
-    `{"table": "public.profiles", "column": "email", "rule": {"strategy": "email"}}`;
+    `{"table": "public.profiles", "column": "email", "rule": {"strategy": "email"}} ` +
+    `(json keys: "auth.users.raw_user_meta_data.email", or "path": ["email"] in the array form)`;
+const EXPECTED_KEY =
+    `the key must be "schema.table.column" or "table.column" ` +
+    `(or "schema.table.column.key[.key...]" for a value inside a json/jsonb column)`;
 
 export interface TableName {
     schema: string;
@@ -51,9 +62,20 @@ export function qualifiedTable(name: string): string {
     return `${schema}.${table}`;
 }
 
-/** "schema.table.column" — how rules are named in messages and reports. */
-export function ruleKey(rule: Pick<MaskRule, "table" | "column">): string {
-    return `${qualifiedTable(rule.table)}.${rule.column}`;
+/**
+ * "key.sub" for a json path. Keys that the dotted form cannot show unambiguously (dots, quotes, empty
+ * or padded keys: only possible in the array form) are JSON-quoted.
+ */
+export function pathLabel(path: readonly string[]): string {
+    return path
+        .map((k) => (k.length === 0 || k.trim() !== k || k.includes(".") || k.includes('"') ? JSON.stringify(k) : k))
+        .join(".");
+}
+
+/** "schema.table.column" or "schema.table.column.key.sub" — how rules are named in messages and reports. */
+export function ruleKey(rule: Pick<MaskRule, "table" | "column" | "path">): string {
+    const column = `${qualifiedTable(rule.table)}.${rule.column}`;
+    return rule.path && rule.path.length > 0 ? `${column}.${pathLabel(rule.path)}` : column;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -120,15 +142,23 @@ function describeValue(v: unknown): string {
     return JSON.stringify(v);
 }
 
-/** "schema.table.column" or "table.column" (public). */
-function parseCompactKey(key: string): { table: string; column: string } {
+/** "schema.table.column", "table.column" (public) or "schema.table.column.key[.key...]" (json path). */
+function parseCompactKey(key: string): { table: string; column: string; path?: string[] } {
     const parts = key.split(".");
-    if (parts.length < 2 || parts.length > 3 || !parts.every(isIdentifierPart)) {
-        fail(key, `the key must be "schema.table.column" or "table.column"`);
+    const names = parts.length === 2 ? parts : parts.slice(0, 3);
+    if (parts.length < 2 || !names.every(isIdentifierPart) || !parts.every((p) => p.length > 0)) fail(key, EXPECTED_KEY);
+    if (parts.length === 2) return { table: `public.${parts[0]}`, column: parts[1] };
+    const out: { table: string; column: string; path?: string[] } = { table: `${parts[0]}.${parts[1]}`, column: parts[2] };
+    if (parts.length > 3) out.path = parts.slice(3);
+    return out;
+}
+
+function parsePath(key: string, v: unknown): string[] | undefined {
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((k) => typeof k === "string" && k.length > 0)) {
+        fail(key, `"path" must be a non-empty array of json keys like ["email"], got ${describeValue(v)}`);
     }
-    const column = parts[parts.length - 1];
-    const table = parts.length === 3 ? `${parts[0]}.${parts[1]}` : `public.${parts[0]}`;
-    return { table, column };
+    return v as string[];
 }
 
 function parseArrayEntry(index: number, entry: unknown): MaskRule {
@@ -140,22 +170,52 @@ function parseArrayEntry(index: number, entry: unknown): MaskRule {
     const key = typeof table === "string" && typeof column === "string"
         ? `${tableOk ? qualifiedTable(table) : table}.${column}`
         : where;
-    checkKeys(key, entry, ["table", "column", "rule", "idColumn"]);
+    checkKeys(key, entry, ["table", "column", "path", "rule", "idColumn"]);
     if (!tableOk) fail(key, `"table" must be "schema.table" or "table", got ${describeValue(table)}`);
     if (typeof column !== "string" || !isIdentifierPart(column)) {
         fail(key, `"column" must be a column name, got ${describeValue(column)}`);
     }
-    const { rule } = parseStrategy(key, entry.rule, false);
-    const idColumn = parseIdColumn(key, entry.idColumn);
+    const path = parsePath(key, entry.path);
+    const named = path === undefined ? key : ruleKey({ table, column, path });
+    const { rule } = parseStrategy(named, entry.rule, false);
+    const idColumn = parseIdColumn(named, entry.idColumn);
     const out: MaskRule = { table: qualifiedTable(table), column, rule };
+    if (path !== undefined) out.path = path;
     if (idColumn !== undefined) out.idColumn = idColumn;
     return out;
 }
 
+/** Whether json path a is b or leads to it (a rule on a masks everything under it). */
+export function isPathPrefix(a: readonly string[], b: readonly string[]): boolean {
+    return a.length <= b.length && a.every((k, i) => b[i] === k);
+}
+
+/**
+ * Two rules on one column must not touch the same value: a whole-column rule next to a json-path
+ * rule, or a path inside another rule's path, would make the result depend on rule order.
+ */
+function checkOverlaps(rules: MaskRule[]): void {
+    const seen = new Set<string>();
+    for (const [i, r] of rules.entries()) {
+        const key = ruleKey(r);
+        if (seen.has(key)) fail(key, "defined more than once (one rule per column or json key)");
+        seen.add(key);
+        for (const other of rules.slice(0, i)) {
+            if (qualifiedTable(other.table) !== qualifiedTable(r.table) || other.column !== r.column) continue;
+            const [a, b] = [other.path ?? [], r.path ?? []];
+            if (isPathPrefix(a, b) || isPathPrefix(b, a)) {
+                fail(key, `overlaps rule ${ruleKey(other)} (both would mask the same value); keep one of them`);
+            }
+        }
+    }
+}
+
 /**
  * Validates masking rules from config. Accepts the compact form
- * {"public.profiles.email": "email", "public.profiles.bio": {"strategy":"fixed","value":"[redacted]"}}
- * or an array of MaskRule. Tables come back as "schema.table".
+ * {"public.profiles.email": "email", "public.profiles.bio": {"strategy":"fixed","value":"[redacted]"},
+ *  "auth.users.raw_user_meta_data.full_name": "name"}
+ * or an array of MaskRule. Tables come back as "schema.table". Whether a column exists and is
+ * json/jsonb is checked against the database when masking starts (resolveRules).
  */
 export function parseMaskRules(input: unknown): MaskRule[] {
     let rules: MaskRule[];
@@ -163,20 +223,16 @@ export function parseMaskRules(input: unknown): MaskRule[] {
         rules = input.map((entry, i) => parseArrayEntry(i, entry));
     } else if (isRecord(input)) {
         rules = Object.entries(input).map(([key, value]) => {
-            const { table, column } = parseCompactKey(key);
+            const { table, column, path } = parseCompactKey(key);
             const { rule, idColumn } = parseStrategy(key, value, true);
             const out: MaskRule = { table, column, rule };
+            if (path !== undefined) out.path = path;
             if (idColumn !== undefined) out.idColumn = idColumn;
             return out;
         });
     } else {
         throw new Error(`masking rules: expected ${EXPECTED_INPUT}, got ${describeValue(input)}`);
     }
-    const seen = new Set<string>();
-    for (const r of rules) {
-        const key = ruleKey(r);
-        if (seen.has(key)) fail(key, "defined more than once (one rule per column)");
-        seen.add(key);
-    }
+    checkOverlaps(rules);
     return rules;
 }

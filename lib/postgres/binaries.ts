@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-export type PgTool = "initdb" | "pg_ctl" | "postgres" | "pg_dump" | "pg_restore" | "psql";
+export type PgTool = "initdb" | "pg_ctl" | "postgres" | "pg_dump" | "pg_dumpall" | "pg_restore" | "psql";
 
 function isExecutable(file: string): boolean {
     try {

@@ -21,6 +21,12 @@ export interface LocalClusterOptions {
     settings?: Record<string, string | number>;
     /** Where to create the data directory. Default: the OS temp dir. */
     baseDir?: string;
+    /**
+     * Leave the server running when this process exits (no exit hook): a drill's own cluster is created
+     * by one engine run and removed by another (destroy, or --cleanup much later). The owner stops it with
+     * stopDetachedCluster().
+     */
+    detached?: boolean;
 }
 
 export interface LocalCluster {
@@ -29,6 +35,10 @@ export interface LocalCluster {
     readonly user: string;
     readonly password: string;
     readonly dataDir: string;
+    /** The temp directory holding dataDir, the socket and server.log; removed by stop(). */
+    readonly rootDir: string;
+    /** The OS user the server runs as (root cannot run it), if not the current user. */
+    readonly runAs?: string;
     /** postgresql://postgres:<password>@127.0.0.1:<port>/<database> */
     url(database?: string): string;
     /** Stops the server (immediate mode) and deletes the data directory. Safe to call twice. */
@@ -61,11 +71,15 @@ function uidOf(user: string): { uid: number; gid: number } {
     return { uid: Number(out), gid: Number(gid) };
 }
 
-/** Runs a server-side tool, as `runAs` when given (we are root), returning stdout. */
-async function runServerTool(runAs: string | undefined, tool: string, args: string[]): Promise<string> {
+/**
+ * Runs a server-side tool, as `runAs` when given (we are root), returning stdout. It runs in the
+ * cluster's own directory: the caller's working directory may be one the unprivileged user cannot
+ * enter (the engine's provider processes run in a private temp dir).
+ */
+async function runServerTool(runAs: string | undefined, tool: string, args: string[], cwd: string): Promise<string> {
     const [cmd, argv] = runAs ? ["runuser", ["-u", runAs, "--", tool, ...args]] : [tool, args];
     try {
-        const { stdout } = await execFileAsync(cmd, argv, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+        const { stdout } = await execFileAsync(cmd, argv, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024, cwd });
         return stdout;
     } catch (err) {
         const e = err as { stderr?: string; stdout?: string; message: string };
@@ -91,23 +105,56 @@ function stopSync(c: LocalCluster): void {
     if (internal.stopped) return;
     internal.stopped = true;
     live.delete(c);
-    try {
-        const [cmd, argv] = internal.runAs
-            ? ["runuser", ["-u", internal.runAs, "--", internal.pgCtl, "-D", c.dataDir, "-m", "immediate", "-w", "stop"]]
-            : [internal.pgCtl, ["-D", c.dataDir, "-m", "immediate", "-w", "stop"]];
-        execFileSync(cmd, argv, { stdio: "ignore" });
-    } catch {
-        // already stopped
+    stopAndRemove(internal.rootDir, internal.runAs);
+}
+
+/** Stops the server of `rootDir/data` (immediate mode, it is throw-away) and deletes rootDir. */
+function stopAndRemove(rootDir: string, runAs: string | undefined): void {
+    const pgCtl = findPgTool("pg_ctl");
+    const dataDir = path.join(rootDir, "data");
+    if (fs.existsSync(path.join(dataDir, "postmaster.pid"))) {
+        try {
+            const [cmd, argv] = runAs
+                ? ["runuser", ["-u", runAs, "--", pgCtl, "-D", dataDir, "-m", "immediate", "-w", "stop"]]
+                : [pgCtl, ["-D", dataDir, "-m", "immediate", "-w", "stop"]];
+            execFileSync(cmd, argv, { stdio: "ignore", cwd: rootDir });
+        } catch {
+            // already stopped
+        }
     }
-    fs.rmSync(internal.rootDir, { recursive: true, force: true });
+    fs.rmSync(rootDir, { recursive: true, force: true });
+}
+
+/**
+ * Stops and deletes a cluster started with `detached: true`, given its root directory. The directory
+ * must look like one of ours (a `supabase-dr-pg-` temp dir with a data directory, or already gone):
+ * state edited by hand must not make us delete an arbitrary path.
+ */
+export function stopDetachedCluster(rootDir: string, runAs?: string): "stopped" | "already-gone" {
+    if (!fs.existsSync(rootDir)) return "already-gone";
+    if (!path.basename(rootDir).startsWith(ROOT_PREFIX) || !fs.existsSync(path.join(rootDir, "data", "PG_VERSION"))) {
+        throw new Error(`refusing to remove ${rootDir}: it is not a supabase-dr throw-away cluster directory`);
+    }
+    stopAndRemove(rootDir, runAs);
+    return "stopped";
+}
+
+/** Whether the detached cluster's server is up (its postmaster.pid names a live process). */
+export function detachedClusterRunning(rootDir: string): boolean {
+    try {
+        const pid = Number(fs.readFileSync(path.join(rootDir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
 }
 
 interface LocalClusterImpl extends LocalCluster {
     stopped: boolean;
-    runAs?: string;
-    pgCtl: string;
-    rootDir: string;
 }
+
+const ROOT_PREFIX = "supabase-dr-pg-";
 
 /** Creates and starts a cluster. The caller must call stop() (use try/finally or afterAll). */
 export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
@@ -116,7 +163,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
     const runAs = isRoot ? (opts.runAsUser ?? "postgres") : undefined;
 
-    const rootDir = fs.mkdtempSync(path.join(opts.baseDir ?? os.tmpdir(), "supabase-dr-pg-"));
+    const rootDir = fs.mkdtempSync(path.join(opts.baseDir ?? os.tmpdir(), ROOT_PREFIX));
     const dataDir = path.join(rootDir, "data");
     const pwFile = path.join(rootDir, "pwfile");
     const password = randomBytes(12).toString("hex");
@@ -144,7 +191,6 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         dataDir,
         stopped: false,
         runAs,
-        pgCtl,
         rootDir,
         url(database = "postgres") {
             return `postgresql://${this.user}:${this.password}@${this.host}:${this.port}/${encodeURIComponent(database)}`;
@@ -153,8 +199,10 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
             stopSync(this);
         },
     };
-    installExitHook();
-    live.add(cluster);
+    if (!opts.detached) {
+        installExitHook();
+        live.add(cluster);
+    }
 
     try {
         await runServerTool(runAs, initdb, [
@@ -166,7 +214,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
             "--encoding=UTF8",
             "--locale=C",
             "--no-sync",
-        ]);
+        ], rootDir);
         fs.rmSync(pwFile, { force: true });
         const settings: Record<string, string | number> = {
             listen_addresses: "127.0.0.1",
@@ -185,7 +233,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
             try {
                 await runServerTool(runAs, pgCtl, [
                     "-D", dataDir, "-l", path.join(rootDir, "server.log"), "-o", serverOpts, "-w", "-t", "60", "start",
-                ]);
+                ], rootDir);
                 (cluster as { port: number }).port = port;
                 return cluster;
             } catch (err) {

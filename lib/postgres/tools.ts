@@ -64,7 +64,9 @@ function killChildrenOnExit(): void {
 export async function runPgTool(tool: PgTool, args: string[], opts: RunToolOptions = {}): Promise<ToolResult> {
     const bin = findPgTool(tool);
     const password = opts.connection ? passwordOf(opts.connection) : undefined;
-    const env: NodeJS.ProcessEnv = { ...process.env, PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? "10" };
+    // psql reads a script in the client encoding until the script sets one: pin it, so it splits the
+    // script where the SQL safety scan did (a GBK/SJIS locale would move quotes).
+    const env: NodeJS.ProcessEnv = { ...process.env, PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? "10", PGCLIENTENCODING: "UTF8" };
     if (password) env.PGPASSWORD = password;
     const secrets = [password];
     const lines: string[] = [];

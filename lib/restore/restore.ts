@@ -1,10 +1,13 @@
 // Restores a backup (by its manifest) into a target database.
 //
 // Order matters: the backup's sha256 is verified BEFORE anything touches the target, so a corrupt or
-// tampered backup leaves the target untouched. The target must not be a protected source. Custom
-// format goes through `pg_restore -j <n> --no-owner`; SQL through `psql --single-transaction
-// -v ON_ERROR_STOP=1`. The full tool output is kept in the restore log, and any error fails the restore
-// unless it matches the user's allow-list.
+// tampered backup leaves the target untouched; so are the SQL safety scan and the extension plan. The
+// target must not be a protected source. Custom format goes through `pg_restore -j <n> --no-owner`; SQL
+// through `psql --single-transaction -v ON_ERROR_STOP=1`. A `supabase db dump` trio is restored the way
+// Supabase documents it — roles, schema, then data with `session_replication_role = replica` — into a
+// target made Supabase-shaped first (supabaseTarget.ts). Roles are cluster-wide: rolesGuard.ts decides
+// by server identity whether they may be applied. The full tool output is kept in the restore log, and
+// any error fails the restore unless it matches the user's allow-list.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -13,11 +16,16 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { verifyChecksums } from "../backup/checksum";
 import { readManifest, resolveFile, type BackupManifest } from "../backup/manifest";
-import { describe } from "../postgres/connection";
+import { describe, withClient } from "../postgres/connection";
 import { runPgTool, uriWithoutPassword, type ToolResult } from "../postgres/tools";
 import { assertScratchDatabase } from "../postgres/scratchDatabase";
-import { assertNotSource, assertTargetIsNotSource, identityFromEndpoint, sameServer, type DatabaseIdentity } from "../postgres/sourceGuard";
+import { assertNotSource, identify, identityFromEndpoint, type DatabaseIdentity } from "../postgres/sourceGuard";
+import { SUPABASE_ONLY_EXTENSIONS } from "../supabase/platform";
+import { planExtensions, sqlExtensions, unavailableOn, writeWithoutExtensions } from "./extensions";
+import { decideRoles, type DrillServer } from "./rolesGuard";
 import { assertSafeSqlBackup } from "./sqlSafety";
+import { finishPlatform, prepareRoles, preparePlatform, type PlatformMode, type PlatformPrepared, type SupabaseTargetContext } from "./supabaseTarget";
+import { belongsToExtension, readToc, tocExtensions, writeTocList } from "./tocList";
 
 export interface RestoreOptions {
     manifestPath: string;
@@ -28,10 +36,17 @@ export interface RestoreOptions {
     allowErrors?: string[];
     /** Where the full restore log goes (restore_<ts>.log). */
     logPath: string;
-    /** Source databases that must never be the target (besides the manifest's own source). */
+    /**
+     * Source databases that must never be the target (besides the manifest's own source). The first is
+     * also the live source whose catalog a Supabase-shaped target is prepared from (read only).
+     */
     protectedSources?: string[];
     /** Refuse a target without a supabase-dr scratch marker (true for ScratchDatabase targets). */
     requireScratchMarker?: boolean;
+    /** The target's server was created by the drill (its own cluster, or a scratch Supabase project). */
+    drillServer?: DrillServer;
+    /** How a backup made for a Supabase project is restored (see RestoreSettings in the drill). */
+    supabase?: { platform?: PlatformMode; allowMissingExtensions?: string[] };
     onProgress?: (message: string) => void;
 }
 
@@ -45,11 +60,13 @@ export interface RestoreResult {
     errors: string[];
     allowedErrors: string[];
     logPath: string;
+    /** Extensions the backup creates that the target lacks, left out because they are allow-listed. */
+    extensionsSkipped: string[];
+    /** Where the Supabase platform part came from, when one was prepared. */
+    platform?: { used: PlatformPrepared["used"]; reason: string };
+    /** What the restore decided along the way (roles applied or not, and why). */
+    notes: string[];
 }
-
-// `supabase db dump` roles.sql recreates cluster-wide roles; on a server that already has them
-// (a scratch database next to the source, or a Supabase project) that is expected.
-const ROLES_FILE_ALLOWED = [/role ".*" already exists/];
 
 const ERROR_LINE = { pg_restore: /^pg_restore: error: /, psql: /(^|: )(ERROR|FATAL|PANIC):\s/ } as const;
 
@@ -78,6 +95,30 @@ export async function verifyBackup(manifestPath: string): Promise<BackupManifest
     return manifest;
 }
 
+/** Identities of the protected sources; an unreachable one still guards by its endpoint. */
+async function sourceIdentities(urls: string[], manifest: BackupManifest): Promise<DatabaseIdentity[]> {
+    const sources: DatabaseIdentity[] = [];
+    for (const url of urls) {
+        sources.push(
+            await identify(url, "source database").catch(() => {
+                const u = new URL(url);
+                return { host: u.hostname, port: Number(u.port || 5432), database: decodeURIComponent(u.pathname.slice(1)) || "postgres" };
+            }),
+        );
+    }
+    if (manifest.source) sources.push(identityFromEndpoint(manifest.source.endpoint, manifest.source.systemIdentifier));
+    return sources;
+}
+
+/** A dump of a Supabase project: it has the platform's auth schema (or its live source has). */
+async function isSupabaseDump(tocHasAuth: boolean | undefined, sourceUrl: string | undefined): Promise<boolean> {
+    if (tocHasAuth) return true;
+    if (!sourceUrl) return false;
+    return withClient(sourceUrl, "source database", async (c) =>
+        (await c.query("select 1 from pg_catalog.pg_namespace where nspname = 'auth'")).rowCount === 1,
+    ).catch(() => false);
+}
+
 export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult> {
     const progress = opts.onProgress ?? (() => undefined);
     const started = Date.now();
@@ -85,16 +126,33 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
     const manifest = await verifyBackup(opts.manifestPath);
     const checksumMs = Date.now() - started;
 
-    const target = await assertTargetIsNotSource(opts.targetUrl, opts.protectedSources ?? []);
-    const sources: DatabaseIdentity[] = [];
-    if (manifest.source) sources.push(identityFromEndpoint(manifest.source.endpoint, manifest.source.systemIdentifier));
+    const protectedUrls = opts.protectedSources ?? [];
+    const target = await identify(opts.targetUrl, "target database");
+    const sources = await sourceIdentities(protectedUrls, manifest);
     assertNotSource(target, sources);
     if (opts.requireScratchMarker) await assertScratchDatabase(opts.targetUrl, "restore into");
 
-    fs.mkdirSync(path.dirname(opts.logPath), { recursive: true });
-    fs.writeFileSync(opts.logPath, `# restore of ${manifest.id} (${manifest.format}) into ${describe(target)} at ${new Date().toISOString()}\n`);
-    const allow = compileAllowList(opts.allowErrors);
     const files = manifest.files.map((f) => resolveFile(opts.manifestPath, f));
+    const allow = compileAllowList(opts.allowErrors);
+    const allowMissing = opts.supabase?.allowMissingExtensions ?? SUPABASE_ONLY_EXTENSIONS;
+    const platformMode = opts.supabase?.platform ?? "auto";
+    const sourceUrl = protectedUrls[0];
+    const isProject = opts.drillServer?.supabaseProject === true;
+    const notes: string[] = [];
+    let extensionsSkipped: string[] = [];
+    let platform: PlatformPrepared | undefined;
+
+    fs.mkdirSync(path.dirname(opts.logPath), { recursive: true });
+    const workDir = fs.mkdtempSync(path.join(path.dirname(opts.logPath), ".restore-work-"));
+    const ctx: SupabaseTargetContext = {
+        targetUrl: opts.targetUrl,
+        sourceUrl,
+        rolesDecision: decideRoles(target, sources, opts.drillServer),
+        platform: platformMode,
+        workDir,
+        logPath: opts.logPath,
+        progress,
+    };
     const dbArg = `--dbname=${uriWithoutPassword(opts.targetUrl)}`;
     const jobs = Math.max(1, opts.jobs ?? Math.min(4, os.cpus().length));
     const run = (tool: keyof typeof ERROR_LINE) => ({
@@ -104,75 +162,106 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
         keep: ERROR_LINE[tool],
     });
     const errors: string[] = [];
-    const allowedByDefault: string[] = [];
-    // With an allow-list, SQL must not stop at the first error (the list could never apply).
-    const strictSql = allow.length === 0;
-    const sqlArgs = (files: string[]) => [
-        "-X", "-q", dbArg,
-        ...(strictSql ? ["--single-transaction", "-v", "ON_ERROR_STOP=1"] : []),
-        ...files.flatMap((f) => ["-f", f]),
-    ];
+    // SQL always stops at the first error, in one transaction: after a failed COPY psql would run the
+    // COPY's data lines as commands, so an allow-list cannot apply to SQL backups (pg_restore only).
+    const sqlArgs = (files: string[]) => ["-X", "-q", dbArg, "--single-transaction", "-v", "ON_ERROR_STOP=1", ...files.flatMap((f) => ["-f", f])];
+    if (allow.length > 0 && manifest.format !== "custom" && manifest.format !== "custom-gzip") {
+        notes.push("restore.allowErrors applies to custom-format backups only: a SQL backup stops at its first error");
+    }
+    const log = (line: string) => fs.appendFileSync(opts.logPath, `# ${line}\n`);
 
+    // Everything that can refuse the backup runs before the first write to the target.
+    async function checkSql(paths: { path: string; allowRoleStatements?: boolean }[], gzipped: boolean): Promise<void> {
+        await assertSafeSqlBackup(paths, gzipped);
+    }
+    async function planSqlExtensions(file: string): Promise<void> {
+        extensionsSkipped = planExtensions(await unavailableOn(opts.targetUrl, await sqlExtensions(file)), allowMissing).skipped;
+    }
+    /** The SQL file to run: the original, or a copy without the extensions the target cannot have. */
+    async function withoutSkippedExtensions(file: string): Promise<string> {
+        if (extensionsSkipped.length === 0) return file;
+        const out = path.join(workDir, path.basename(file));
+        await writeWithoutExtensions(file, out, extensionsSkipped);
+        return out;
+    }
+    async function restoreArchive(archive: string): Promise<ToolResult> {
+        const toc = await readToc(archive);
+        extensionsSkipped = planExtensions(await unavailableOn(opts.targetUrl, tocExtensions(toc)), allowMissing).skipped;
+        if (await isSupabaseDump(toc.some((e) => e.type === "SCHEMA" && e.tag === "auth"), sourceUrl)) {
+            notes.push(...(await prepareRoles(ctx, undefined)));
+        }
+        const listArgs: string[] = [];
+        if (extensionsSkipped.length > 0) {
+            const skip = new Set(extensionsSkipped);
+            listArgs.push("-L", writeTocList(path.join(workDir, "restore.list"), toc.filter((e) => !belongsToExtension(e, skip))));
+        }
+        return runPgTool("pg_restore", ["-j", String(jobs), "--no-owner", "-v", ...listArgs, dbArg, archive], run("pg_restore"));
+    }
+
+    fs.writeFileSync(opts.logPath, `# restore of ${manifest.id} (${manifest.format}) into ${describe(target)} at ${new Date().toISOString()}\n`);
     const restoreStarted = new Date();
     let exit: ToolResult;
-    switch (manifest.format) {
-        case "custom":
-            exit = await runPgTool("pg_restore", ["-j", String(jobs), "--no-owner", "-v", dbArg, files[0]], run("pg_restore"));
-            errors.push(...exit.matched);
-            break;
-        case "custom-gzip": {
-            // pg_restore -j needs a seekable file: unpack next to the log, then remove it.
-            const unpacked = `${opts.logPath}.unpacked.dump`;
-            try {
+    try {
+        switch (manifest.format) {
+            case "custom":
+                exit = await restoreArchive(files[0]);
+                break;
+            case "custom-gzip": {
+                // pg_restore -j needs a seekable file: unpack into the work dir (removed below).
+                const unpacked = path.join(workDir, "unpacked.dump");
                 await pipeline(fs.createReadStream(files[0]), createGunzip(), fs.createWriteStream(unpacked));
-                exit = await runPgTool("pg_restore", ["-j", String(jobs), "--no-owner", "-v", dbArg, unpacked], run("pg_restore"));
-                errors.push(...exit.matched);
-            } finally {
-                fs.rmSync(unpacked, { force: true });
+                exit = await restoreArchive(unpacked);
+                break;
             }
-            break;
-        }
-        case "plain":
-            await assertSafeSqlBackup(files, false);
-            exit = await runPgTool("psql", sqlArgs(files), run("psql"));
-            errors.push(...exit.matched);
-            break;
-        case "plain-gzip": {
-            await assertSafeSqlBackup(files, true);
-            // pipeline() passes a read or gunzip error on to psql's stdin (pipe() would leave psql waiting).
-            const stream = new PassThrough();
-            pipeline(fs.createReadStream(files[0]), createGunzip(), stream).catch((err) => stream.destroy(err));
-            exit = await runPgTool("psql", sqlArgs(["-"]), { ...run("psql"), stdin: stream });
-            errors.push(...exit.matched);
-            break;
-        }
-        case "supabase-trio": {
-            const roles = files.find((f) => path.basename(f) === "roles.sql");
-            const schema = files.find((f) => path.basename(f) === "schema.sql")!;
-            const data = files.find((f) => path.basename(f) === "data.sql")!;
-            await assertSafeSqlBackup(files, false);
-            // Roles are cluster-wide: on the source's own server roles.sql would rewrite the source's roles.
-            if (roles && sources.some((s) => sameServer(target, s))) {
-                fs.appendFileSync(opts.logPath, "# roles.sql skipped: the target server is the source's server, whose roles exist already\n");
-            } else if (roles) {
-                const r = await runPgTool("psql", ["-X", "-q", dbArg, "-f", roles], run("psql"));
-                for (const line of r.matched) {
-                    if (ROLES_FILE_ALLOWED.some((re) => re.test(line))) allowedByDefault.push(line);
-                    else errors.push(line);
+            case "plain": {
+                await checkSql([{ path: files[0] }], false);
+                await planSqlExtensions(files[0]);
+                if (await isSupabaseDump(undefined, sourceUrl)) notes.push(...(await prepareRoles(ctx, undefined)));
+                exit = await runPgTool("psql", sqlArgs([await withoutSkippedExtensions(files[0])]), run("psql"));
+                break;
+            }
+            case "plain-gzip": {
+                await checkSql([{ path: files[0] }], true);
+                const unpacked = path.join(workDir, "unpacked.sql");
+                await pipeline(fs.createReadStream(files[0]), createGunzip(), fs.createWriteStream(unpacked));
+                await planSqlExtensions(unpacked);
+                if (await isSupabaseDump(undefined, sourceUrl)) notes.push(...(await prepareRoles(ctx, undefined)));
+                const sql = await withoutSkippedExtensions(unpacked);
+                // pipeline() passes a read error on to psql's stdin (pipe() would leave psql waiting).
+                const stream = new PassThrough();
+                pipeline(fs.createReadStream(sql), stream).catch((err) => stream.destroy(err));
+                exit = await runPgTool("psql", sqlArgs(["-"]), { ...run("psql"), stdin: stream });
+                break;
+            }
+            case "supabase-trio": {
+                const roles = files.find((f) => path.basename(f) === "roles.sql");
+                const schema = files.find((f) => path.basename(f) === "schema.sql")!;
+                const data = files.find((f) => path.basename(f) === "data.sql")!;
+                await checkSql([{ path: schema }, { path: data }, ...(roles ? [{ path: roles, allowRoleStatements: true }] : [])], false);
+                await planSqlExtensions(schema);
+                notes.push(...(await prepareRoles(ctx, roles)));
+                if (!isProject) {
+                    platform = await preparePlatform(ctx);
+                    notes.push(`Supabase platform part: ${platform.reason}`);
                 }
+                // As Supabase documents it: schema, then data with triggers off, in one transaction.
+                const args = sqlArgs([await withoutSkippedExtensions(schema)]);
+                args.push("-c", "SET session_replication_role = replica", "-f", data);
+                exit = await runPgTool("psql", args, run("psql"));
+                if (exit.exitCode === 0 && platform) await finishPlatform(ctx, platform);
+                break;
             }
-            // As `supabase db dump` documents: data loads with triggers off (session_replication_role).
-            const args = sqlArgs([schema]);
-            args.push("-c", "SET session_replication_role = replica", "-f", data);
-            exit = await runPgTool("psql", args, run("psql"));
-            errors.push(...exit.matched);
-            break;
         }
+    } finally {
+        fs.rmSync(workDir, { recursive: true, force: true });
     }
+    errors.push(...exit.matched);
+    for (const n of notes) log(n);
+    if (extensionsSkipped.length > 0) log(`extensions not available on the target, left out (allow-listed): ${extensionsSkipped.join(", ")}`);
     const finished = new Date();
-    const allowedErrors = [...allowedByDefault, ...errors.filter((e) => allow.some((re) => re.test(e)))];
+    const allowedErrors = errors.filter((e) => allow.some((re) => re.test(e)));
     const failing = errors.filter((e) => !allow.some((re) => re.test(e)));
-    fs.appendFileSync(opts.logPath, `# finished ${finished.toISOString()}: exit ${exit.exitCode}, ${failing.length} error(s), ${allowedErrors.length} allowed\n`);
+    log(`finished ${finished.toISOString()}: exit ${exit.exitCode}, ${failing.length} error(s), ${allowedErrors.length} allowed`);
 
     if (failing.length > 0 || (exit.exitCode !== 0 && errors.length === 0)) {
         const shown = failing.length > 0 ? failing.slice(0, 5) : exit.lines.slice(-5);
@@ -192,6 +281,9 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
         errors: failing,
         allowedErrors,
         logPath: opts.logPath,
+        extensionsSkipped,
+        platform: platform && { used: platform.used, reason: platform.reason },
+        notes,
     };
 }
 

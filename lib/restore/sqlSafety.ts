@@ -1,55 +1,123 @@
-// A plain-SQL backup is a script: psql runs whatever it holds. A dump made with `pg_dump --create`
-// (or a hand-edited one) can `\connect` to another database — the source, when the scratch database
-// lives on the source's own server — or create, drop and alter databases, or run shell commands.
-// The --dbname guard cannot see that, so SQL backups are scanned before psql gets them.
+// A plain-SQL backup is a script: psql runs whatever it holds. A dump made with `pg_dump --create` (or a
+// hand-edited one) can `\connect` to another database — the source, when the scratch database lives on the
+// source's own server — create, drop or alter databases, rewrite cluster-wide roles, or run shell commands.
+// The --dbname guard cannot see any of that, so SQL backups are checked before psql gets them.
+//
+// Why not line regexes (the first version): psql does not read a script line by line. It runs a
+// backslash command wherever one appears outside quotes and comments (`select 1; \c postgres`, or
+// after leading blanks), a statement may span lines and hold comments (`DROP /* */\n DATABASE x`), and
+// the same text inside a string, a dollar-quoted function body or COPY data is harmless. So the check
+// walks the script as psql does (psqlLexer.ts), refuses meta-commands outside a small allow-list
+// (psqlMetaRules.ts), and judges each statement on PostgreSQL's own parse tree (sqlStatementRules.ts).
+// Files are streamed; COPY data is skipped without being kept or parsed, and never quoted in errors.
 import * as fs from "node:fs";
-import * as readline from "node:readline";
+import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-
-// psql meta-commands that leave the target database, touch the local machine, or pull in other files.
-// pg_dump's own \restrict / \unrestrict (added in 15.14) and harmless \set / \echo are allowed.
-const FORBIDDEN_META = /^\\(c|connect|!|o|out|w|write|i|include|ir|include_relative|copy|setenv|cd|g|gexec)(\s|$)/i;
-const FORBIDDEN_SQL = /^\s*(CREATE|DROP|ALTER)\s+DATABASE\b/i;
-const COPY_START = /^COPY\s.+\sFROM\s+stdin;\s*$/i;
+import { redactConnectionSecrets } from "../redact";
+import { PsqlLexer, type PsqlMetaCommand, type PsqlStatement } from "./psqlLexer";
+import { metaCommandProblem } from "./psqlMetaRules";
+import { readPsqlScript } from "./psqlScriptReader";
+import { EXCERPT_CHARS } from "./sqlExcerpt";
+import { checkStatement } from "./sqlStatementRules";
 
 export interface SqlSafetyProblem {
     file: string;
     line: number;
+    /** Why psql must not run it, e.g. "\connect leaves the target database". */
+    reason: string;
+    /** The command, or the statement with its literal values masked; never COPY data. At most 120 chars. */
     text: string;
 }
 
-/** Lines that make a SQL backup unsafe to hand to psql; empty when it is safe. */
-export async function scanSqlBackup(file: string, gzipped: boolean): Promise<SqlSafetyProblem[]> {
-    const input = fs.createReadStream(file);
-    const source = gzipped ? input.pipe(createGunzip()) : input;
-    input.on("error", (err) => source.destroy(err));
-    const lines = readline.createInterface({ input: source, crlfDelay: Infinity });
+export interface SqlScanOptions {
+    gzipped: boolean;
+    /** The file is the roles file of a `supabase db dump` trio (roles.sql): role statements are allowed. */
+    allowRoleStatements?: boolean;
+}
+
+/** Scanning stops after this many problems: enough to act on, and a hostile file cannot flood the log. */
+export const MAX_PROBLEMS = 20;
+
+function clip(text: string): string {
+    return text.length > EXCERPT_CHARS ? text.slice(0, EXCERPT_CHARS - 1) + "…" : text;
+}
+
+function openText(file: string, gzipped: boolean): Readable {
+    const input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+    if (!gzipped) {
+        input.setEncoding("utf8");
+        return input;
+    }
+    const gunzip = createGunzip({ chunkSize: 1 << 20 });
+    input.on("error", (err) => gunzip.destroy(err));
+    gunzip.on("close", () => input.destroy());
+    input.pipe(gunzip);
+    gunzip.setEncoding("utf8");
+    return gunzip;
+}
+
+/** What makes a SQL backup unsafe to hand to psql (at most `limit`); empty when it is safe. */
+export async function scanSqlBackup(file: string, opts: SqlScanOptions, limit = MAX_PROBLEMS): Promise<SqlSafetyProblem[]> {
     const problems: SqlSafetyProblem[] = [];
-    let inCopy = false;
-    let n = 0;
-    for await (const line of lines) {
-        n++;
-        if (inCopy) {
-            if (line === "\\.") inCopy = false; // COPY data lines are data, never commands
-            continue;
-        }
-        if (COPY_START.test(line)) inCopy = true;
-        else if (FORBIDDEN_META.test(line) || FORBIDDEN_SQL.test(line)) {
-            problems.push({ file, line: n, text: line.slice(0, 120) });
-            if (problems.length >= 10) break;
-        }
+    const add = (line: number, reason: string, text: string) => {
+        if (problems.length < limit) problems.push({ file, line, reason, text: clip(text) });
+    };
+    const allowRoleStatements = opts.allowRoleStatements ?? false;
+    const source = openText(file, opts.gzipped);
+    try {
+        await readPsqlScript(source, {
+            get done() {
+                return problems.length >= limit;
+            },
+            metaCommand(cmd: PsqlMetaCommand) {
+                const reason = metaCommandProblem(cmd);
+                if (reason) add(cmd.line, reason, redactConnectionSecrets(cmd.text));
+            },
+            variable(use) {
+                add(use.line, `psql substitutes the variable :${use.name} set by the script itself: the scan cannot see what runs`, `:${use.name}`);
+            },
+            overlongLine(line) {
+                add(line, "line longer than the longest statement the scan keeps: too long to check", "");
+            },
+            async statement(stmt: PsqlStatement, lexer: PsqlLexer) {
+                const verdict = await checkStatement(stmt, {
+                    allowRoleStatements,
+                    standardConformingStrings: lexer.standardConformingStrings,
+                });
+                for (const f of verdict.findings) add(f.line, f.reason, f.excerpt);
+                // psql lexes the following lines with the server's new setting.
+                if (verdict.standardConformingStrings !== undefined) lexer.standardConformingStrings = verdict.standardConformingStrings;
+                return verdict.copyFromStdin;
+            },
+        });
+    } catch (err) {
+        throw new Error(`cannot read SQL backup ${file}${opts.gzipped ? " (gzip)" : ""}: ${(err as Error).message}`);
+    } finally {
+        source.destroy();
     }
     return problems;
 }
 
-export async function assertSafeSqlBackup(files: string[], gzipped: boolean): Promise<void> {
+/**
+ * Throws, naming file, line and reason of each problem, unless every file is safe to hand to psql.
+ * Mark the roles file (roles.sql of a trio) with allowRoleStatements.
+ */
+export async function assertSafeSqlBackup(
+    files: { path: string; allowRoleStatements?: boolean }[],
+    gzipped: boolean,
+): Promise<void> {
     const problems: SqlSafetyProblem[] = [];
-    for (const f of files) problems.push(...(await scanSqlBackup(f, gzipped)));
-    if (problems.length > 0) {
-        throw new Error(
-            `refusing to run this SQL backup: it switches databases or runs commands outside the target ` +
-                `(dump without --create and without psql meta-commands):\n` +
-                problems.map((p) => `  ${p.file}:${p.line}: ${p.text}`).join("\n"),
-        );
+    for (const f of files) {
+        if (problems.length >= MAX_PROBLEMS) break;
+        const found = await scanSqlBackup(f.path, { gzipped, allowRoleStatements: f.allowRoleStatements }, MAX_PROBLEMS - problems.length);
+        problems.push(...found);
     }
+    if (problems.length === 0) return;
+    const more = problems.length >= MAX_PROBLEMS ? `\n  (stopped after ${MAX_PROBLEMS} problems)` : "";
+    throw new Error(
+        `refusing to run this SQL backup: psql would act outside the target database or run something the check ` +
+            `cannot read (restore a dump made without --create, without psql meta-commands; roles only in roles.sql):\n` +
+            problems.map((p) => `  ${p.file}:${p.line}: ${p.reason}${p.text ? `: ${p.text}` : ""}`).join("\n") +
+            more,
+    );
 }

@@ -196,7 +196,7 @@ function isObject(value: unknown): value is JsonObject {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function isHttpUrl(text: string): boolean {
+export function isHttpUrl(text: string): boolean {
     try {
         const url = new URL(text);
         return url.protocol === "http:" || url.protocol === "https:";

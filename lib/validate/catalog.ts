@@ -15,7 +15,8 @@ import type {
     ViewFingerprint,
 } from "./types";
 
-const NOT_EXTENSION_MEMBER = (catalog: string, oid: string) =>
+/** SQL condition: the object (catalog, oid) is not a member of an extension. */
+export const NOT_EXTENSION_MEMBER = (catalog: string, oid: string) =>
     `not exists (select 1 from pg_catalog.pg_depend d where d.classid = '${catalog}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
 
 /** Byte-order comparison: identical on every machine, unlike locale-aware sorting. */
@@ -140,14 +141,26 @@ export async function listPolicies(client: Queryable, schemas: string[]): Promis
         .sort((a, b) => byText(`${a.table}.${a.name}`, `${b.table}.${b.name}`));
 }
 
-/** Every installed extension, whatever schema it lives in: a missing one breaks the restored app. */
+/**
+ * Every installed extension, whatever schema it lives in: a missing one breaks the restored app. The
+ * schemas an extension owns (created by its script) are recorded too: when the extension may be
+ * missing on a target, so may they, with everything in them.
+ */
 export async function listExtensions(client: Queryable): Promise<ExtensionFingerprint[]> {
-    const r = await client.query<{ extname: string; extversion: string; nspname: string }>(
-        `select e.extname::text, e.extversion, n.nspname::text
+    const r = await client.query<{ extname: string; extversion: string; nspname: string; owned: string[] }>(
+        `select e.extname::text, e.extversion, n.nspname::text,
+                array(select s.nspname::text from pg_catalog.pg_depend d join pg_catalog.pg_namespace s on s.oid = d.objid
+                      where d.classid = 'pg_catalog.pg_namespace'::regclass and d.refclassid = 'pg_catalog.pg_extension'::regclass
+                        and d.refobjid = e.oid and d.deptype = 'e') as owned
          from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace`,
     );
     return r.rows
-        .map((e) => ({ name: e.extname, version: e.extversion, schema: e.nspname }))
+        .map((e) => ({
+            name: e.extname,
+            version: e.extversion,
+            schema: e.nspname,
+            ...(e.owned.length > 0 ? { ownedSchemas: [...e.owned].sort(byText) } : {}),
+        }))
         .sort((a, b) => byText(a.name, b.name));
 }
 

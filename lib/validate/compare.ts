@@ -1,48 +1,29 @@
 // Source fingerprint vs target fingerprint: one result per compared item, so the report can show
 // exactly what matched and what did not, including objects that exist on only one side.
 import { byText } from "./catalog";
-import type { CheckResult, Fingerprint, RlsProbeResult, TableFingerprint } from "./types";
+import {
+    ALLOWED_MISSING_EXTENSION,
+    allowances,
+    allowedAbsence,
+    canonicalJson,
+    compareKeyed,
+    result,
+    type Allowances,
+} from "./compareKit";
+import { compareStructure } from "./compareStructure";
+import type { CheckResult, RlsProbeResult, StoredFingerprint, TableFingerprint } from "./types";
 
-/** JSON with sorted object keys: equal values give equal text whatever order keys were built in. */
-export function canonicalJson(value: unknown): string {
-    return JSON.stringify(value, (_key, v: unknown) => {
-        if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
-        const obj = v as Record<string, unknown>;
-        return Object.fromEntries(Object.keys(obj).sort(byText).map((k) => [k, obj[k]]));
-    });
+export { canonicalJson } from "./compareKit";
+
+export interface CompareOptions {
+    /**
+     * Extensions the restore was allowed to skip because the target cannot install them: absent on the
+     * target, each is a pass with a note instead of a failure, and so is everything in the schemas it owns.
+     */
+    allowMissingExtensions?: string[];
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-    return canonicalJson(a) === canonicalJson(b);
-}
-
-function result(check: string, object: string, pass: boolean, source: unknown, target: unknown, detail?: string): CheckResult {
-    return { check, object, status: pass ? "pass" : "fail", source, target, ...(detail ? { detail } : {}) };
-}
-
-/** Items matched by key; those on one side only fail. `project` picks what must be equal. */
-function compareKeyed<T>(
-    check: string,
-    source: T[],
-    target: T[],
-    key: (item: T) => string,
-    project: (item: T) => unknown,
-    describeDiff?: (s: T, t: T) => string,
-): CheckResult[] {
-    const src = new Map(source.map((item) => [key(item), item]));
-    const tgt = new Map(target.map((item) => [key(item), item]));
-    const keys = [...new Set([...src.keys(), ...tgt.keys()])].sort(byText);
-    return keys.map((k) => {
-        const s = src.get(k);
-        const t = tgt.get(k);
-        if (s === undefined) return result(check, k, false, undefined, t && project(t), "present on target only, not in source");
-        if (t === undefined) return result(check, k, false, project(s), undefined, "missing on target");
-        const pass = sameValue(project(s), project(t));
-        return result(check, k, pass, project(s), project(t), pass || !describeDiff ? undefined : describeDiff(s, t));
-    });
-}
-
-function compareTableData(source: TableFingerprint[], target: TableFingerprint[]): CheckResult[] {
+function compareTableData(source: TableFingerprint[], target: TableFingerprint[], allow: Allowances): CheckResult[] {
     const out: CheckResult[] = [];
     const tgt = new Map(target.map((t) => [t.table, t]));
     const names = [...new Set([...source.map((t) => t.table), ...tgt.keys()])].sort(byText);
@@ -51,8 +32,9 @@ function compareTableData(source: TableFingerprint[], target: TableFingerprint[]
         const s = src.get(name);
         const t = tgt.get(name);
         if (!s || !t) {
-            out.push(result("table", name, false, s ? "present" : undefined, t ? "present" : undefined,
-                s ? "table missing on target" : "table present on target only, not in source"));
+            const allowed = s ? allowedAbsence(allow, name) : undefined;
+            out.push(result("table", name, allowed !== undefined, s ? "present" : undefined, t ? "present" : undefined,
+                allowed ?? (s ? "table missing on target" : "table present on target only, not in source")));
             continue;
         }
         if (s.error || t.error) {
@@ -76,7 +58,7 @@ function probeLabel(p: RlsProbeResult): string {
     return p.claims ? `${p.role} ${canonicalJson(p.claims)}` : p.role;
 }
 
-function compareProbes(source: RlsProbeResult[], target: RlsProbeResult[]): CheckResult[] {
+function compareProbes(source: RlsProbeResult[], target: RlsProbeResult[], allow: Allowances): CheckResult[] {
     const out: CheckResult[] = [];
     const src = new Map(source.map((p) => [probeLabel(p), p]));
     const tgt = new Map(target.map((p) => [probeLabel(p), p]));
@@ -103,14 +85,17 @@ function compareProbes(source: RlsProbeResult[], target: RlsProbeResult[]): Chec
                 t.tables,
                 (v) => `${label}: ${v.table}`,
                 (v) => (v.error ? { error: v.error } : { rows: v.rowCount, checksum: v.checksum }),
-                (sv, tv) => (sv.rowCount === tv.rowCount ? "same visible row count, different visible content" : "visible row count differs"),
+                {
+                    describeDiff: (sv, tv) => (sv.rowCount === tv.rowCount ? "same visible row count, different visible content" : "visible row count differs"),
+                    missingAllowed: (sv) => allowedAbsence(allow, sv.table),
+                },
             ),
         );
     }
     return out;
 }
 
-function compareServerVersions(source: Fingerprint, target: Fingerprint): CheckResult {
+function compareServerVersions(source: StoredFingerprint, target: StoredFingerprint): CheckResult {
     const sourceMajor = Math.floor(source.serverVersionNum / 10000);
     const targetMajor = Math.floor(target.serverVersionNum / 10000);
     // A newer target major is a normal upgrade path; an older one cannot load a newer server's dump.
@@ -119,8 +104,11 @@ function compareServerVersions(source: Fingerprint, target: Fingerprint): CheckR
         pass ? undefined : "target major version is older than the source's");
 }
 
-function compareMigrations(source: Fingerprint, target: Fingerprint): CheckResult {
+function compareMigrations(source: StoredFingerprint, target: StoredFingerprint): CheckResult {
     const object = "supabase_migrations.schema_migrations";
+    if (source.migrationExcluded || target.migrationExcluded) {
+        return { check: "migration", object, status: "skip", detail: "not compared: the backup does not carry the migration history (supabase_migrations is left out)" };
+    }
     if (source.migrationError || target.migrationError) {
         const detail = [source.migrationError && `source: ${source.migrationError}`, target.migrationError && `target: ${target.migrationError}`]
             .filter(Boolean).join("; ");
@@ -131,33 +119,55 @@ function compareMigrations(source: Fingerprint, target: Fingerprint): CheckResul
     return result("migration", object, pass, source.latestMigration, target.latestMigration, detail);
 }
 
-export function compareFingerprints(source: Fingerprint, target: Fingerprint): CheckResult[] {
-    if (source.formatVersion !== target.formatVersion) {
-        // Checksums of different formats never match: say so instead of reporting every table as changed.
+const KNOWN_FORMATS = new Set([2, 3]);
+
+/**
+ * One result per compared item. A format-2 source (an older backup) is compared on everything it
+ * recorded; the structure checks it lacks come back as "skip" results saying so.
+ */
+export function compareFingerprints(source: StoredFingerprint, target: StoredFingerprint, opts: CompareOptions = {}): CheckResult[] {
+    if (!KNOWN_FORMATS.has(source.formatVersion) || !KNOWN_FORMATS.has(target.formatVersion)) {
+        // Checksums of unknown formats may not match: say so instead of reporting every table as changed.
         return [result("fingerprint_format", "fingerprint", false, source.formatVersion, target.formatVersion,
             "the backup's fingerprint was taken by another supabase-dr version; take a new backup (or compare with the live source)")];
     }
-    const schemaObjects = (fp: Fingerprint) => fp.schemas.map((name) => ({ name }));
+    const allow = allowances(source, target, opts.allowMissingExtensions);
+    const inAllowedSchema = (name: string) => allowedAbsence(allow, name);
+    const schemaObjects = (fp: StoredFingerprint) => fp.schemas.map((name) => ({ name }));
     return [
         compareServerVersions(source, target),
-        ...compareKeyed("schema", schemaObjects(source), schemaObjects(target), (s) => s.name, () => "present"),
-        ...compareTableData(source.tables, target.tables),
-        ...compareKeyed("rls", source.rls, target.rls, (r) => r.table, (r) => ({ enabled: r.enabled, forced: r.forced })),
+        ...compareKeyed("schema", schemaObjects(source), schemaObjects(target), (s) => s.name, () => "present", {
+            missingAllowed: (s) => inAllowedSchema(s.name),
+        }),
+        ...compareTableData(source.tables, target.tables, allow),
+        ...compareKeyed("rls", source.rls, target.rls, (r) => r.table, (r) => ({ enabled: r.enabled, forced: r.forced }), {
+            missingAllowed: (r) => inAllowedSchema(r.table),
+        }),
         ...compareKeyed(
             "policy",
             source.policies,
             target.policies,
             (p) => `${p.table}.${p.name}`,
             (p) => ({ permissive: p.permissive, roles: p.roles, cmd: p.cmd, qual: p.qual, with_check: p.withCheck }),
-            () => "policy definition differs",
+            { describeDiff: () => "policy definition differs", missingAllowed: (p) => inAllowedSchema(p.table) },
         ),
-        ...compareKeyed("extension", source.extensions, target.extensions, (e) => e.name, (e) => ({ version: e.version, schema: e.schema })),
-        ...compareKeyed("function", source.functions, target.functions, (f) => f.signature, (f) => f.definitionMd5,
-            () => "definition differs (md5 of pg_get_functiondef)"),
-        ...compareKeyed("trigger", source.triggers, target.triggers, (t) => t.trigger, (t) => ({ enabled: t.enabled, md5: t.definitionMd5 }),
-            (s, t) => (s.enabled !== t.enabled ? "enabled state differs" : "definition differs")),
-        ...compareKeyed("view", source.views, target.views, (v) => v.view, (v) => v.definitionMd5, () => "definition differs"),
+        ...compareKeyed("extension", source.extensions, target.extensions, (e) => e.name, (e) => ({ version: e.version, schema: e.schema }), {
+            missingAllowed: (e) => (allow.missingExtensions.has(e.name) ? ALLOWED_MISSING_EXTENSION : undefined),
+        }),
+        ...compareKeyed("function", source.functions, target.functions, (f) => f.signature, (f) => f.definitionMd5, {
+            describeDiff: () => "definition differs (md5 of pg_get_functiondef)",
+            missingAllowed: (f) => inAllowedSchema(f.signature),
+        }),
+        ...compareKeyed("trigger", source.triggers, target.triggers, (t) => t.trigger, (t) => ({ enabled: t.enabled, md5: t.definitionMd5 }), {
+            describeDiff: (s, t) => (s.enabled !== t.enabled ? "enabled state differs" : "definition differs"),
+            missingAllowed: (t) => inAllowedSchema(t.trigger),
+        }),
+        ...compareKeyed("view", source.views, target.views, (v) => v.view, (v) => v.definitionMd5, {
+            describeDiff: () => "definition differs",
+            missingAllowed: (v) => inAllowedSchema(v.view),
+        }),
         compareMigrations(source, target),
-        ...compareProbes(source.rlsProbes, target.rlsProbes),
+        ...compareProbes(source.rlsProbes, target.rlsProbes, allow),
+        ...compareStructure(source, target, allow),
     ];
 }

@@ -19,10 +19,15 @@ import {
     serverVersion,
     type CatalogTable,
 } from "./catalog";
+import { listGrants } from "./grants";
+import { listPublications } from "./publications";
 import { runRlsProbe } from "./rlsProbes";
+import { listSequences } from "./sequenceValues";
+import { storageBuckets } from "./storageBuckets";
+import { listColumns, listConstraints, listIndexes } from "./structure";
 import { attempt, pinOutputSettings, withIsolatedReads, type Queryable } from "./session";
 import { blockRanges, combineScans, qualifiedName, scanTable, scanTablePart, type BlockRange, type PartialScan } from "./tableScan";
-import type { Fingerprint, FingerprintOptions, RlsProbeResult, TableFingerprint } from "./types";
+import { FINGERPRINT_FORMAT, type Fingerprint, type FingerprintOptions, type RlsProbeResult, type TableFingerprint } from "./types";
 
 export type { Fingerprint, FingerprintOptions, RlsProbe } from "./types";
 
@@ -89,9 +94,12 @@ async function dataTables(
     opts: FingerprintOptions,
     schemaTables: CatalogTable[],
 ): Promise<[string, CatalogTable | undefined][]> {
-    if (opts.tables === undefined) return schemaTables.map((t) => [qualifiedName(t.schema, t.name), t]);
+    const excluded = new Set(opts.excludeTables ?? []);
+    if (opts.tables === undefined) {
+        return schemaTables.map((t): [string, CatalogTable] => [qualifiedName(t.schema, t.name), t]).filter(([name]) => !excluded.has(name));
+    }
     const found = await findTables(client, opts.tables);
-    return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...found.entries()].filter(([name]) => !excluded.has(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export interface ParallelScans {
@@ -143,7 +151,10 @@ export async function takeFingerprint(client: ClientBase, opts: FingerprintOptio
         await pinOutputSettings(client);
 
         const version = await serverVersion(client);
-        const schemas = await listSchemas(client, opts.schemas);
+        const excludedSchemas = new Set(opts.excludeSchemas ?? []);
+        const schemas = (await listSchemas(client, opts.schemas)).filter((s) => !excludedSchemas.has(s));
+        // First, before the table scans: see sequenceValues.ts for why the reading moment matters.
+        const sequences = await listSequences(client, schemas);
         const schemaTables = await listTables(client, schemas);
         const wanted = await dataTables(client, opts, schemaTables);
         const scanned = wanted.map(([, t]) => t).filter((t): t is CatalogTable => t !== undefined);
@@ -159,9 +170,10 @@ export async function takeFingerprint(client: ClientBase, opts: FingerprintOptio
             await helpers.release();
         }
 
-        const migration = await latestMigration(client);
+        const migrationExcluded = excludedSchemas.has("supabase_migrations");
+        const migration = migrationExcluded ? { version: null } : await latestMigration(client);
         return {
-            formatVersion: 2,
+            formatVersion: FINGERPRINT_FORMAT,
             serverVersion: version.version,
             serverVersionNum: version.num,
             schemas,
@@ -173,8 +185,16 @@ export async function takeFingerprint(client: ClientBase, opts: FingerprintOptio
             triggers: await listTriggers(client, schemas),
             views: await listViews(client, schemas),
             latestMigration: migration.version,
-            ...(migration.error ? { migrationError: migration.error } : {}),
+            ...("error" in migration && migration.error ? { migrationError: migration.error } : {}),
+            ...(migrationExcluded ? { migrationExcluded: true } : {}),
             rlsProbes,
+            indexes: await listIndexes(client, schemas),
+            constraints: await listConstraints(client, schemas),
+            columns: await listColumns(client, schemas),
+            grants: await listGrants(client, schemas),
+            sequences,
+            publications: await listPublications(client, schemas, version.num),
+            storageBuckets: await storageBuckets(client, schemas),
         };
     });
 }

@@ -26,25 +26,36 @@ function passLine(r: CheckResult): string {
     return `pass ${r.check} ${r.object}${shown}${r.detail ? ` (${r.detail})` : ""}`;
 }
 
+function skipLine(r: CheckResult): string {
+    return `not compared ${r.check} ${r.object}${r.detail ? ` — ${r.detail}` : ""}`;
+}
+
 export interface ReportOptions {
     /** Values to mask wherever they appear (passwords, tokens); URI passwords are always masked. */
     secrets?: Iterable<string | undefined>;
     title?: string;
+    /** Plain statements printed right under the verdict (e.g. that no data was compared). */
+    notes?: string[];
+}
+
+function verdict(title: string, failed: number, passed: number, skipped: number): string {
+    const compared = failed + passed;
+    // Checks that could not be compared are counted apart: they are neither passes nor failures.
+    const notCompared = skipped > 0 ? `; ${skipped} not compared (see "Not compared")` : "";
+    if (compared === 0) return `${title}: FAIL — no checks were run${notCompared}`;
+    if (failed === 0) return `${title}: PASS — all ${compared}${skipped > 0 ? " compared" : ""} checks passed${notCompared}`;
+    return `${title}: FAIL — ${failed} of ${compared} checks failed, ${passed} passed${notCompared}`;
 }
 
 export function formatValidationReport(results: CheckResult[], opts: ReportOptions = {}): string {
     const failed = results.filter((r) => r.status === "fail");
     const passed = results.filter((r) => r.status === "pass");
-    const title = opts.title ?? "Restore validation";
-    const lines: string[] = [
-        results.length === 0
-            ? `${title}: FAIL — no checks were run`
-            : failed.length === 0
-              ? `${title}: PASS — all ${results.length} checks passed`
-              : `${title}: FAIL — ${failed.length} of ${results.length} checks failed, ${passed.length} passed`,
-    ];
+    const skipped = results.filter((r) => r.status === "skip");
+    const lines: string[] = [verdict(opts.title ?? "Restore validation", failed.length, passed.length, skipped.length)];
+    if (opts.notes && opts.notes.length > 0) lines.push(...opts.notes);
 
     if (failed.length > 0) lines.push("", `Failures (${failed.length}):`, ...failed.map(failLine));
+    if (skipped.length > 0) lines.push("", `Not compared (${skipped.length}):`, ...skipped.map(skipLine));
 
     const counts = results.filter((r) => r.check === "row_count");
     if (counts.length > 0) {

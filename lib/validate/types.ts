@@ -18,6 +18,13 @@ export interface FingerprintOptions {
     tables?: string[];
     /** Default: none. */
     rlsProbes?: RlsProbe[];
+    /**
+     * Schemas the backup does not carry, left out of every check (e.g. what a `supabase db dump` trio
+     * leaves out). Leaving out supabase_migrations also leaves out the latest-migration check.
+     */
+    excludeSchemas?: string[];
+    /** "schema.table" tables whose data the backup does not carry (their structure is still compared). */
+    excludeTables?: string[];
 }
 
 export interface TableFingerprint {
@@ -53,6 +60,8 @@ export interface ExtensionFingerprint {
     name: string;
     version: string;
     schema: string;
+    /** Schemas that are members of the extension (created by its script); omitted when none. Format 3. */
+    ownedSchemas?: string[];
 }
 
 export interface FunctionFingerprint {
@@ -94,8 +103,107 @@ export interface RlsProbeResult {
     tables: RlsVisibility[];
 }
 
-export interface Fingerprint {
-    formatVersion: 2;
+/** Format of the fingerprints this version takes. Format 2 (older backups) lacks the structure fields. */
+export const FINGERPRINT_FORMAT = 3;
+
+export interface IndexFingerprint {
+    /** "schema.index" (index names are unique per schema). */
+    index: string;
+    table: string;
+    /** pg_get_indexdef under an empty search_path. */
+    definition: string;
+    valid: boolean;
+    unique: boolean;
+    primary: boolean;
+}
+
+export interface ConstraintFingerprint {
+    /** "schema.table.constraint", or "schema.domain.constraint" for a domain's. */
+    constraint: string;
+    /** "schema.table" or "schema.domain". */
+    on: string;
+    onDomain: boolean;
+    type: string;
+    /** pg_get_constraintdef under an empty search_path. */
+    definition: string;
+    validated: boolean;
+}
+
+export interface ColumnFingerprint {
+    /** "schema.table.column"; listed table by table in column order. */
+    column: string;
+    /** format_type(atttypid, atttypmod). */
+    type: string;
+    /** Default expression (pg_get_expr), null when none or when the column is generated. */
+    default: string | null;
+    notNull: boolean;
+    /** Generation expression and kind ("stored", "virtual") of a generated column. */
+    generated: { kind: string; expression: string } | null;
+    /** "always", "by default", or null when not an identity column. */
+    identity: string | null;
+}
+
+export interface GrantFingerprint {
+    /** "<kind> <name>": "schema public", "table public.tasks", "column public.tasks.title", "function public.f(integer)". */
+    object: string;
+    /** Schema-qualified name without the kind. */
+    name: string;
+    /** Recorded because a --no-owner restore changes the owner, and with it whose privileges are implicit. */
+    owner: string;
+    /**
+     * "grantee:PRIVILEGE", with a trailing "*" when grantable; grantee PUBLIC for everyone. Sorted. The
+     * owner's own privileges are left out.
+     */
+    privileges: string[];
+}
+
+export interface SequenceFingerprint {
+    /** "schema.sequence" */
+    sequence: string;
+    type: string;
+    increment: string;
+    min: string;
+    max: string;
+    cycle: boolean;
+    /** Last value handed out (pg_sequence_last_value): null when never used. Text: bigint. */
+    lastValue: string | null;
+    /** Why the value could not be read (no privilege on the sequence). */
+    error?: string;
+}
+
+export interface PublicationFingerprint {
+    name: string;
+    allTables: boolean;
+    /** Published operations: insert, update, delete, truncate. */
+    operations: string[];
+    viaRoot: boolean;
+    /** "schema.table", with " (columns)" and " WHERE (filter)" when set; only tables of the fingerprinted schemas. */
+    tables: string[];
+    /** FOR TABLES IN SCHEMA members (PostgreSQL 15+), within the fingerprinted schemas. */
+    schemas: string[];
+}
+
+export interface StorageBucketsFingerprint {
+    /** Setting columns storage.buckets has here (the table's columns but id, owner and timestamps). */
+    columns: string[];
+    buckets: { id: string; settings: Record<string, unknown> }[];
+    error?: string;
+}
+
+/** What a restore can lose without losing rows: definitions, grants, sequence positions. Format 3. */
+export interface StructureFingerprint {
+    indexes: IndexFingerprint[];
+    constraints: ConstraintFingerprint[];
+    columns: ColumnFingerprint[];
+    grants: GrantFingerprint[];
+    sequences: SequenceFingerprint[];
+    publications: PublicationFingerprint[];
+    /** null when storage.buckets does not exist or the storage schema is not fingerprinted. */
+    storageBuckets: StorageBucketsFingerprint | null;
+}
+
+/** Fields formats 2 and 3 share, computed the same way by both. */
+export interface FingerprintCore {
     serverVersion: string;
     serverVersionNum: number;
     schemas: string[];
@@ -109,8 +217,22 @@ export interface Fingerprint {
     /** max(version) of supabase_migrations.schema_migrations; null when that table does not exist. */
     latestMigration: string | null;
     migrationError?: string;
+    /** supabase_migrations was left out (excludeSchemas): the migration history was not read. */
+    migrationExcluded?: boolean;
     rlsProbes: RlsProbeResult[];
 }
+
+export interface Fingerprint extends FingerprintCore, StructureFingerprint {
+    formatVersion: typeof FINGERPRINT_FORMAT;
+}
+
+/** A fingerprint an older supabase-dr stored in a backup manifest: the same fields minus the structure. */
+export interface FingerprintV2 extends FingerprintCore {
+    formatVersion: 2;
+}
+
+/** Any fingerprint a manifest may carry. */
+export type StoredFingerprint = Fingerprint | FingerprintV2;
 
 export interface SqlAssertion {
     name: string;
@@ -122,7 +244,8 @@ export interface SqlAssertion {
 export interface CheckResult {
     check: string;
     object: string;
-    status: "pass" | "fail";
+    /** skip: nothing to compare with (e.g. not recorded in an older backup's fingerprint); never a pass. */
+    status: "pass" | "fail" | "skip";
     source?: unknown;
     target?: unknown;
     detail?: string;

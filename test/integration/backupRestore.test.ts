@@ -121,16 +121,33 @@ describe("adopted backups in other formats", () => {
         fs.mkdirSync(trio);
         execFileSync(findPgTool("pg_dump"), ["--no-owner", "--schema-only", "-f", path.join(trio, "schema.sql"), `--dbname=${sourceUrl}`]);
         execFileSync(findPgTool("pg_dump"), ["--no-owner", "--data-only", "-f", path.join(trio, "data.sql"), `--dbname=${sourceUrl}`]);
-        fs.writeFileSync(path.join(trio, "roles.sql"), 'CREATE ROLE "postgres";\n'); // exists already: allowed for roles.sql
+        fs.writeFileSync(path.join(trio, "roles.sql"), 'ALTER ROLE "postgres" SET statement_timeout = 1;\n');
 
         for (const [name, backupPath] of [["plain", sql], ["plain-gzip", gz], ["supabase-trio", trio]] as const) {
             const adopted = await adoptBackup({ backupPath, outDir: path.join(work, `adopt-${name}`) });
             expect(adopted.manifest.format).toBe(name);
             const target = await scratch();
-            const r = await restoreBackup({ manifestPath: adopted.manifestPath, targetUrl: target, logPath: path.join(work, `${name}.log`) });
+            // The scratch database lives on the source's server: roles.sql must not be applied there.
+            const r = await restoreBackup({ manifestPath: adopted.manifestPath, targetUrl: target, protectedSources: [sourceUrl], logPath: path.join(work, `${name}.log`) });
             expect(await rowCount(target, "public.orders"), name).toBe(4000);
-            if (name === "supabase-trio") expect(r.allowedErrors.join("\n")).toMatch(/already exists/);
+            if (name === "supabase-trio") expect(r.notes.join("\n")).toMatch(/is the source's server: its roles exist already and are never rewritten/);
         }
+        const settings = await withClient(pg.url(), "admin", async (c) => (await c.query("select rolconfig from pg_roles where rolname = 'postgres'")).rows[0].rolconfig);
+        expect(settings).toBeNull();
+    });
+
+    it("refuses a trio's roles.sql on a server it cannot tell apart from the source's", async () => {
+        const trio = path.join(work, "trio-unknown");
+        fs.mkdirSync(trio);
+        execFileSync(findPgTool("pg_dump"), ["--no-owner", "--schema-only", "-f", path.join(trio, "schema.sql"), `--dbname=${sourceUrl}`]);
+        execFileSync(findPgTool("pg_dump"), ["--no-owner", "--data-only", "-f", path.join(trio, "data.sql"), `--dbname=${sourceUrl}`]);
+        fs.writeFileSync(path.join(trio, "roles.sql"), 'ALTER ROLE "postgres" SET statement_timeout = 1;\n');
+        const adopted = await adoptBackup({ backupPath: trio, outDir: path.join(work, "adopt-unknown") });
+        const target = await scratch();
+        await expect(
+            restoreBackup({ manifestPath: adopted.manifestPath, targetUrl: target, logPath: path.join(work, "unknown.log") }),
+        ).rejects.toThrow(/refusing to apply roles\.sql: roles are cluster-wide and the source server's identity is unknown/);
+        expect(await tableCount(target)).toBe(0);
     });
 
     it("rejects an adopted backup whose published .sha256 does not match", async () => {
@@ -151,13 +168,17 @@ describe("adopted backups in other formats", () => {
             restoreBackup({ manifestPath: adopted.manifestPath, targetUrl: target, logPath: path.join(work, "broken.log") }),
         ).rejects.toThrow(/relation "nowhere" does not exist/);
         expect(await tableCount(target)).toBe(0);
-        const allowed = await restoreBackup({
-            manifestPath: adopted.manifestPath,
-            targetUrl: target,
-            logPath: path.join(work, "broken2.log"),
-            allowErrors: ['relation "nowhere" does not exist'],
-        });
-        expect(allowed.allowedErrors).toHaveLength(1);
+        // An allow-list cannot apply to SQL: after a failed COPY psql would run its data lines as commands.
+        await expect(
+            restoreBackup({
+                manifestPath: adopted.manifestPath,
+                targetUrl: target,
+                logPath: path.join(work, "broken2.log"),
+                allowErrors: ['relation "nowhere" does not exist'],
+            }),
+        ).rejects.toThrow(/relation "nowhere" does not exist/);
+        expect(await tableCount(target)).toBe(0);
+        expect(fs.readFileSync(path.join(work, "broken2.log"), "utf8")).toMatch(/allowErrors applies to custom-format backups only/);
     });
 });
 

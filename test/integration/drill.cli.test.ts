@@ -23,10 +23,10 @@ function drill(args: string[], env: Record<string, string | undefined>) {
 }
 
 describe("drill command input checks", () => {
-    it("requires TARGET_DB_URL", () => {
-        const r = drill(["--env", "staging"], { SOURCE_DB_URL: "postgresql://u:pw@h/db" });
+    it("requires a source, a backup or a vault (TARGET_DB_URL is optional: the drill starts its own cluster)", () => {
+        const r = drill(["--env", "ci"], {});
         expect(r.status).toBe(2);
-        expect(r.stderr).toMatch(/TARGET_DB_URL \(or --target\) is required/);
+        expect(r.stderr).toMatch(/SOURCE_DB_URL \(or --source\), BACKUP_PATH \(or --backup\) or a vault in the settings is required/);
     });
 
     it("refuses a password on the command line without echoing it", () => {

@@ -236,6 +236,14 @@ describe("compareFingerprints on a copy of the source", () => {
             "migration supabase_migrations.schema_migrations",
             `rls_visibility ${ALICE_PROBE}: public.tasks`,
             "rls_visibility anon: public.profiles",
+            "index public.tasks_pkey",
+            "constraint public.tasks.tasks_owner_fkey",
+            "column public.tasks.done",
+            "grant table public.tasks",
+            "grant schema auth",
+            "grant function auth.uid()",
+            "sequence_value public.tasks_id_seq",
+            "sequence_value public.lms_subsection_progress_id_seq",
         ]) {
             expect(checked).toContain(expected);
         }
@@ -276,7 +284,8 @@ describe("compareFingerprints on a copy of the source", () => {
             ["function public.touch_updated_at()"],
         ],
         ["a disabled trigger", "alter table public.tasks disable trigger tasks_touch", ["trigger public.tasks.tasks_touch"]],
-        ["a missing view", "drop view public.open_tasks", ["view public.open_tasks"]],
+        // The view's grants go with it.
+        ["a missing view", "drop view public.open_tasks", ["grant view public.open_tasks", "view public.open_tasks"]],
         [
             "a newer migration",
             "insert into supabase_migrations.schema_migrations values ('20240401000000', 'extra')",
@@ -289,7 +298,7 @@ describe("compareFingerprints on a copy of the source", () => {
         [
             "a table only on the target",
             "create table public.extra (id int)",
-            ["rls public.extra", "table public.extra"],
+            ["column public.extra.id", "grant table public.extra", "rls public.extra", "table public.extra"],
         ],
     ];
 

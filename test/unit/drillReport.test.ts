@@ -10,7 +10,16 @@ import { buildDrillReport, formatSummary, writeDrillReport, type DrillMeta } fro
 const ID = "20261122100000";
 const START = "2026-11-22T10:00:00.000Z";
 
-function drillDir(validation: { status: "pass" | "fail"; comparedWith: string; finishedAt?: string }, smoke?: unknown): DrillMeta {
+interface ValidationFixture {
+    status: "pass" | "fail";
+    comparedWith: string;
+    finishedAt?: string;
+    dataCompared?: boolean;
+    allowNoData?: boolean;
+    extra?: { check: string; object: string; status: string; detail?: string }[];
+}
+
+function drillDir(validation: ValidationFixture, smoke?: unknown): DrillMeta {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sdr-report-"));
     writeStepResult(dir, ID, "backup", {
         mode: "dump", manifestPath: "m", startedAt: START, finishedAt: START, durationMs: 1000,
@@ -20,7 +29,12 @@ function drillDir(validation: { status: "pass" | "fail"; comparedWith: string; f
     writeStepResult(dir, ID, "validation", {
         status: validation.status, comparedWith: validation.comparedWith, startedAt: START,
         finishedAt: validation.finishedAt ?? "2026-11-22T10:10:00.000Z", durationMs: 500,
-        results: [{ check: "row_count", object: "public.t", status: validation.status, source: 1, target: validation.status === "pass" ? 1 : 0 }],
+        results: [
+            { check: "row_count", object: "public.t", status: validation.status, source: 1, target: validation.status === "pass" ? 1 : 0 },
+            ...(validation.extra ?? []),
+        ],
+        ...(validation.dataCompared === undefined ? {} : { dataCompared: validation.dataCompared }),
+        ...(validation.allowNoData ? { allowNoData: true } : {}),
     });
     if (smoke) writeStepResult(dir, ID, "smoke", smoke);
     return { id: ID, env: "test", stack: `drill-test-${ID}`, artifactsDir: dir, startedAt: START, targets: { rtoSeconds: 3600, rpoSeconds: 7200 }, nextDrillDays: 90, smokeConfigured: !!smoke };
@@ -46,6 +60,38 @@ describe("drill report", () => {
     it("FAIL when nothing was compared with the source, even if every check passed", () => {
         const r = buildDrillReport(drillDir({ status: "pass", comparedWith: "none" }));
         expect(r.status).toBe("FAIL");
+    });
+
+    it("PASS without a comparison basis only when the caller accepted it (allowNoData), saying no data was compared", () => {
+        const accepted = buildDrillReport(
+            drillDir({ status: "pass", comparedWith: "none", dataCompared: false, allowNoData: true }),
+            new Date("2026-11-22T10:11:00Z"),
+        );
+        expect(accepted.status).toBe("PASS");
+        expect(accepted.validation).toMatchObject({ data_compared: false, no_data_allowed: true });
+        expect(formatSummary(accepted)).toContain("- Validation: PASS (1 passed, 0 failed; compared with none, NO DATA COMPARED (accepted: allowNoData))");
+        expect(buildDrillReport(drillDir({ status: "pass", comparedWith: "none", dataCompared: false })).status).toBe("FAIL");
+    });
+
+    it("says when a fingerprint comparison covered no table, and counts checks that were not compared", () => {
+        const r = buildDrillReport(
+            drillDir({
+                status: "pass",
+                comparedWith: "backup-fingerprint",
+                dataCompared: false,
+                allowNoData: true,
+                extra: [{ check: "index", object: "all", status: "skip", detail: "not recorded in this backup's fingerprint (format 2)" }],
+            }),
+            new Date("2026-11-22T10:11:00Z"),
+        );
+        expect(r.status).toBe("PASS");
+        expect(r.issues).toContain("No table data was compared with the source (accepted: allowNoData).");
+        expect(r.validation?.not_compared).toBe(1);
+        expect(formatSummary(r)).toContain(
+            "- Validation: PASS (1 passed, 0 failed, 1 not compared; compared with backup-fingerprint, NO DATA COMPARED (accepted: allowNoData))",
+        );
+        const normal = buildDrillReport(drillDir({ status: "pass", comparedWith: "backup-fingerprint", dataCompared: true }));
+        expect(formatSummary(normal)).toContain("- Validation: PASS (1 passed, 0 failed; compared with backup-fingerprint)");
     });
 
     it("FAIL on a validation difference; smoke 'skipped' alone does not fail", () => {

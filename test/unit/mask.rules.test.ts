@@ -54,8 +54,10 @@ describe("parseMaskRules: compact form", () => {
         expect(() => parseMaskRules({ email: "email" })).toThrow(
             /masking rule email: the key must be "schema\.table\.column" or "table\.column"/,
         );
-        expect(() => parseMaskRules({ "a.b.c.d": "email" })).toThrow(/masking rule a\.b\.c\.d: the key must be/);
         expect(() => parseMaskRules({ "public..email": "email" })).toThrow(/masking rule public\.\.email: the key must be/);
+        expect(() => parseMaskRules({ "auth.users.raw_user_meta_data..email": "email" })).toThrow(
+            /masking rule auth\.users\.raw_user_meta_data\.\.email: the key must be .*"schema\.table\.column\.key\[\.key\.\.\.\]"/,
+        );
     });
 
     it("rejects a non-string, non-object rule value", () => {
@@ -69,6 +71,61 @@ describe("parseMaskRules: compact form", () => {
         expect(() => parseMaskRules({ "p.c": { strategy: "email", idColumn: "" } })).toThrow(
             /masking rule p\.c: "idColumn" must be a column name, got ""/,
         );
+    });
+});
+
+describe("parseMaskRules: json paths", () => {
+    it("reads parts after schema.table.column as a key path", () => {
+        expect(
+            parseMaskRules({
+                "auth.users.raw_user_meta_data.email": "email",
+                "auth.users.raw_user_meta_data.full_name": "name",
+                "auth.identities.identity_data.email": "email",
+                "public.events.payload.user.contact.phone": { strategy: "phone", idColumn: "event_id" },
+            }),
+        ).toEqual([
+            { table: "auth.users", column: "raw_user_meta_data", path: ["email"], rule: { strategy: "email" } },
+            { table: "auth.users", column: "raw_user_meta_data", path: ["full_name"], rule: { strategy: "name" } },
+            { table: "auth.identities", column: "identity_data", path: ["email"], rule: { strategy: "email" } },
+            {
+                table: "public.events",
+                column: "payload",
+                path: ["user", "contact", "phone"],
+                rule: { strategy: "phone" },
+                idColumn: "event_id",
+            },
+        ]);
+    });
+
+    it("accepts path in the array form, keys with dots included, and names it in errors", () => {
+        expect(
+            parseMaskRules([{ table: "auth.users", column: "raw_user_meta_data", path: ["e.mail"], rule: { strategy: "null" } }]),
+        ).toEqual([{ table: "auth.users", column: "raw_user_meta_data", path: ["e.mail"], rule: { strategy: "null" } }]);
+        expect(() =>
+            parseMaskRules([{ table: "auth.users", column: "raw_user_meta_data", path: ["e.mail"], rule: { strategy: "md5" } }]),
+        ).toThrow(/masking rule auth\.users\.raw_user_meta_data\."e\.mail": unknown strategy "md5"/);
+        for (const bad of [[], [""], "email", [1]]) {
+            expect(() => parseMaskRules([{ table: "auth.users", column: "raw_user_meta_data", path: bad, rule: "null" }])).toThrow(
+                /masking rule auth\.users\.raw_user_meta_data: "path" must be a non-empty array of json keys/,
+            );
+        }
+    });
+
+    it("refuses rules that would mask the same value twice", () => {
+        expect(() =>
+            parseMaskRules({ "auth.users.raw_user_meta_data": "null", "auth.users.raw_user_meta_data.email": "email" }),
+        ).toThrow(/masking rule auth\.users\.raw_user_meta_data\.email: overlaps rule auth\.users\.raw_user_meta_data /);
+        expect(() => parseMaskRules({ "public.t.doc.a.b": "email", "public.t.doc.a": { strategy: "fixed", value: "x" } })).toThrow(
+            /masking rule public\.t\.doc\.a: overlaps rule public\.t\.doc\.a\.b/,
+        );
+        expect(() =>
+            parseMaskRules([
+                { table: "t", column: "doc", path: ["email"], rule: { strategy: "email" } },
+                { table: "public.t", column: "doc", path: ["email"], rule: { strategy: "null" } },
+            ]),
+        ).toThrow(/masking rule public\.t\.doc\.email: defined more than once/);
+        // Siblings do not overlap.
+        expect(parseMaskRules({ "public.t.doc.a.b": "email", "public.t.doc.a.c": "name", "public.t.doc2.a": "null" })).toHaveLength(3);
     });
 });
 

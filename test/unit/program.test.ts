@@ -87,22 +87,31 @@ describe("a drill-* stack", () => {
         expect(registered.find((r) => r.type.endsWith(":Restore"))!.inputs.requireScratchMarker).toBe(false);
     });
 
-    it("rejects bad config naming the key and the expected form", async () => {
-        const missingTarget = drillConfig(BASE, { "supabase-dr:sourceDbUrl": SECRETS["supabase-dr:sourceDbUrl"] });
+    it("starts its own cluster when neither TARGET_DB_URL nor a target is given", async () => {
+        const { "supabase-dr:targetDbUrl": _target, ...secrets } = SECRETS;
+        const { config, secretKeys } = drillConfig(BASE, secrets);
+        const { registered } = await runProgram("drill-staging-20261122101507", config, secretKeys);
+        expect(registered.some((r) => r.type === "pulumi-nodejs:dynamic/postgres:ScratchCluster")).toBe(true);
+        expect(registered.some((r) => r.type === "pulumi-nodejs:dynamic/postgres:ScratchDatabase")).toBe(true);
+        expect(registered.find((r) => r.type.endsWith(":Restore"))!.inputs.requireScratchMarker).toBe(true);
+    });
+
+    it("rejects bad config naming the key and the expected form, every problem at once", async () => {
+        const missingTarget = drillConfig({ ...BASE, target: { kind: "database" } }, { "supabase-dr:sourceDbUrl": SECRETS["supabase-dr:sourceDbUrl"] });
         await expect(runProgram("drill-staging-20261122101502", missingTarget.config, missingTarget.secretKeys)).rejects.toThrow(
-            /supabase-dr:targetDbUrl is required/,
+            /supabase-dr:targetDbUrl: required for drill\.target kind database/,
         );
-        const badRto = drillConfig({ ...BASE, targets: { rtoSeconds: -5 } });
-        await expect(runProgram("drill-staging-20261122101503", badRto.config, badRto.secretKeys)).rejects.toThrow(
-            /supabase-dr:drill\.targets\.rtoSeconds must be a positive number/,
-        );
+        const badRto = drillConfig({ ...BASE, targets: { rtoSeconds: -5 }, restore: { jobs: "many" } });
+        const both = String(await runProgram("drill-staging-20261122101503", badRto.config, badRto.secretKeys).catch((e: Error) => e));
+        expect(both).toMatch(/supabase-dr:drill\.targets\.rtoSeconds: expected a positive number, got -5/);
+        expect(both).toMatch(/supabase-dr:drill\.restore\.jobs: expected a whole number ≥ 1, got "many"/);
         const badUrl = drillConfig(BASE, { ...SECRETS, "supabase-dr:targetDbUrl": "mysql://u:hidden-pw@h/db" });
         const err = await runProgram("drill-staging-20261122101504", badUrl.config, badUrl.secretKeys).catch((e: Error) => e);
-        expect(String(err)).toMatch(/targetDbUrl must start with postgresql/);
+        expect(String(err)).toMatch(/supabase-dr:targetDbUrl: the connection string must start with postgresql/);
         expect(String(err)).not.toContain("hidden-pw");
         const neither = drillConfig(BASE, { "supabase-dr:targetDbUrl": SECRETS["supabase-dr:targetDbUrl"] });
         await expect(runProgram("drill-staging-20261122101505", neither.config, neither.secretKeys)).rejects.toThrow(
-            /sourceDbUrl or drill\.backupPath or drill\.vault is required/,
+            /supabase-dr:sourceDbUrl: required unless drill\.backupPath or drill\.vault is set/,
         );
     });
 });

@@ -3,11 +3,11 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson, compareFingerprints } from "../../lib/validate/compare";
 import { sequenceVerdict } from "../../lib/validate/targetChecks";
-import type { CheckResult, Fingerprint } from "../../lib/validate/types";
+import type { CheckResult, Fingerprint, FingerprintV2 } from "../../lib/validate/types";
 
 function fingerprint(overrides: Partial<Fingerprint> = {}): Fingerprint {
     return {
-        formatVersion: 2,
+        formatVersion: 3,
         serverVersion: "15.8",
         serverVersionNum: 150008,
         schemas: ["public"],
@@ -22,9 +22,25 @@ function fingerprint(overrides: Partial<Fingerprint> = {}): Fingerprint {
         views: [{ view: "public.v", kind: "view", definitionMd5: "v1" }],
         latestMigration: "20240101000000",
         rlsProbes: [{ role: "anon", claims: null, status: "ok", tables: [{ table: "public.tasks", rowCount: 0, checksum: "e" }] }],
+        indexes: [{ index: "public.tasks_pkey", table: "public.tasks", definition: "CREATE UNIQUE INDEX tasks_pkey ON public.tasks USING btree (id)", valid: true, unique: true, primary: true }],
+        constraints: [{ constraint: "public.tasks.tasks_pkey", on: "public.tasks", onDomain: false, type: "primary key", definition: "PRIMARY KEY (id)", validated: true }],
+        columns: [{ column: "public.tasks.id", type: "integer", default: "nextval('public.tasks_id_seq'::regclass)", notNull: true, generated: null, identity: null }],
+        grants: [{ object: "table public.tasks", name: "public.tasks", owner: "postgres", privileges: ["anon:SELECT"] }],
+        sequences: [{ sequence: "public.tasks_id_seq", type: "integer", increment: "1", min: "1", max: "2147483647", cycle: false, lastValue: "2" }],
+        publications: [{ name: "supabase_realtime", allTables: false, operations: ["insert", "update", "delete", "truncate"], viaRoot: false, tables: ["public.tasks"], schemas: [] }],
+        storageBuckets: { columns: ["name", "public"], buckets: [{ id: "avatars", settings: { name: "avatars", public: false } }] },
         ...overrides,
     };
 }
+
+/** What an older supabase-dr (format 2) stored: the same fingerprint without the structure fields. */
+function formatTwo(fp: Fingerprint): FingerprintV2 {
+    const { indexes, constraints, columns, grants, sequences, publications, storageBuckets, ...core } = fp;
+    void [indexes, constraints, columns, grants, sequences, publications, storageBuckets];
+    return { ...core, formatVersion: 2, extensions: core.extensions.map(({ name, version, schema }) => ({ name, version, schema })) };
+}
+
+const keys = (results: CheckResult[]) => results.map((r) => `${r.status} ${r.check} ${r.object}`);
 
 const failed = (results: CheckResult[]) => results.filter((r) => r.status === "fail");
 
@@ -47,6 +63,13 @@ describe("compareFingerprints", () => {
             "migration supabase_migrations.schema_migrations",
             "rls_probe anon",
             "rls_visibility anon: public.tasks",
+            "index public.tasks_pkey",
+            "constraint public.tasks.tasks_pkey",
+            "column public.tasks.id",
+            "grant table public.tasks",
+            "sequence_value public.tasks_id_seq",
+            "publication supabase_realtime",
+            "storage_bucket avatars",
         ]);
     });
 
@@ -100,6 +123,157 @@ describe("compareFingerprints", () => {
         expect(failed(compareFingerprints(fingerprint(), target))).toEqual([
             { check: "checksum", object: "public.tasks", status: "fail", source: "c1", target: "c2", detail: "content differs with the same row count" },
         ]);
+    });
+});
+
+describe("structure checks (format 3)", () => {
+    it("names what changed in a column, an index and a constraint", () => {
+        const target = fingerprint({
+            columns: [{ column: "public.tasks.id", type: "bigint", default: null, notNull: false, generated: null, identity: "always" }],
+            indexes: [{ ...fingerprint().indexes[0], valid: false }],
+            constraints: [{ ...fingerprint().constraints[0], validated: false }],
+        });
+        const details = failed(compareFingerprints(fingerprint(), target)).map((r) => `${r.check} ${r.object}: ${r.detail}`);
+        expect(details).toEqual([
+            "index public.tasks_pkey: valid true → false",
+            "constraint public.tasks.tasks_pkey: validated true → false",
+            "column public.tasks.id: type integer → bigint; default nextval('public.tasks_id_seq'::regclass) → (none); " +
+                "nullability NOT NULL → nullable; identity (none) → always",
+        ]);
+    });
+
+    it("fails a lost grant, ignores what either side's owner holds, and privileges only the newer server knows", () => {
+        const lost = fingerprint({ grants: [{ object: "table public.tasks", name: "public.tasks", owner: "postgres", privileges: [] }] });
+        expect(failed(compareFingerprints(fingerprint(), lost))).toEqual([
+            { check: "grant", object: "table public.tasks", status: "fail", source: ["anon:SELECT"], target: [], detail: "missing on target: anon:SELECT" },
+        ]);
+        // Source owned by app_owner, restored with --no-owner as postgres: each owner's rights are implicit.
+        const source = fingerprint({ grants: [{ object: "table public.tasks", name: "public.tasks", owner: "app_owner", privileges: ["anon:SELECT", "postgres:SELECT"] }] });
+        const target = fingerprint({
+            serverVersion: "17.2",
+            serverVersionNum: 170002,
+            grants: [{ object: "table public.tasks", name: "public.tasks", owner: "postgres", privileges: ["anon:MAINTAIN", "anon:SELECT", "app_owner:SELECT"] }],
+        });
+        expect(failed(compareFingerprints(source, target))).toEqual([]);
+        // Between two servers that both know MAINTAIN, a lost MAINTAIN is a lost grant.
+        const both17 = fingerprint({ serverVersion: "17.2", serverVersionNum: 170002, grants: [{ ...target.grants[0], owner: "postgres", privileges: ["anon:MAINTAIN", "anon:SELECT"] }] });
+        expect(failed(compareFingerprints(both17, fingerprint({ serverVersion: "17.2", serverVersionNum: 170002 }))).map((r) => r.detail)).toEqual([
+            "missing on target: anon:MAINTAIN",
+        ]);
+    });
+
+    it("wants each sequence at or past the source's value, in the direction it moves", () => {
+        const seq = fingerprint().sequences[0];
+        const verdict = (source: Partial<typeof seq>, target: Partial<typeof seq>) =>
+            compareFingerprints(fingerprint({ sequences: [{ ...seq, ...source }] }), fingerprint({ sequences: [{ ...seq, ...target }] })).find(
+                (r) => r.check === "sequence_value",
+            )!;
+        expect(verdict({}, {}).status).toBe("pass");
+        expect(verdict({}, { lastValue: "9" })).toMatchObject({ status: "pass", detail: "target is past the source's value at the snapshot" });
+        expect(verdict({ lastValue: "9" }, { lastValue: "2" })).toMatchObject({
+            status: "fail",
+            detail: "sequence behind the source's value at the snapshot (last value 2, source 9): new rows may reuse ids; " +
+                "fix with select setval('public.tasks_id_seq', 9)",
+        });
+        expect(verdict({ lastValue: "9" }, { lastValue: null }).status).toBe("fail");
+        expect(verdict({ lastValue: null }, { lastValue: null }).status).toBe("pass");
+        expect(verdict({ increment: "-1", lastValue: "-5" }, { increment: "-1", lastValue: "-7" }).status).toBe("pass");
+        expect(verdict({ increment: "-1", lastValue: "-5" }, { increment: "-1", lastValue: "-4" }).status).toBe("fail");
+        expect(verdict({ lastValue: "9007199254740993" }, { lastValue: "9007199254740992" }).status).toBe("fail");
+        expect(verdict({}, { increment: "2", lastValue: "3" })).toMatchObject({ status: "fail", detail: "definition differs: increment 1 → 2" });
+        expect(verdict({}, { error: "no SELECT or USAGE privilege on the sequence" }).detail).toMatch(/^cannot read: target: no SELECT/);
+    });
+
+    it("lists the tables a publication lost or gained", () => {
+        const target = fingerprint({ publications: [{ ...fingerprint().publications[0], tables: ["public.notes"], operations: ["insert"] }] });
+        expect(failed(compareFingerprints(fingerprint(), target)).map((r) => r.detail)).toEqual([
+            'operations ["insert","update","delete","truncate"] → ["insert"]; tables missing on target: public.tasks; extra on target: public.notes',
+        ]);
+    });
+
+    it("compares bucket settings on the columns both sides have, and notes the others", () => {
+        const newer = fingerprint({
+            storageBuckets: { columns: ["name", "public", "type"], buckets: [{ id: "avatars", settings: { name: "avatars", public: false, type: "STANDARD" } }] },
+        });
+        const results = compareFingerprints(fingerprint(), newer).filter((r) => r.check === "storage_bucket");
+        expect(results.map((r) => [r.object, r.status, r.detail])).toEqual([
+            ["avatars", "pass", undefined],
+            ["storage.buckets", "pass", "compared name, public; on one side only, not compared: type"],
+        ]);
+        const flipped = fingerprint({ storageBuckets: { columns: ["name", "public"], buckets: [{ id: "avatars", settings: { name: "avatars", public: true } }] } });
+        expect(failed(compareFingerprints(fingerprint(), flipped)).map((r) => `${r.object}: ${r.detail}`)).toEqual(["avatars: public false → true"]);
+        expect(failed(compareFingerprints(fingerprint(), fingerprint({ storageBuckets: null }))).map((r) => `${r.object}: ${r.detail}`)).toEqual([
+            "storage.buckets: storage.buckets missing on target",
+        ]);
+        // Neither side fingerprinted storage (schemas left it out, or no Supabase Storage): nothing to say.
+        const none = compareFingerprints(fingerprint({ storageBuckets: null }), fingerprint({ storageBuckets: null }));
+        expect(none.filter((r) => r.check === "storage_bucket")).toEqual([]);
+    });
+});
+
+describe("a format-2 fingerprint (older backups)", () => {
+    it("is compared on what it recorded, and every structure check is reported as not compared, never as a pass", () => {
+        const results = compareFingerprints(formatTwo(fingerprint()), fingerprint({ grants: [] }));
+        expect(failed(results)).toEqual([]);
+        const skipped = results.filter((r) => r.status === "skip");
+        expect(keys(skipped)).toEqual([
+            "skip index all",
+            "skip constraint all",
+            "skip column all",
+            "skip grant all",
+            "skip sequence_value all",
+            "skip publication all",
+            "skip storage_bucket all",
+        ]);
+        expect(skipped[3].detail).toBe(
+            "not recorded in this backup's fingerprint (format 2): grants were not compared; a backup taken by this version records them",
+        );
+        expect(results.filter((r) => ["index", "grant", "column"].includes(r.check) && r.status === "pass")).toEqual([]);
+        // The recorded checks still bite.
+        const lostRow = fingerprint({ tables: [{ ...fingerprint().tables[0], rowCount: 1, checksum: "c9" }] });
+        expect(failed(compareFingerprints(formatTwo(fingerprint()), lostRow)).map((r) => `${r.check} ${r.object}`)).toEqual([
+            "row_count public.tasks",
+            "checksum public.tasks",
+        ]);
+    });
+
+    it("refuses a fingerprint format it does not know", () => {
+        const unknown = { ...fingerprint(), formatVersion: 1 } as unknown as Fingerprint;
+        expect(keys(compareFingerprints(unknown, fingerprint()))).toEqual(["fail fingerprint_format fingerprint"]);
+    });
+});
+
+describe("allowMissingExtensions", () => {
+    const withHstore = fingerprint({
+        schemas: ["hstore_extras", "public"],
+        extensions: [...fingerprint().extensions, { name: "hstore", version: "1.8", schema: "public", ownedSchemas: ["hstore_extras"] }],
+        functions: [...fingerprint().functions, { signature: "hstore_extras.pairs(p integer)", kind: "function", definitionMd5: "h1" }],
+        grants: [...fingerprint().grants, { object: "schema hstore_extras", name: "hstore_extras", owner: "postgres", privileges: ["anon:USAGE"] }],
+    });
+
+    it("fails an extension missing on the target unless it is allowed; allowed, it and its schemas pass with a note", () => {
+        const target = fingerprint();
+        expect(keys(failed(compareFingerprints(withHstore, target)))).toEqual([
+            "fail schema hstore_extras",
+            "fail extension hstore",
+            "fail function hstore_extras.pairs(p integer)",
+            "fail grant schema hstore_extras",
+        ]);
+        const allowed = compareFingerprints(withHstore, target, { allowMissingExtensions: ["hstore"] });
+        expect(failed(allowed)).toEqual([]);
+        expect(allowed.find((r) => r.check === "extension" && r.object === "hstore")?.detail).toBe("allowed missing: not available on the target");
+        expect(allowed.find((r) => r.check === "function" && r.object === "hstore_extras.pairs(p integer)")?.detail).toBe(
+            "allowed missing: schema hstore_extras belongs to extension hstore, not available on the target",
+        );
+    });
+
+    it("allows nothing else: other extensions, other schemas, and objects present on both sides are compared as usual", () => {
+        const target = fingerprint({ extensions: [], functions: [] });
+        const results = failed(compareFingerprints(withHstore, target, { allowMissingExtensions: ["hstore"] }));
+        expect(keys(results)).toEqual(["fail extension pgcrypto", "fail function public.f(integer)"]);
+        // Present on the target after all: a version change is still a difference.
+        const upgraded = { ...withHstore, extensions: withHstore.extensions.map((e) => (e.name === "hstore" ? { ...e, version: "1.9" } : e)) };
+        expect(keys(failed(compareFingerprints(withHstore, upgraded, { allowMissingExtensions: ["hstore"] })))).toEqual(["fail extension hstore"]);
     });
 });
 

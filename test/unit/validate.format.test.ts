@@ -70,6 +70,34 @@ describe("formatValidationReport", () => {
     });
 });
 
+describe("checks that could not be compared", () => {
+    const withSkips: CheckResult[] = [
+        { check: "row_count", object: "public.tasks", status: "pass", source: 5, target: 5 },
+        { check: "index", object: "all", status: "skip", detail: "not recorded in this backup's fingerprint (format 2): indexes were not compared" },
+        { check: "grant", object: "all", status: "skip", detail: "not recorded in this backup's fingerprint (format 2): grants were not compared" },
+    ];
+
+    it("are counted apart from passes in the verdict and listed in their own section", () => {
+        const lines = formatValidationReport(withSkips).split("\n");
+        expect(lines[0]).toBe('Restore validation: PASS — all 1 compared checks passed; 2 not compared (see "Not compared")');
+        expect(lines).toContain("Not compared (2):");
+        expect(lines).toContain("not compared index all — not recorded in this backup's fingerprint (format 2): indexes were not compared");
+        expect(lines).toContain("Passes (1):");
+        expect(lines.filter((l) => l.startsWith("pass "))).toEqual(["pass row_count public.tasks = 5"]);
+    });
+
+    it("never make a PASS on their own", () => {
+        expect(formatValidationReport(withSkips.filter((r) => r.status === "skip")).split("\n")[0]).toBe(
+            'Restore validation: FAIL — no checks were run; 2 not compared (see "Not compared")',
+        );
+    });
+
+    it("print notes right under the verdict", () => {
+        const lines = formatValidationReport(withSkips.slice(0, 1), { notes: ["NO DATA WAS COMPARED: reason."] }).split("\n");
+        expect(lines.slice(0, 2)).toEqual(["Restore validation: PASS — all 1 checks passed", "NO DATA WAS COMPARED: reason."]);
+    });
+});
+
 describe("block ranges for split table scans", () => {
     it("cover the whole table with open ends, in order", async () => {
         const { blockRanges } = await import("../../lib/validate/tableScan");
