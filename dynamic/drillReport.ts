@@ -1,5 +1,6 @@
-// Dynamic resource: the drill report (drill_summary_<id>.md, drill_<id>.json), created last. It fails
-// the stack when the drill's status is FAIL (e.g. RTO or RPO target missed), after writing the report.
+// Dynamic resource: the drill report (drill_summary_<id>.md, drill_<id>.json, drill_<id>.junit.xml,
+// drill_<id>.prom), created last. It fails the stack when the drill's status is FAIL (e.g. RTO or RPO
+// target missed), after writing the report.
 import * as pulumi from "@pulumi/pulumi";
 import { writeDrillReport, type DrillMeta } from "../lib/drill/report";
 import { forwardingProvider } from "./forwardingProvider";
@@ -23,6 +24,8 @@ interface Outputs extends Inputs {
     status: string;
     summaryPath: string;
     jsonPath: string;
+    junitPath: string;
+    prometheusPath: string;
     rtoSeconds?: number;
     rpoSeconds?: number;
     issues: string[];
@@ -30,13 +33,13 @@ interface Outputs extends Inputs {
 
 export const drillReportProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = {
     async create(inputs) {
-        const { report, summaryPath, jsonPath } = writeDrillReport(inputs.meta, inputs.redactValues ?? []);
+        const { report, summaryPath, jsonPath, junitPath, prometheusPath } = writeDrillReport(inputs.meta, inputs.redactValues ?? []);
         if (report.status !== "PASS") {
             throw new Error(`drill ${inputs.meta.id} FAILED:\n${report.issues.map((i) => `  - ${i}`).join("\n")}\nreport: ${summaryPath}`);
         }
         return {
             id: `report_${inputs.meta.id}`,
-            outs: { ...inputs, status: report.status, summaryPath, jsonPath, rtoSeconds: report.rto_seconds, rpoSeconds: report.rpo_seconds, issues: report.issues },
+            outs: { ...inputs, status: report.status, summaryPath, jsonPath, junitPath, prometheusPath, rtoSeconds: report.rto_seconds, rpoSeconds: report.rpo_seconds, issues: report.issues },
         };
     },
 
@@ -49,6 +52,8 @@ export class DrillReport extends pulumi.dynamic.Resource {
     declare public readonly status: pulumi.Output<string>;
     declare public readonly summaryPath: pulumi.Output<string>;
     declare public readonly jsonPath: pulumi.Output<string>;
+    declare public readonly junitPath: pulumi.Output<string>;
+    declare public readonly prometheusPath: pulumi.Output<string>;
     declare public readonly rtoSeconds: pulumi.Output<number | undefined>;
     declare public readonly rpoSeconds: pulumi.Output<number | undefined>;
 
@@ -60,6 +65,8 @@ export class DrillReport extends pulumi.dynamic.Resource {
                 status: undefined,
                 summaryPath: undefined,
                 jsonPath: undefined,
+                junitPath: undefined,
+                prometheusPath: undefined,
                 rtoSeconds: undefined,
                 rpoSeconds: undefined,
                 issues: undefined,

@@ -15,6 +15,10 @@ export function artifactPaths(dir: string, id: string) {
         smokeTxt: path.join(dir, `smoke_${id}.txt`),
         summaryMd: path.join(dir, `drill_summary_${id}.md`),
         drillJson: path.join(dir, `drill_${id}.json`),
+        /** One testsuite per step, one testcase per check: for CI test reporters. */
+        junitXml: path.join(dir, `drill_${id}.junit.xml`),
+        /** node_exporter textfile-collector format: copy (atomically) into the collector's directory. */
+        prometheus: path.join(dir, `drill_${id}.prom`),
         step: (step: StepName) => path.join(dir, `${step}_${id}.json`),
     };
 }

@@ -1,7 +1,8 @@
-// The drill report: drill_summary_<id>.md (runbook 002's template) and drill_<id>.json (machine
-// readable), built from the step results the drill's resources left in the artifacts directory.
+// The drill report: drill_summary_<id>.md (runbook 002's template), drill_<id>.json (machine
+// readable), drill_<id>.junit.xml (CI test reporters) and drill_<id>.prom (Prometheus textfile),
+// built from the step results the drill's resources left in the artifacts directory.
 // One code path for both endings: the Report resource calls it when every step ran, the drill
-// command calls it when the stack failed part-way, so a failed drill still gets its report.
+// command calls it when the stack failed part-way, so a failed drill still gets all four files.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BackupManifest } from "../backup/manifest";
@@ -11,6 +12,8 @@ import type { SmokeResult } from "../smoke/run";
 import type { CheckResult } from "../validate/types";
 import { redact } from "../redact";
 import { artifactPaths, readStepResult, readStorageSteps, type StorageStep } from "./artifacts";
+import { formatJUnit } from "./junit";
+import { formatPrometheus } from "./prometheus";
 
 export interface DrillTargets {
     rtoSeconds: number;
@@ -72,7 +75,7 @@ export interface DrillReport {
         validated_at?: string;
         report_at: string;
     };
-    durations_seconds: { backup?: number; restore?: number; validation?: number; total: number };
+    durations_seconds: { backup?: number; restore?: number; validation?: number; masking?: number; total: number };
     backup?: { id: string; mode: string; format: string; files: BackupManifest["files"]; taken_at: string; taken_at_source: string; source?: string };
     restore?: { target: string; errors: string[]; allowed_errors: string[]; log: string };
     validation?: {
@@ -89,6 +92,10 @@ export interface DrillReport {
     storage?: StorageStep[];
     rto_seconds?: number;
     rpo_seconds?: number;
+    /** Why the drill stopped or could not be cleaned up (redacted), when it did. */
+    failure?: string;
+    /** What this drill was set up to run: a configured step without a result did not complete. */
+    configured: { masking: boolean; smoke: boolean; storage_buckets: string[] };
     targets: { rto_seconds: number; rpo_seconds: number; rto_met: boolean; rpo_met: boolean };
     issues: string[];
     recommendations: string[];
@@ -154,7 +161,11 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
 
     const paths = artifactPaths(dir, meta.id);
     const artifacts = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.includes(meta.id)).sort() : [];
-    for (const f of [path.basename(paths.summaryMd), path.basename(paths.drillJson)]) if (!artifacts.includes(f)) artifacts.push(f);
+    for (const file of [paths.summaryMd, paths.drillJson, paths.junitXml, paths.prometheus]) {
+        const f = path.basename(file);
+        if (!artifacts.includes(f)) artifacts.push(f);
+    }
+    artifacts.sort();
     const next = new Date(now.getTime() + meta.nextDrillDays * 86_400_000);
 
     return {
@@ -174,6 +185,7 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
             backup: backup ? seconds(backup.durationMs) : undefined,
             restore: restore ? seconds(restore.durationMs) : undefined,
             validation: validation ? seconds(validation.durationMs) : undefined,
+            masking: masking ? seconds(masking.durationMs) : undefined,
             total: seconds(now.getTime() - start),
         },
         backup: backup && {
@@ -200,6 +212,8 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
         storage: storage.length > 0 ? storage : undefined,
         rto_seconds: rto,
         rpo_seconds: rpo,
+        failure: meta.error,
+        configured: { masking: !!meta.maskingConfigured, smoke: !!meta.smokeConfigured, storage_buckets: meta.storageBuckets ?? [] },
         targets: { rto_seconds: meta.targets.rtoSeconds, rpo_seconds: meta.targets.rpoSeconds, rto_met: rtoMet, rpo_met: rpoMet },
         issues,
         recommendations: recommendations(pass, issues, restore, validation, smoke),
@@ -270,12 +284,47 @@ export function formatSummary(r: DrillReport): string {
     return "```\n" + lines.join("\n") + "```\n";
 }
 
-/** Builds and writes drill_summary_<id>.md and drill_<id>.json; redacts them with the given secrets. */
-export function writeDrillReport(meta: DrillMeta, secrets: string[] = [], now = new Date()): { report: DrillReport; summaryPath: string; jsonPath: string } {
-    const report = buildDrillReport(meta, now);
+/**
+ * Every string of the report redacted where it stands: a secret is then gone before any format
+ * escapes it (JSON's \" or XML's &amp; would hide it from a redaction of the finished file).
+ */
+function redactReport<T>(value: T, secrets: string[]): T {
+    if (typeof value === "string") return redact(value, secrets) as T;
+    if (Array.isArray(value)) return value.map((v: unknown) => redactReport(v, secrets)) as T;
+    if (value !== null && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactReport(v, secrets)])) as T;
+    }
+    return value;
+}
+
+/** Write-then-rename: node_exporter's textfile collector (or a CI step) never reads a half-written file. */
+function writeAtomically(file: string, text: string): void {
+    fs.writeFileSync(`${file}.tmp`, text);
+    fs.renameSync(`${file}.tmp`, file);
+}
+
+export interface WrittenDrillReport {
+    /** The report as written: every string redacted with the given secrets. */
+    report: DrillReport;
+    summaryPath: string;
+    jsonPath: string;
+    junitPath: string;
+    prometheusPath: string;
+}
+
+/**
+ * Builds the report and writes drill_summary_<id>.md, drill_<id>.json, drill_<id>.junit.xml and
+ * drill_<id>.prom beside each other; all of them redacted with the given secrets.
+ */
+export function writeDrillReport(meta: DrillMeta, secrets: string[] = [], now = new Date()): WrittenDrillReport {
+    const report = redactReport(buildDrillReport(meta, now), secrets);
     const paths = artifactPaths(meta.artifactsDir, meta.id);
     fs.mkdirSync(meta.artifactsDir, { recursive: true });
-    fs.writeFileSync(paths.summaryMd, redact(`# Restore drill ${meta.id} (${meta.env})\n\n` + formatSummary(report), secrets));
-    fs.writeFileSync(paths.drillJson, redact(JSON.stringify(report, null, 2) + "\n", secrets));
-    return { report, summaryPath: paths.summaryMd, jsonPath: paths.drillJson };
+    writeAtomically(paths.summaryMd, redact(`# Restore drill ${meta.id} (${meta.env})\n\n` + formatSummary(report), secrets));
+    writeAtomically(paths.drillJson, redact(JSON.stringify(report, null, 2) + "\n", secrets));
+    // Built from the redacted report only. Not redacted again as a whole: a replacement inside a
+    // finished file could land in markup or a sample value and break the format CI tools parse.
+    writeAtomically(paths.junitXml, formatJUnit(report));
+    writeAtomically(paths.prometheus, formatPrometheus(report));
+    return { report, summaryPath: paths.summaryMd, jsonPath: paths.drillJson, junitPath: paths.junitXml, prometheusPath: paths.prometheus };
 }

@@ -112,12 +112,35 @@ describe("drill report", () => {
         expect(formatSummary(ok)).toMatch(/Storage Restore: uploads → restored-uploads-20261122 \(3 objects verified\)/);
     });
 
-    it("writes both files and redacts registered secrets and URI passwords", () => {
+    it("writes all four files and redacts registered secrets and URI passwords", () => {
         const meta = drillDir({ status: "pass", comparedWith: "backup-fingerprint" });
-        const { summaryPath, jsonPath } = writeDrillReport({ ...meta, error: "boom postgresql://u:pw-xyz@h/db token-abcdef" }, ["token-abcdef"]);
-        const text = fs.readFileSync(summaryPath, "utf8") + fs.readFileSync(jsonPath, "utf8");
+        const written = writeDrillReport({ ...meta, error: "boom postgresql://u:pw-xyz@h/db token-abcdef" }, ["token-abcdef"]);
+        const files = [written.summaryPath, written.jsonPath, written.junitPath, written.prometheusPath];
+        expect(files.map((f) => path.basename(f))).toEqual([`drill_summary_${ID}.md`, `drill_${ID}.json`, `drill_${ID}.junit.xml`, `drill_${ID}.prom`]);
+        const text = files.map((f) => fs.readFileSync(f, "utf8")).join("\n");
         expect(text).toContain("Drill failed");
         expect(text).not.toContain("pw-xyz");
         expect(text).not.toContain("token-abcdef");
+        expect(written.report.failure).toBe("boom postgresql://u:****@h/db ****");
+    });
+
+    it("redacts a secret that JSON would escape (quote, backslash) in every file", () => {
+        const secret = 'to"ken\\with-escapes';
+        const meta = drillDir({ status: "pass", comparedWith: "backup-fingerprint" });
+        const written = writeDrillReport({ ...meta, error: `refused ${secret}` }, [secret]);
+        const json = fs.readFileSync(written.jsonPath, "utf8");
+        expect(json).not.toContain(JSON.stringify(secret).slice(1, -1));
+        expect((JSON.parse(json) as { failure: string }).failure).toBe("refused ****");
+        for (const f of [written.summaryPath, written.junitPath]) expect(fs.readFileSync(f, "utf8"), f).not.toContain("with-escapes");
+    });
+
+    it("lists the JUnit and Prometheus files among the artifacts, and what was configured", () => {
+        const meta = { ...drillDir({ status: "pass", comparedWith: "backup-fingerprint" }), maskingConfigured: true, storageBuckets: ["avatars"] };
+        const r = buildDrillReport(meta, new Date("2026-11-22T10:11:00Z"));
+        expect(r.artifacts).toEqual(expect.arrayContaining([`drill_${ID}.junit.xml`, `drill_${ID}.prom`, `drill_summary_${ID}.md`, `drill_${ID}.json`]));
+        expect(r.artifacts).toEqual([...r.artifacts].sort());
+        expect(r.configured).toEqual({ masking: true, smoke: false, storage_buckets: ["avatars"] });
+        expect(r.failure).toBeUndefined();
+        expect(formatSummary(r)).toMatch(/Artifacts:[\s\S]*- drill_20261122100000\.junit\.xml\n[\s\S]*- drill_20261122100000\.prom\n/);
     });
 });

@@ -8,13 +8,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { beforeAll, describe, expect, it } from "vitest";
+import { writeStepResult } from "../../lib/drill/artifacts";
+import { writeDrillReport } from "../../lib/drill/report";
 import { INFRA_SECRET_KEYS } from "../../lib/infra/config";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIR = path.join(ROOT, ".github", "workflows");
 
 type Map = Record<string, unknown>;
-interface Step { uses?: string; run?: string; with?: Map; env?: Record<string, string>; if?: string; name?: string }
+interface Step { uses?: string; run?: string; with?: Map; env?: Record<string, string>; if?: string; name?: string; id?: string }
 interface Job {
     "runs-on"?: string;
     "timeout-minutes"?: number;
@@ -260,6 +262,65 @@ describe("what each workflow does", () => {
         expect(paths[0]).toBe("${{ runner.temp }}/drill-artifacts/");
         expect(paths).toContain("!${{ runner.temp }}/drill-artifacts/**/*.dump");
         expect(job.steps.indexOf(upload)).toBeGreaterThan(job.steps.indexOf(drillStep!));
+    });
+
+    it("weekly drill publishes the JUnit result as the job summary whenever the drill ran, before the upload", () => {
+        const job = workflows["weekly-drill.yml"].jobs.drill;
+        const drillStep = job.steps.find((s) => s.run?.includes("npm run drill"))!;
+        const publish = job.steps.find((s) => s.run?.includes("junit-summary"))!;
+        expect(drillStep.id).toBe("drill");
+        expect(publish.run?.trim()).toBe('npm run --silent junit-summary -- "$BACKUP_DIR" >> "$GITHUB_STEP_SUMMARY"');
+        expect(publish.if).toBe("always() && steps.drill.outcome != 'skipped'");
+        expect(publish.env?.BACKUP_DIR).toBe(drillStep.env?.BACKUP_DIR);
+        expect(publish.uses).toBeUndefined(); // no third-party action, no extra permission
+        const [upload] = stepUsing(job, "actions/upload-artifact");
+        expect(job.steps.indexOf(publish)).toBeGreaterThan(job.steps.indexOf(drillStep));
+        expect(job.steps.indexOf(publish)).toBeLessThan(job.steps.indexOf(upload));
+        const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+        expect(scripts["junit-summary"]).toBe("tsx scripts/junit-summary.ts");
+    });
+
+    it("weekly drill's publish command, run as the runner runs it, appends the drill's verdict and failures to the summary", () => {
+        const job = workflows["weekly-drill.yml"].jobs.drill;
+        const command = job.steps.find((s) => s.run?.includes("junit-summary"))!.run!;
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "weekly-summary-"));
+        try {
+            // What `npm run drill` leaves in $BACKUP_DIR: drill_<env>_<id>/ with the report files.
+            const id = "20261122040000";
+            const start = "2026-11-22T04:00:00.000Z";
+            const backupDir = path.join(tmp, "drill-artifacts");
+            const artifactsDir = path.join(backupDir, `drill_prod_${id}`);
+            writeStepResult(artifactsDir, id, "backup", {
+                mode: "adopt", manifestPath: "m", startedAt: start, finishedAt: start, durationMs: 1000,
+                manifest: { manifestVersion: 1, id: `backup_${id}`, format: "custom", root: "x", files: [], takenAt: "2026-11-22T01:00:00.000Z", takenAtSource: "snapshot", tools: {} },
+            });
+            writeDrillReport({
+                id, env: "prod", stack: `drill-prod-${id}`, artifactsDir, startedAt: start, targets: { rtoSeconds: 7200, rpoSeconds: 86400 },
+                nextDrillDays: 7, error: "restore failed: pg_restore: error: could not execute query",
+            }, [], new Date("2026-11-22T04:20:00Z"));
+            const summary = path.join(tmp, "step-summary.md");
+            fs.writeFileSync(summary, "earlier step's summary\n");
+            // The runner's shell for run: steps.
+            const run = (dir: string) => spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", command], {
+                cwd: ROOT, encoding: "utf8", env: { ...process.env, BACKUP_DIR: dir, GITHUB_STEP_SUMMARY: summary },
+            });
+            const r = run(backupDir);
+            expect(r.stderr).toBe("");
+            expect(r.status).toBe(0);
+            const text = fs.readFileSync(summary, "utf8");
+            expect(text.startsWith(`earlier step's summary\n### Restore drill ${id} (prod): FAIL\n`)).toBe(true);
+            expect(text).toContain("- restore: **restore**: the restore step did not complete");
+            expect(text).toContain("  ```text\n  restore failed: pg_restore: error: could not execute query\n  ```");
+            expect(text).toContain("- validation: validation: did not run: the restore step did not complete");
+
+            const empty = path.join(tmp, "nothing");
+            fs.mkdirSync(empty);
+            const none = run(empty);
+            expect(none.status).toBe(1);
+            expect(fs.readFileSync(summary, "utf8")).toContain("No drill JUnit result (drill_<id>.junit.xml) was found");
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
     });
 
     it("monthly rehearsal restores storage in staging; quarterly audit runs the retention audit", () => {

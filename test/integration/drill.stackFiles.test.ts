@@ -1,0 +1,80 @@
+// `npm run drill` with the shipped stack files, as a user runs it, against a Supabase-shaped database
+// (platform schemas, auth and storage rows, an application with RLS and a trigger on auth.users):
+//   - prod (no masking) PASSes out of the box, on the drill's own cluster;
+//   - staging masks Supabase Auth's personal data by default; the application's own email column has
+//     no rule, so the drill FAILs before masking, naming the column and the setting to add, and PASSes
+//     once the application's rules are given in a settings file.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalCluster, type LocalCluster } from "../../lib/postgres/localCluster";
+import { createSupabaseFixture } from "../helpers/supabaseFixture";
+
+const ROOT = path.resolve(__dirname, "../..");
+let pg: LocalCluster;
+let work: string;
+let sourceUrl: string;
+
+beforeAll(async () => {
+    pg = await startLocalCluster();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "sdr-stackfiles-"));
+    sourceUrl = (await createSupabaseFixture(pg.url(), "app")).url;
+});
+afterAll(async () => {
+    await pg?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+function drill(args: string[]) {
+    const env = { ...process.env };
+    for (const k of ["TARGET_DB_URL", "BACKUP_PATH", "MASKING_SALT"]) delete env[k];
+    return spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "scripts/drill.ts"), ...args], {
+        cwd: ROOT,
+        env: {
+            ...env,
+            SOURCE_DB_URL: sourceUrl,
+            BACKUP_DIR: path.join(work, "artifacts"),
+            PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "stack-files-test",
+        },
+        encoding: "utf8",
+        timeout: 600_000,
+    });
+}
+
+describe("npm run drill with the shipped stack files", () => {
+    it("prod PASSes on a Supabase-shaped database", () => {
+        fs.mkdirSync(path.join(work, "state"), { recursive: true });
+        const r = drill(["--env", "prod"]);
+        expect(r.stdout + r.stderr).toMatch(/Drill PASS/);
+        expect(r.status).toBe(0);
+        expect(r.stdout + r.stderr).not.toContain(pg.password);
+    });
+
+    it("staging masks Supabase Auth by default and names the application's unmasked column", () => {
+        const r = drill(["--env", "staging"]);
+        expect(r.status).toBe(1);
+        expect(r.stdout + r.stderr).toMatch(/public\.profiles\.full_name/);
+        expect(r.stdout + r.stderr).not.toContain(pg.password);
+    });
+
+    it("staging PASSes once the application's own rules are added in a settings file", () => {
+        const settings = path.join(work, "app-masking.yaml");
+        // The environment's defaults plus the application's columns: --settings replaces top-level keys.
+        const staging = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8")) as { config: Record<string, { masking: unknown }> };
+        const masking = staging.config["supabase-dr:drill"].masking as { rules: Record<string, unknown>; allowUnmasked: string[] };
+        masking.rules = { ...masking.rules, "public.profiles.full_name": "name", "public.profiles.username": "name" };
+        masking.allowUnmasked = [...masking.allowUnmasked, "public.projects.name"];
+        fs.writeFileSync(settings, yaml.dump({ masking }));
+        const r = drill(["--env", "staging", "--settings", settings]);
+        expect(r.stdout + r.stderr, (r.stdout + r.stderr).slice(-4000)).toMatch(/Drill PASS/);
+        expect(r.status).toBe(0);
+        const artifacts = path.join(work, "artifacts");
+        const run = fs.readdirSync(artifacts).map((d) => path.join(artifacts, d)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+        const report = fs.readFileSync(path.join(run, fs.readdirSync(run).find((f) => f.startsWith("masking_"))!), "utf8");
+        expect(report).toMatch(/PASS/);
+    });
+});
