@@ -74,7 +74,9 @@ describe("npm run drill with the shipped stack files", () => {
         expect(r.status).toBe(0);
         const artifacts = path.join(work, "artifacts");
         const run = fs.readdirSync(artifacts).map((d) => path.join(artifacts, d)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
-        const report = fs.readFileSync(path.join(run, fs.readdirSync(run).find((f) => f.startsWith("masking_"))!), "utf8");
-        expect(report).toMatch(/PASS/);
+        const result = JSON.parse(fs.readFileSync(path.join(run, fs.readdirSync(run).find((f) => f.startsWith("masking_") && f.endsWith(".json"))!), "utf8"));
+        expect(result.status).toBe("pass");
+        expect(result.survivorScan.status).toBe("pass");
+        expect(result.survivorScan.columnsScanned).toBeGreaterThan(10);
     });
 });
