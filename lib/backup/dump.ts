@@ -9,8 +9,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { findPgTool, toolMajorVersion, toolVersionText } from "../postgres/binaries";
 import { connect, describe, parseConnectionString, withClient } from "../postgres/connection";
+import { systemIdentifier as sourceSystemIdentifier } from "../postgres/sourceGuard";
 import { runPgTool, uriWithoutPassword } from "../postgres/tools";
-import { redact } from "../redact";
+import { pgErrorText } from "../redact";
 import { takeFingerprint, type FingerprintOptions } from "../validate/fingerprint";
 import { formatSha256File, sha256File } from "./checksum";
 import { manifestPathFor, relativeEntryPath, timestampId, writeManifest, type BackupManifest } from "./manifest";
@@ -67,10 +68,8 @@ export async function dumpSource(opts: DumpOptions): Promise<DumpResult> {
         );
         const serverVersionNum = Number(meta.rows[0].num);
         checkDumpVersion(toolMajorVersion(pgDump), serverVersionNum);
-        const systemIdentifier = await client
-            .query<{ id: string }>("select system_identifier::text as id from pg_control_system()")
-            .then((r) => r.rows[0].id)
-            .catch(() => undefined); // needs privileges a read-only role may lack
+        // Checked, not caught: a refused call would be an ERROR line in production's server log.
+        const systemIdentifier = await sourceSystemIdentifier(client);
 
         const backendPid = (await client.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0].pid;
         await client.query("begin isolation level repeatable read read only");
@@ -109,10 +108,14 @@ export async function dumpSource(opts: DumpOptions): Promise<DumpResult> {
         await client.query("commit").catch(() => undefined);
         if (dumpResult.status === "rejected") throw dumpResult.reason;
         if (fp.status === "rejected" && firstFailure === "fingerprint") {
-            throw new Error(`fingerprinting ${describe(info)} in the dump's snapshot failed: ${(fp.reason as Error).message}`);
+            throw new Error(`fingerprinting ${describe(info)} in the dump's snapshot failed: ${pgErrorText(fp.reason)}`);
         }
         if (dumpResult.value.exitCode !== 0) {
-            const tail = dumpResult.value.matched.slice(-5).join("\n");
+            // The tool's lines are redacted already; their DETAIL/CONTEXT lines name the table that failed.
+            const tail = dumpResult.value.matched
+                .slice(-5)
+                .flatMap((line) => [line, ...(dumpResult.value.matchedContext[dumpResult.value.matched.indexOf(line)] ?? [])])
+                .join("\n");
             throw new Error(`pg_dump of ${describe(info)} failed (exit ${dumpResult.value.exitCode}):\n${tail}\nfull log: ${logPath}`);
         }
         if (fp.status === "rejected") throw fp.reason;
@@ -144,7 +147,8 @@ export async function dumpSource(opts: DumpOptions): Promise<DumpResult> {
         return { manifest, manifestPath, dumpPath, durationMs: Date.now() - started };
     } catch (err) {
         await client.query("rollback").catch(() => undefined);
-        throw new Error(redact((err as Error).message, [info.password]));
+        // A server error's message can quote a row value (e.g. a failing cast in a fingerprint query).
+        throw new Error(pgErrorText(err, [info.password]));
     } finally {
         await client.end().catch(() => undefined);
     }

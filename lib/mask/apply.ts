@@ -11,7 +11,7 @@
 // treat "fail" as a failed drill.
 import type { Client } from "pg";
 import { parseConnectionString, quoteIdent, withClient } from "../postgres/connection";
-import { redactError } from "../redact";
+import { pgErrorText, redactError } from "../redact";
 import { groupByTable, resolveRules, tableLabel, tableSql, type MaskedTable, type ResolvedRule } from "./catalog";
 import { columnRef, maskExpression, SqlParams } from "./expressions";
 import { hasValue, jsonColumnAssignment } from "./jsonPath";
@@ -104,7 +104,7 @@ async function updateTable(client: Client, t: MaskedTable, salt: string | undefi
         await client.query(`UPDATE ${tableSql(t)} AS t SET ${sets.join(", ")} WHERE ${where}`, params.values);
     } catch (err) {
         // err.message only: pg's DETAIL can quote whole rows, i.e. original PII.
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = pgErrorText(err); // a server error can quote the row it failed on
         throw new Error(`masking ${tableLabel(t)} failed: ${reason} (rolled back, nothing was masked)`);
     }
 }

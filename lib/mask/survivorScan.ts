@@ -9,6 +9,7 @@
 // or twice and probed against small indexed temp tables.
 import type { Client } from "pg";
 import { quoteIdent } from "../postgres/connection";
+import { pgErrorText } from "../redact";
 import { tableSql } from "./catalog";
 import { ORIGINALS } from "./verify";
 
@@ -168,7 +169,7 @@ async function scanTable(
     } catch (err) {
         await client.query("ROLLBACK TO SAVEPOINT supabase_dr_survivor_scan");
         // err.message only: pg's DETAIL can quote values.
-        return { survivors: [], error: err instanceof Error ? err.message : String(err) };
+        return { survivors: [], error: pgErrorText(err) };
     }
 }
 

@@ -20,11 +20,18 @@ function normalHost(host: string): string {
     return LOOPBACK.has(h) ? "loopback" : h;
 }
 
-export async function systemIdentifier(client: Client): Promise<string | undefined> {
-    return client
-        .query<{ id: string }>("select system_identifier::text as id from pg_control_system()")
-        .then((r) => r.rows[0]?.id)
-        .catch(() => undefined);
+/**
+ * The cluster's system identifier, or undefined when this role may not read it. pg_control_system()
+ * can be revoked from non-superusers (managed platforms do): the privilege is checked first, because a
+ * call that is refused is an ERROR line in the source server's log, on every drill.
+ */
+export async function systemIdentifier(client: Pick<Client, "query">): Promise<string | undefined> {
+    const allowed = await client.query<{ ok: boolean }>(
+        "select pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE') as ok",
+    );
+    if (!allowed.rows[0]?.ok) return undefined;
+    const r = await client.query<{ id: string }>("select system_identifier::text as id from pg_catalog.pg_control_system()");
+    return r.rows[0]?.id;
 }
 
 /** Identity of the database a URI points at; connects to learn the system identifier. */

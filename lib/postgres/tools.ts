@@ -1,12 +1,13 @@
 // Runs pg_dump, pg_restore and psql. The password travels in PGPASSWORD, never on the command line
-// (where `ps` would show it); everything the tool prints is redacted and appended to a log file.
+// (where `ps` would show it); everything the tool prints is redacted (secrets, and the row values that
+// server errors quote: lib/redact.ts) and appended to a log file.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { findPgTool, type PgTool } from "./binaries";
 import { parseConnectionString } from "./connection";
-import { redact } from "../redact";
+import { PgOutputRedactor, redact } from "../redact";
 
 /** The URI without any password (user info or query parameter), for --dbname; libpq accepts URIs there. */
 export function uriWithoutPassword(uri: string): string {
@@ -44,10 +45,17 @@ export interface ToolResult {
     lines: string[];
     /** Every line matching options.keep (redacted). */
     matched: string[];
+    /**
+     * For each matched line, the lines the tool printed with it (DETAIL, HINT, CONTEXT, LINE, Command
+     * was; redacted): they name the constraint, table, column and line that an error line alone does not.
+     */
+    matchedContext: string[][];
     durationMs: number;
 }
 
 const TAIL_LINES = 2000;
+// The fields libpq prints after an error's first line, and psql's caret under a LINE echo.
+const CONTEXT_LINE = /^(?:(?:DETAIL|HINT|CONTEXT|QUERY|LINE \d+|Command was):|\s*\^\s*$)/;
 const DEFAULT_TIMEOUT_MS = 6 * 3600_000;
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -71,23 +79,39 @@ export async function runPgTool(tool: PgTool, args: string[], opts: RunToolOptio
     const secrets = [password];
     const lines: string[] = [];
     const matched: string[] = [];
+    const matchedContext: string[][] = [];
     const started = Date.now();
     let logError: Error | undefined;
     const log = opts.logFile ? fs.createWriteStream(opts.logFile, { flags: "a" }) : undefined;
     log?.on("error", (err) => (logError = err)); // e.g. a full disk: reported once the tool ends
 
-    const emit = (raw: string) => {
-        const line = redact(raw, secrets);
-        lines.push(line);
-        if (lines.length > TAIL_LINES) lines.shift();
-        if (opts.keep?.test(line)) matched.push(line);
-        if (!logError) log?.write(line + "\n");
-        opts.onLine?.(line);
+    // One redactor per stream: a value spanning lines is followed through that stream's lines.
+    const emitter = () => {
+        const rows = new PgOutputRedactor();
+        let context: string[] | undefined; // the current matched line's context lines, while they follow
+        return (raw: string) => {
+            const line = rows.line(redact(raw, secrets));
+            if (line === undefined) return;
+            lines.push(line);
+            if (lines.length > TAIL_LINES) lines.shift();
+            if (opts.keep?.test(line)) {
+                matched.push(line);
+                matchedContext.push((context = []));
+            } else if (context && CONTEXT_LINE.test(line)) {
+                context.push(line);
+            } else {
+                context = undefined;
+            }
+            if (!logError) log?.write(line + "\n");
+            opts.onLine?.(line);
+        };
     };
+    const emitOwn = emitter();
     // One decoder and one partial line per stream: interleaving stdout and stderr byte-wise would
     // splice their lines (breaking error matching and, worse, splitting secrets past redaction).
     const lineReader = () => {
         const decoder = new StringDecoder("utf8");
+        const emit = emitter();
         let partial = "";
         return {
             push(chunk: Buffer) {
@@ -114,14 +138,14 @@ export async function runPgTool(tool: PgTool, args: string[], opts: RunToolOptio
         const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
         let killTimer: NodeJS.Timeout | undefined;
         const timer = setTimeout(() => {
-            emit(`${tool} did not finish within ${Math.round(timeoutMs / 1000)} s: stopping it`);
+            emitOwn(`${tool} did not finish within ${Math.round(timeoutMs / 1000)} s: stopping it`);
             child.kill("SIGTERM");
             killTimer = setTimeout(() => child.kill("SIGKILL"), 10_000);
         }, timeoutMs);
         if (opts.stdin && child.stdin) {
             child.stdin.on("error", () => undefined); // the tool exited early; its exit code says why
             opts.stdin.on("error", (e) => {
-                emit(`cannot read the input of ${tool}: ${e.message}`);
+                emitOwn(`cannot read the input of ${tool}: ${e.message}`);
                 child.kill("SIGTERM");
             });
             opts.stdin.pipe(child.stdin);
@@ -140,7 +164,7 @@ export async function runPgTool(tool: PgTool, args: string[], opts: RunToolOptio
             err.flush();
             const finish = () => {
                 if (logError) return reject(new Error(`cannot write the ${tool} log ${opts.logFile}: ${logError.message}`));
-                resolve({ exitCode: code ?? (signal ? 128 : 1), lines, matched, durationMs: Date.now() - started });
+                resolve({ exitCode: code ?? (signal ? 128 : 1), lines, matched, matchedContext, durationMs: Date.now() - started });
             };
             if (log) log.end(finish);
             else finish();

@@ -4,6 +4,7 @@
 // under an empty search_path so names are always schema-qualified and do not depend on the session.
 // Objects that belong to an extension are left out: the extension's name and version cover them, and
 // they differ legitimately when an extension is installed into a different schema.
+import { readRefusal } from "./readability";
 import { attempt, type Queryable } from "./session";
 import { qualifiedName, type TableRef } from "./tableScan";
 import type {
@@ -220,10 +221,14 @@ export async function listViews(client: Queryable, schemas: string[]): Promise<V
 
 /** max(version) of Supabase's migration history; null when the project has no such table. */
 export async function latestMigration(client: Queryable): Promise<{ version: string | null; error?: string }> {
+    // From the catalog, not to_regclass(): that raises an ERROR without USAGE on the schema.
     const exists = await client.query<{ present: boolean }>(
-        "select pg_catalog.to_regclass('supabase_migrations.schema_migrations') is not null as present",
+        `select exists (select 1 from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+                        where n.nspname = 'supabase_migrations' and c.relname = 'schema_migrations') as present`,
     );
     if (!exists.rows[0].present) return { version: null };
+    const refusal = await readRefusal(client, { schema: "supabase_migrations", name: "schema_migrations" });
+    if (refusal) return { version: null, error: refusal };
     const r = await attempt(client, async () => {
         const q = await client.query<{ version: string | null }>(
             `select max(version::text collate "C") as version from supabase_migrations.schema_migrations`,

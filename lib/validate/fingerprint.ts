@@ -2,7 +2,9 @@
 // its source at the moment of the dump, small enough to keep as JSON in the backup manifest.
 //
 // Safe to call inside the caller's pg_dump snapshot transaction: nothing here begins or ends that
-// transaction (see session.ts), and every failing read is contained by a savepoint and recorded.
+// transaction (see session.ts). A read the role may not make is not attempted (readability.ts: on the
+// source, a refused statement is an ERROR line in production's log); what fails anyway is contained by
+// a savepoint and recorded.
 import { quoteLiteral } from "../postgres/connection";
 import type { ClientBase } from "pg";
 import {
@@ -21,6 +23,7 @@ import {
 } from "./catalog";
 import { listGrants } from "./grants";
 import { listPublications } from "./publications";
+import { readRefusal } from "./readability";
 import { runRlsProbe } from "./rlsProbes";
 import { listSequences } from "./sequenceValues";
 import { storageBuckets } from "./storageBuckets";
@@ -34,6 +37,8 @@ export type { Fingerprint, FingerprintOptions, RlsProbe } from "./types";
 async function fingerprintTable(client: Queryable, name: string, table: CatalogTable | undefined): Promise<TableFingerprint> {
     const empty = { table: name, rowCount: null, maxUpdatedAt: null, checksum: null };
     if (!table) return { ...empty, hasUpdatedAt: false, error: "table does not exist" };
+    const refusal = await readRefusal(client, table);
+    if (refusal) return { ...empty, hasUpdatedAt: table.hasUpdatedAt, error: refusal };
     const scan = await attempt(client, () => scanTable(client, table));
     if (!scan.ok) return { ...empty, hasUpdatedAt: table.hasUpdatedAt, error: scan.error };
     return {
@@ -50,8 +55,11 @@ const SPLIT_MIN_BLOCKS = 1024;
 
 async function tableBlocks(client: Queryable, table: CatalogTable): Promise<number> {
     if (table.partitioned) return 0; // scanned through the parent in one piece
+    // By oid from the catalog: a name cast to regclass fails (an ERROR in the log) without USAGE on its schema.
     const r = await client.query<{ blocks: string }>(
-        "select (pg_relation_size(format('%I.%I', $1::text, $2::text)::regclass) / current_setting('block_size')::bigint)::text as blocks",
+        `select coalesce(max(pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::bigint), 0)::text as blocks
+         from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = $1 and c.relname = $2`,
         [table.schema, table.name],
     );
     return Number(r.rows[0].blocks);
@@ -68,8 +76,15 @@ async function fingerprintTables(main: Queryable, clients: Queryable[], wanted: 
         return out;
     }
     const jobs: { index: number; table: CatalogTable; range: BlockRange }[] = [];
+    // Every client reads as the same role with the same pinned settings: one check serves them all.
+    const refusals = new Map<number, string>();
     for (const [index, [, table]] of wanted.entries()) {
         if (!table) continue;
+        const refusal = await readRefusal(main, table);
+        if (refusal) {
+            refusals.set(index, refusal);
+            continue;
+        }
         const blocks = await attempt(main, () => tableBlocks(main, table));
         // More parts than connections: live rows are not spread evenly over blocks (updates append new
         // row versions), so small parts pulled by whichever connection is free balance the load.
@@ -80,6 +95,8 @@ async function fingerprintTables(main: Queryable, clients: Queryable[], wanted: 
     return wanted.map(([name, table], index) => {
         const empty = { table: name, rowCount: null, maxUpdatedAt: null, checksum: null };
         if (!table) return { ...empty, hasUpdatedAt: false, error: "table does not exist" };
+        const refusal = refusals.get(index);
+        if (refusal) return { ...empty, hasUpdatedAt: table.hasUpdatedAt, error: refusal };
         const mine = parts.filter((_, i) => jobs[i].index === index);
         const failed = mine.find((p) => !p.ok);
         if (failed && !failed.ok) return { ...empty, hasUpdatedAt: table.hasUpdatedAt, error: failed.error };

@@ -6,6 +6,7 @@
 // RLS-enabled table as seen through its policies. A superuser bypasses RLS, so this only means
 // something for ordinary roles; everything happens under a savepoint that is rolled back.
 import { quoteIdent } from "../postgres/connection";
+import { readRefusal, setRoleRefusal } from "./readability";
 import { attempt, type Queryable } from "./session";
 import { qualifiedName, scanTable, type TableRef } from "./tableScan";
 import type { RlsProbe, RlsProbeResult, RlsVisibility } from "./types";
@@ -37,7 +38,13 @@ async function probeTables(client: Queryable, tables: TableRef[]): Promise<RlsVi
     const out: RlsVisibility[] = [];
     for (const table of tables) {
         const name = qualifiedName(table.schema, table.name);
-        // Each table under its own savepoint: a permission error is this probe's result, not a crash.
+        // A read the role may not make is this probe's result, predicted rather than run (no ERROR in the
+        // source's log); anything else that fails is contained by the table's own savepoint.
+        const refusal = await readRefusal(client, table);
+        if (refusal) {
+            out.push({ table: name, rowCount: null, checksum: null, error: refusal });
+            continue;
+        }
         const scan = await attempt(client, () => scanTable(client, table, false));
         out.push(
             scan.ok
@@ -61,6 +68,8 @@ export async function runRlsProbe(
     );
     if (role.rows.length === 0) return { role: probe.role, claims, status: "role-missing", tables: [] };
     const bypass = role.rows[0].bypasses ? { bypassesRls: true } : {};
+    const cannotSetRole = await setRoleRefusal(client, probe.role);
+    if (cannotSetRole) return { role: probe.role, claims, status: "error", ...bypass, error: cannotSetRole, tables: [] };
 
     const before = await client.query<{ who: string }>("select current_user::text as who");
     const result = await attempt(

@@ -5,10 +5,15 @@
 // inside a caller's transaction everything happens under SAVEPOINTs that are rolled back, which also
 // undoes every SET LOCAL we make. Only when the client is idle (no transaction open) do we open our
 // own READ ONLY transaction, which gives all queries one consistent snapshot, and roll it back.
+// Nothing here uses a failing statement as a probe: on the source every ERROR is a line in production's
+// server log. A read that may be refused is checked first (readability.ts); attempt() only contains
+// what still fails.
 import type { ClientBase } from "pg";
-import { redact } from "../redact";
+import { pgErrorText } from "../redact";
 
 export type Queryable = Pick<ClientBase, "query">;
+/** A client whose transaction state is known without asking the server (node-postgres tracks it). */
+export type SessionClient = Pick<ClientBase, "query" | "getTransactionStatus">;
 
 let savepointCounter = 0;
 
@@ -17,36 +22,44 @@ function nextSavepoint(): string {
     return `supabase_dr_validate_${savepointCounter}`;
 }
 
-function pgCode(err: unknown): string | undefined {
-    return typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : undefined;
+/** A database error as one line without secrets or row values (a server error's DETAIL quotes rows). */
+export function errorText(err: unknown): string {
+    return pgErrorText(err);
 }
 
-/** A database error as one redacted line (PostgreSQL messages can quote connection strings). */
-export function errorText(err: unknown): string {
-    const message = err instanceof Error ? err.message : String(err);
-    const code = pgCode(err);
-    return redact(code ? `${message} (SQLSTATE ${code})` : message);
+/** The same error with its message redacted; a server error keeps its SQLSTATE in `code`. */
+function redactedError(err: unknown): Error {
+    const clean = new Error(pgErrorText(err));
+    const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
+    if (typeof code === "string") Object.assign(clean, { code });
+    return clean;
 }
 
 /**
  * Runs fn inside the caller's open transaction (under a savepoint rolled back afterwards) or, when
  * none is open, inside a READ ONLY REPEATABLE READ transaction of our own that is rolled back.
+ *
+ * Whether a transaction is open comes from the protocol (ReadyForQuery's transaction status, which
+ * node-postgres keeps), not from a SAVEPOINT that fails on an idle client: that failure is an ERROR line in the
+ * source server's log, and teams that alert on those would be paged by every drill.
  */
-export async function withIsolatedReads<T>(client: Queryable, fn: () => Promise<T>): Promise<T> {
-    const savepoint = nextSavepoint();
-    let ownTransaction = false;
-    try {
-        await client.query(`savepoint ${savepoint}`);
-    } catch (err) {
-        // 25P01 no_active_sql_transaction: the client is idle, so the transaction is ours to own.
-        if (pgCode(err) !== "25P01") {
-            throw new Error(`cannot start validation inside the caller's transaction: ${errorText(err)}`);
-        }
-        await client.query("begin isolation level repeatable read read only");
-        ownTransaction = true;
+export async function withIsolatedReads<T>(client: SessionClient, fn: () => Promise<T>): Promise<T> {
+    // The status node-postgres keeps lags behind a failed query (its promise rejects before the
+    // server's ReadyForQuery arrives). An empty query brings a fresh one, and cannot fail in any state:
+    // with no statement in it, not even an aborted transaction refuses it.
+    await client.query("");
+    const status = client.getTransactionStatus();
+    if (status === "E") {
+        throw new Error("cannot start validation inside the caller's transaction: it is aborted (a statement in it failed; roll it back first)");
     }
+    if (status !== "I" && status !== "T") throw new Error("cannot start validation: the client is not connected");
+    const ownTransaction = status === "I";
+    const savepoint = nextSavepoint();
+    await client.query(ownTransaction ? "begin isolation level repeatable read read only" : `savepoint ${savepoint}`);
     try {
         return await fn();
+    } catch (err) {
+        throw redactedError(err);
     } finally {
         if (ownTransaction) {
             await client.query("rollback");
