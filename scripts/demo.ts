@@ -40,6 +40,9 @@ export function demoSettings(sampleUserId: string): Partial<DrillSettings> {
                 "public.profiles.email": "email",
                 "public.profiles.phone": "phone",
                 "public.profiles.full_name": "name",
+                // The sign-up trigger copies the name from the user's metadata: mask it there too (the
+                // whole-database survivor scan finds it otherwise).
+                "auth.users.raw_user_meta_data.full_name": "name",
             },
         },
         targets: { rtoSeconds: 2 * 3600, rpoSeconds: 24 * 3600 },
@@ -64,7 +67,8 @@ async function main(): Promise<number> {
             env: "demo",
             backend,
             backupDir,
-            secrets: { sourceDbUrl: pg.url("app"), targetDbUrl: pg.url("postgres") },
+            // No target: the drill restores into its own throw-away cluster, as `npm run drill` does by default.
+            secrets: { sourceDbUrl: pg.url("app") },
             settings: demoSettings(seeded.sampleUserId),
             onOutput: (t) => process.stdout.write(t),
         });

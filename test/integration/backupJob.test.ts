@@ -1,4 +1,4 @@
-// The backup job end to end: a sample database dumped into MinIO with Object Lock, found fresh, then
+// The backup job end to end: a sample database dumped into an S3 server with Object Lock, found fresh, then
 // stale once the clock passes the RPO (with the webhook notified), and the audit's delete proof passing.
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -13,16 +13,21 @@ import { startLocalCluster, type LocalCluster } from "../../lib/postgres/localCl
 import { auditRetention, formatAuditReport } from "../../lib/vault/audit";
 import { checkFreshness, runFreshnessAlarm } from "../../lib/vault/freshness";
 import { RetentionRefusedError, S3Store } from "../../lib/vault/s3Store";
-import { startMinio, type MinioServer } from "../helpers/minio";
+import { startS3Server, type S3Server } from "../helpers/s3Server";
 import { createSampleData } from "../helpers/sampleData";
 
 const execFileAsync = promisify(execFile);
 const BUCKET = "backup-job-test";
 const ENV = "staging";
-const NOW = new Date("2026-11-22T01:00:00Z");
+// Relative to the real clock: an object-lock retention date must lie in the future.
+const NOW = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000); // today, 00:00 UTC
+const LATER = new Date(NOW.getTime() + 3600_000); // the same day, so the same month
+const day = (d: Date) => d.toISOString().slice(0, 10).replace(/-/g, "/");
+const month = (d: Date) => d.toISOString().slice(0, 7).replace(/-/g, "/");
+const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, "").slice(0, 14);
 
 let pg: LocalCluster;
-let minio: MinioServer;
+let server: S3Server;
 let store: S3Store;
 let first: BackupJobResult;
 let hook: http.Server;
@@ -30,10 +35,10 @@ const received: unknown[] = [];
 let hookUrl: string;
 
 beforeAll(async () => {
-    [pg, minio] = await Promise.all([startLocalCluster(), startMinio()]);
+    [pg, server] = await Promise.all([startLocalCluster(), startS3Server()]);
     await createSampleData(pg.url(), 500);
-    await minio.createLockedBucket(BUCKET, "COMPLIANCE", 1);
-    store = new S3Store({ bucket: BUCKET, endpoint: minio.endpoint, region: minio.region, credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey } });
+    await server.createLockedBucket(BUCKET, "COMPLIANCE", 1);
+    store = new S3Store({ bucket: BUCKET, endpoint: server.endpoint, region: server.region, credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey } });
     hook = http.createServer((req, res) => {
         let body = "";
         req.on("data", (d: Buffer) => (body += d.toString()));
@@ -48,53 +53,52 @@ beforeAll(async () => {
 
 afterAll(async () => {
     await new Promise((r) => hook?.close(r));
-    await minio?.stop();
+    await server?.stop();
     await pg?.stop();
 });
 
-describe("backup job into MinIO", () => {
+describe("backup job into S3 with Object Lock", () => {
     it("uploads dump, checksums, manifest and split files under db/{env}/YYYY/MM/DD/ with retention, plus the monthly copy", async () => {
         const lines: string[] = [];
         first = await runBackup({ sourceUrl: pg.url(), env: ENV, store, retentionDays: 7, monthlyArchiveMonths: 12, split: true, now: () => NOW, onProgress: (l) => lines.push(l) });
         const keys = first.primary.uploaded.map((u) => u.key);
         const id = first.id;
-        expect(id).toBe("backup_20261122010000");
+        expect(id).toBe(`backup_${stamp(NOW)}`);
         expect(first.warnings).toEqual([]); // a superuser may dump roles
         for (const name of [`${id}.dump`, `${id}.sha256`, `${id}.manifest.json`, `${id}.roles.sql`, `${id}.schema.sql`, `${id}.data.sql`]) {
-            expect(keys).toContain(`db/${ENV}/2026/11/22/${name}`);
-            expect(keys).toContain(`monthly/db/${ENV}/2026/11/${name}`);
+            expect(keys).toContain(`db/${ENV}/${day(NOW)}/${name}`);
+            expect(keys).toContain(`monthly/db/${ENV}/${month(NOW)}/${name}`);
         }
         // The manifest goes last in each tier: its presence marks a complete backup.
-        expect(keys.indexOf(`db/${ENV}/2026/11/22/${id}.manifest.json`)).toBe(keys.filter((k) => k.startsWith("db/")).length - 1);
+        expect(keys.indexOf(`db/${ENV}/${day(NOW)}/${id}.manifest.json`)).toBe(keys.filter((k) => k.startsWith("db/")).length - 1);
         expect(first.primary.monthlyArchive).toBe(true);
-        const h = await store.head(`db/${ENV}/2026/11/22/${id}.dump`);
+        const h = await store.head(`db/${ENV}/${day(NOW)}/${id}.dump`);
         expect(h?.retentionMode).toBe("COMPLIANCE");
-        expect(h?.retainUntil?.toISOString()).toBe("2026-11-29T01:00:00.000Z");
+        expect(h?.retainUntil?.toISOString()).toBe(new Date(NOW.getTime() + 7 * 86_400_000).toISOString());
         expect(h?.sha256).toBe(first.primary.uploaded.find((u) => u.key.endsWith(".dump"))?.sha256);
         // The backup survives a delete attempt on its locked version.
-        await expect(store.delete(`db/${ENV}/2026/11/22/${id}.dump`, h?.versionId)).rejects.toBeInstanceOf(RetentionRefusedError);
-        expect((await store.head(`db/${ENV}/2026/11/22/${id}.dump`))?.versionId).toBe(h?.versionId);
-        const m = await store.head(`monthly/db/${ENV}/2026/11/${id}.dump`);
+        await expect(store.delete(`db/${ENV}/${day(NOW)}/${id}.dump`, h?.versionId)).rejects.toBeInstanceOf(RetentionRefusedError);
+        expect((await store.head(`db/${ENV}/${day(NOW)}/${id}.dump`))?.versionId).toBe(h?.versionId);
+        const m = await store.head(`monthly/db/${ENV}/${month(NOW)}/${id}.dump`);
         expect(m?.retainUntil?.toISOString()).toBe(new Date(NOW.getTime() + 12 * 31 * 86_400_000).toISOString());
         expect(lines.some((l) => /upload 1\/\d+ s3:\/\/backup-job-test\/db\/staging/.test(l))).toBe(true);
         expect(lines.join("\n")).not.toContain(pg.password);
     });
 
     it("a second backup in the same month adds no monthly copy", async () => {
-        const later = new Date("2026-11-23T01:00:00Z");
-        const second = await runBackup({ sourceUrl: pg.url(), env: ENV, store, retentionDays: 7, monthlyArchiveMonths: 12, now: () => later });
+        const second = await runBackup({ sourceUrl: pg.url(), env: ENV, store, retentionDays: 7, monthlyArchiveMonths: 12, now: () => LATER });
         expect(second.primary.monthlyArchive).toBe(false);
-        expect(second.primary.uploaded.every((u) => u.key.startsWith(`db/${ENV}/2026/11/23/`))).toBe(true);
+        expect(second.primary.uploaded.every((u) => u.key.startsWith(`db/${ENV}/${day(LATER)}/`))).toBe(true);
     });
 
     it("mirrors the same objects into a second store, and reports (without undoing the vault copy) a mirror that fails", async () => {
-        await minio.createLockedBucket("mirror-archive", "GOVERNANCE", 1);
-        const mirror = new S3Store({ bucket: "mirror-archive", client: minio.s3Client(), lockMode: "GOVERNANCE" });
+        await server.createLockedBucket("mirror-archive", "GOVERNANCE", 1);
+        const mirror = new S3Store({ bucket: "mirror-archive", client: server.s3Client(), lockMode: "GOVERNANCE" });
         const r = await runBackup({ sourceUrl: pg.url(), env: "mirrored", store, mirror, retentionDays: 7, monthlyArchiveMonths: 12, now: () => NOW });
         expect(r.mirror?.error).toBeUndefined();
         expect(r.mirror?.uploaded.map((u) => [u.key, u.sha256])).toEqual(r.primary.uploaded.map((u) => [u.key, u.sha256]));
         expect((await mirror.head(r.mirror!.uploaded[0].key))?.retentionMode).toBe("GOVERNANCE");
-        const broken = new S3Store({ bucket: "no-such-bucket", client: minio.s3Client() });
+        const broken = new S3Store({ bucket: "no-such-bucket", client: server.s3Client() });
         const r2 = await runBackup({ sourceUrl: pg.url(), env: "mirrored2", store, mirror: broken, retentionDays: 7, monthlyArchiveMonths: 12, now: () => NOW });
         expect(r2.mirror?.error).toMatch(/NoSuchBucket/);
         expect(r2.primary.uploaded.length).toBe(6);
@@ -103,7 +107,7 @@ describe("backup job into MinIO", () => {
     it("the freshness check finds the newest backup fresh, with every file re-verified", async () => {
         const r = await checkFreshness({ store, env: ENV, rpoSeconds: 3600, now: () => new Date(Date.now() + 60_000) });
         expect(r.status).toBe("fresh");
-        expect(r.newestBackup).toMatch(new RegExp(`^db/${ENV}/2026/11/23/backup_20261123010000\\.manifest\\.json$`));
+        expect(r.newestBackup).toMatch(new RegExp(`^db/${ENV}/${day(LATER)}/backup_${stamp(LATER)}\\.manifest\\.json$`));
         expect(r.files.length).toBe(1);
         expect(r.files.every((f) => f.ok)).toBe(true);
     });
@@ -131,14 +135,14 @@ describe("backup job into MinIO", () => {
     });
 
     it("the freshness CLI exits 1 on a stale backup and 0 on a fresh one", async () => {
-        const env = { ...process.env, BACKUP_ENV: ENV, BACKUP_BUCKET: BUCKET, S3_ENDPOINT: minio.endpoint, AWS_REGION: minio.region,
-            AWS_ACCESS_KEY_ID: minio.accessKey, AWS_SECRET_ACCESS_KEY: minio.secretKey, RPO_SECONDS: "3600" };
+        const env = { ...process.env, BACKUP_ENV: ENV, BACKUP_BUCKET: BUCKET, S3_ENDPOINT: server.endpoint, AWS_REGION: server.region,
+            AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: server.secretKey, RPO_SECONDS: "3600" };
         const tsx = path.resolve(__dirname, "../../node_modules/.bin/tsx");
         const script = path.resolve(__dirname, "../../scripts/freshness.ts");
-        const stale = await execFileAsync(tsx, [script], { env: { ...env, NOW: "2026-12-01T00:00:00Z" } }).then(() => 0, (e: { code: number; stdout: string; stderr: string }) => e);
+        const stale = await execFileAsync(tsx, [script], { env: { ...env, NOW: new Date(NOW.getTime() + 30 * 86_400_000).toISOString() } }).then(() => 0, (e: { code: number; stdout: string; stderr: string }) => e);
         expect(stale).toMatchObject({ code: 1 });
         expect((stale as { stdout: string }).stdout).toMatch(/STALE/);
-        expect(JSON.stringify(stale)).not.toContain(minio.secretKey);
+        expect(JSON.stringify(stale)).not.toContain(server.secretKey);
         const ok = await execFileAsync(tsx, [script], { env: { ...env, NOW: new Date(Date.now() + 1000).toISOString() } });
         expect(ok.stdout).toMatch(/FRESH/);
         const missing = await execFileAsync(tsx, [script], { env: { ...env, BACKUP_BUCKET: "" } }).then(() => 0, (e: { code: number; stderr: string }) => e);
@@ -160,8 +164,8 @@ describe("backup job into MinIO", () => {
     it("the backup and retention-audit CLIs run end to end without printing secrets", async () => {
         const tsx = path.resolve(__dirname, "../../node_modules/.bin/tsx");
         const script = (n: string) => path.resolve(__dirname, `../../scripts/${n}.ts`);
-        const env = { ...process.env, SOURCE_DB_URL: pg.url(), BACKUP_ENV: "cli", BACKUP_BUCKET: BUCKET, S3_ENDPOINT: minio.endpoint, AWS_REGION: minio.region,
-            AWS_ACCESS_KEY_ID: minio.accessKey, AWS_SECRET_ACCESS_KEY: minio.secretKey, RETENTION_DAYS: "2" };
+        const env = { ...process.env, SOURCE_DB_URL: pg.url(), BACKUP_ENV: "cli", BACKUP_BUCKET: BUCKET, S3_ENDPOINT: server.endpoint, AWS_REGION: server.region,
+            AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: server.secretKey, RETENTION_DAYS: "2" };
         const backup = await execFileAsync(tsx, [script("backup")], { env });
         expect(backup.stdout).toMatch(/objects in s3:\/\/backup-job-test \(with monthly archive\)/);
         expect(backup.stderr).toMatch(/upload 1\//);
@@ -174,7 +178,7 @@ describe("backup job into MinIO", () => {
         expect(report.byState.locked.objects).toBe(6); // dump, .sha256, manifest × daily and monthly
         for (const out of [backup.stdout, backup.stderr, audit.stdout, audit.stderr]) {
             expect(out).not.toContain(pg.password);
-            expect(out).not.toContain(minio.secretKey);
+            expect(out).not.toContain(server.secretKey);
         }
         const bad = await execFileAsync(tsx, [script("backup")], { env: { ...env, SOURCE_DB_URL: "" } }).then(() => 0, (e: { code: number; stderr: string }) => e);
         expect(bad).toMatchObject({ code: 2 });

@@ -1,4 +1,4 @@
-// Issue 5 end to end: a backup of the demo database lands in the vault (real MinIO with Object Lock)
+// Issue 5 end to end: a backup of the demo database lands in the vault (a real S3 server with Object Lock)
 // with retention, survives a delete attempt, is fresh, goes stale when the clock passes the RPO, and a
 // drill restores both the database and a storage bucket from the vault through the real engine.
 import { DeleteObjectCommand, GetObjectRetentionCommand } from "@aws-sdk/client-s3";
@@ -11,12 +11,12 @@ import { snapshotStorage } from "../../lib/storage/snapshot";
 import { checkFreshness } from "../../lib/vault/freshness";
 import { S3Store } from "../../lib/vault/s3Store";
 import { startFakeStorageApi, type FakeStorageApi } from "../helpers/fakeStorageApi";
-import { startMinio, type MinioServer } from "../helpers/minio";
+import { startS3Server, type S3Server } from "../helpers/s3Server";
 import { databaseChecksum, drillStacks, scratchDatabases, startHarness, type DrillHarness } from "../helpers/drillHarness";
 
 const BUCKET = "supabase-backups";
 let h: DrillHarness;
-let minio: MinioServer;
+let server: S3Server;
 let storage: FakeStorageApi;
 let store: S3Store;
 let sourceUrl: string;
@@ -25,14 +25,14 @@ const saved: Record<string, string | undefined> = {};
 
 beforeAll(async () => {
     h = await startHarness();
-    minio = await startMinio();
-    await minio.createLockedBucket(BUCKET, "COMPLIANCE", 1);
+    server = await startS3Server();
+    await server.createLockedBucket(BUCKET, "COMPLIANCE", 1);
     // The drill's provider process reads S3 credentials from the environment, as in CI (OIDC role).
-    for (const [k, v] of Object.entries({ AWS_ACCESS_KEY_ID: minio.accessKey, AWS_SECRET_ACCESS_KEY: minio.secretKey, AWS_REGION: minio.region })) {
+    for (const [k, v] of Object.entries({ AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: server.secretKey, AWS_REGION: server.region })) {
         saved[k] = process.env[k];
         process.env[k] = v;
     }
-    store = new S3Store({ bucket: BUCKET, endpoint: minio.endpoint, region: minio.region, credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey } });
+    store = new S3Store({ bucket: BUCKET, endpoint: server.endpoint, region: server.region, credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey } });
     await withClient(h.pg.url(), "admin", (c) => c.query("create database app"));
     sourceUrl = h.pg.url("app");
     sampleUserId = (await seedSupabaseLikeDatabase(sourceUrl, { scale: 0.2 })).sampleUserId;
@@ -47,7 +47,7 @@ afterAll(async () => {
         else process.env[k] = v;
     }
     await storage?.close();
-    await minio?.stop();
+    await server?.stop();
     await h?.stop();
 });
 
@@ -57,11 +57,11 @@ describe("backups in the vault", () => {
         const dumpKey = backup.primary.uploaded.find((o) => o.key.endsWith(".dump"))!.key;
         expect(dumpKey).toMatch(/^db\/staging\/\d{4}\/\d{2}\/\d{2}\/backup_\d{14}\.dump$/);
 
-        const s3 = minio.s3Client();
-        const retention = await s3.send(new GetObjectRetentionCommand({ Bucket: BUCKET, Key: dumpKey }));
+        const client = server.s3Client();
+        const retention = await client.send(new GetObjectRetentionCommand({ Bucket: BUCKET, Key: dumpKey }));
         expect(retention.Retention?.Mode).toBe("COMPLIANCE");
         const head = await store.head(dumpKey);
-        await expect(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: dumpKey, VersionId: head!.versionId }))).rejects.toThrow();
+        await expect(client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: dumpKey, VersionId: head!.versionId }))).rejects.toMatchObject({ name: "AccessDenied" });
         expect(await store.head(dumpKey)).toBeDefined();
 
         const fresh = await checkFreshness({ store, env: "staging", rpoSeconds: 3600 });
@@ -81,7 +81,7 @@ describe("backups in the vault", () => {
             backupDir: h.backupDir,
             secrets: { sourceDbUrl: sourceUrl, targetDbUrl: h.pg.url(), storageServiceKey: storage.serviceKey },
             settings: {
-                vault: { kind: "s3", bucket: BUCKET, endpoint: minio.endpoint, region: minio.region },
+                vault: { kind: "s3", bucket: BUCKET, endpoint: server.endpoint, region: server.region },
                 storage: { storageUrl: storage.url, buckets: ["uploads"] },
                 validation: { fingerprint: { rlsProbes: [{ role: "authenticated", claims: { sub: sampleUserId, role: "authenticated" } }] } },
             },
@@ -98,6 +98,6 @@ describe("backups in the vault", () => {
         expect(await scratchDatabases(h.pg.url())).toEqual([]);
         expect(await drillStacks(h.backend)).toEqual([]);
         expect(await databaseChecksum(sourceUrl)).toBe(before);
-        expect(JSON.stringify(result.report)).not.toContain(minio.secretKey);
+        expect(JSON.stringify(result.report)).not.toContain(server.secretKey);
     });
 });

@@ -1,47 +1,48 @@
-// S3Store against a real MinIO with Object Lock: retention on every put, locked versions that cannot be
-// deleted or overwritten, multipart streaming, paging, and the checksum verifier catching corruption.
+// S3Store against a real S3 server with Object Lock (Versity Gateway, test/helpers/s3Server.ts):
+// retention on every put, locked versions that cannot be deleted or overwritten, multipart streaming,
+// paging, and the checksum verifier catching corruption.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { GetObjectRetentionCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkFreshness, verifyStoredSha256 } from "../../lib/vault/freshness";
 import { RetentionRefusedError, S3Store } from "../../lib/vault/s3Store";
-import { generatedSha256, generatedStream, startMinio, type MinioServer } from "../helpers/minio";
+import { generatedSha256, generatedStream, startS3Server, type S3Server } from "../helpers/s3Server";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const BUCKET = "vault-s3-test";
 
-let minio: MinioServer;
+let server: S3Server;
 let store: S3Store;
 
 beforeAll(async () => {
-    minio = await startMinio();
-    await minio.createLockedBucket(BUCKET, "COMPLIANCE", 1);
-    store = new S3Store({ bucket: BUCKET, endpoint: minio.endpoint, region: minio.region, lockMode: "COMPLIANCE",
-        credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey } });
+    server = await startS3Server();
+    await server.createLockedBucket(BUCKET, "COMPLIANCE", 1);
+    store = new S3Store({ bucket: BUCKET, endpoint: server.endpoint, region: server.region, lockMode: "COMPLIANCE",
+        credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey } });
 });
 
 afterAll(async () => {
-    await minio?.stop();
+    await server?.stop();
 });
 
 async function putText(key: string, text: string, retainUntil?: Date) {
     return store.put(key, Readable.from([Buffer.from(text)]), { sha256: sha(text), bytes: Buffer.byteLength(text), retainUntil, contentType: "text/plain" });
 }
 
-describe("S3Store on MinIO with Object Lock", () => {
+describe("S3Store on an S3 server with Object Lock", () => {
     it("puts with retention: GetObjectRetention and head show the mode and date", async () => {
         const until = new Date(Date.now() + 3 * 86_400_000);
         const put = await putText("db/t/a.txt", "hello vault", until);
         expect(put.versionId).toBeTruthy();
-        const r = await minio.s3Client().send(new GetObjectRetentionCommand({ Bucket: BUCKET, Key: "db/t/a.txt", VersionId: put.versionId }));
+        const r = await server.s3Client().send(new GetObjectRetentionCommand({ Bucket: BUCKET, Key: "db/t/a.txt", VersionId: put.versionId }));
         expect(r.Retention?.Mode).toBe("COMPLIANCE");
         expect(Math.abs(r.Retention!.RetainUntilDate!.getTime() - until.getTime())).toBeLessThan(1000);
         const h = await store.head("db/t/a.txt");
         expect(h).toMatchObject({ bytes: 11, sha256: sha("hello vault"), versionId: put.versionId, retentionMode: "COMPLIANCE" });
         expect(await store.retention("db/t/a.txt", put.versionId)).toMatchObject({ mode: "COMPLIANCE" });
         // The put carried a SHA256 flexible checksum (what AWS requires on Object Lock puts) and S3 kept it.
-        const withSum = await minio.s3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: "db/t/a.txt", ChecksumMode: "ENABLED" }));
+        const withSum = await server.s3Client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: "db/t/a.txt", ChecksumMode: "ENABLED" }));
         expect(withSum.ChecksumSHA256).toBe(createHash("sha256").update("hello vault").digest("base64"));
         const body: Buffer[] = [];
         for await (const c of await store.get("db/t/a.txt")) body.push(c as Buffer);
@@ -52,13 +53,14 @@ describe("S3Store on MinIO with Object Lock", () => {
         const first = await putText("db/t/locked.txt", "original", new Date(Date.now() + 86_400_000));
         const refused = await store.delete("db/t/locked.txt", first.versionId).then(() => undefined, (e: unknown) => e);
         expect(refused).toBeInstanceOf(RetentionRefusedError);
-        // AWS says AccessDenied, MinIO InvalidRequest ("WORM protected"): both are the lock refusing.
-        expect(["AccessDenied", "InvalidRequest"]).toContain((refused as RetentionRefusedError).code);
+        // AWS and the gateway both answer AccessDenied "... protected by object lock".
+        expect((refused as RetentionRefusedError).code).toBe("AccessDenied");
+        expect((refused as RetentionRefusedError).message).toMatch(/object lock/i);
         await expect(store.delete("db/t/locked.txt")).rejects.toBeInstanceOf(RetentionRefusedError);
         expect((await store.head("db/t/locked.txt"))?.versionId).toBe(first.versionId);
         const second = await putText("db/t/locked.txt", "overwritten", new Date(Date.now() + 86_400_000));
         expect(second.versionId).not.toBe(first.versionId);
-        const versions = await minio.s3Client().send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: "db/t/locked.txt" }));
+        const versions = await server.s3Client().send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: "db/t/locked.txt" }));
         expect(versions.Versions?.map((v) => v.VersionId).sort()).toEqual([first.versionId, second.versionId].sort());
         const old: Buffer[] = [];
         for await (const c of await store.get("db/t/locked.txt", first.versionId)) old.push(c as Buffer);
@@ -67,7 +69,7 @@ describe("S3Store on MinIO with Object Lock", () => {
 
     it("deletes an unlocked version (the refusal above is the lock, not missing rights)", async () => {
         // The bucket's default rule locks every put; a GOVERNANCE-free unlocked object needs a bucket without a default.
-        const c = minio.s3Client();
+        const c = server.s3Client();
         await c.send(new (await import("@aws-sdk/client-s3")).CreateBucketCommand({ Bucket: "unlocked-test" }));
         const s = new S3Store({ bucket: "unlocked-test", client: c });
         await s.put("x.txt", Readable.from([Buffer.from("bye")]), { sha256: sha("bye"), bytes: 3 });
@@ -93,7 +95,7 @@ describe("S3Store on MinIO with Object Lock", () => {
 
     it("lists every object across pages", async () => {
         const n = 1005; // more than one ListObjectsV2 page (1000)
-        const c = minio.s3Client();
+        const c = server.s3Client();
         for (let i = 0; i < n; i += 50) {
             await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) =>
                 c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `page/${String(i + j).padStart(5, "0")}`, Body: "x", ChecksumAlgorithm: "SHA256" }))));
@@ -117,7 +119,7 @@ describe("S3Store on MinIO with Object Lock", () => {
 
         // Someone with PutObject puts other bytes on top: the locked original survives as an older
         // version, but a restore reads the current one — which no longer matches.
-        await minio.s3Client().send(new PutObjectCommand({ Bucket: BUCKET, Key: `${dir}/backup_20261120010000.dump`, Body: "tampered", ChecksumAlgorithm: "SHA256" }));
+        await server.s3Client().send(new PutObjectCommand({ Bucket: BUCKET, Key: `${dir}/backup_20261120010000.dump`, Body: "tampered", ChecksumAlgorithm: "SHA256" }));
         const r = await checkFreshness({ store, env, now });
         expect(r.status).toBe("corrupt");
         expect(r.reason).toMatch(/hashes to/);
