@@ -75,6 +75,8 @@ export async function runPgTool(tool: PgTool, args: string[], opts: RunToolOptio
     // psql reads a script in the client encoding until the script sets one: pin it, so it splits the
     // script where the SQL safety scan did (a GBK/SJIS locale would move quotes).
     const env: NodeJS.ProcessEnv = { ...process.env, PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? "10", PGCLIENTENCODING: "UTF8" };
+    // The PostgreSQL tools need no secret of the engine's (provider processes inherit its environment).
+    delete env.PULUMI_CONFIG_PASSPHRASE;
     if (password) env.PGPASSWORD = password;
     const secrets = [password];
     const lines: string[] = [];

@@ -1,7 +1,7 @@
 // The real Pulumi engine for the Automation API: finds (or builds) it with scripts/ensure-pulumi.sh,
 // and sets up local file backends. Never Pulumi Cloud: every workspace made here gets an explicit
 // PULUMI_BACKEND_URL.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -101,7 +101,10 @@ export function pulumiCommand(): Promise<PulumiCommand> {
 
 function workspaceOptions(backend: LocalBackend, projectName: string, command: PulumiCommand): LocalWorkspaceOptions {
     return {
-        workDir: backend.workDir,
+        // A directory of its own per workspace: creating a workspace rewrites Pulumi.yaml, and the engine
+        // keeps the selected stack per project directory, so workspaces of drills running at once on one
+        // backend would otherwise read each other's half-written files.
+        workDir: fs.mkdtempSync(path.join(backend.workDir, `${projectName}-`)),
         envVars: backend.envVars,
         pulumiCommand: command,
         projectSettings: { name: projectName, runtime: "nodejs", backend: { url: backend.url } },
@@ -113,14 +116,67 @@ export async function backendWorkspace(backend: LocalBackend, projectName: strin
     return LocalWorkspace.create(workspaceOptions(backend, projectName, await pulumiCommand()));
 }
 
-/** Creates (or selects) a stack running an inline program on the given backend. */
+/**
+ * A stack running an inline program on the given backend: created or selected (default), only
+ * created (fails when it exists: never share a stack with another run), or only selected (fails when
+ * it is gone: never recreate a stack another run removed).
+ */
 export async function inlineStack(
     backend: LocalBackend,
     args: InlineProgramArgs,
     extra: Partial<LocalWorkspaceOptions> = {},
+    mode: "createOrSelect" | "create" | "select" = "createOrSelect",
 ): Promise<Stack> {
-    return LocalWorkspace.createOrSelectStack(args, {
-        ...workspaceOptions(backend, args.projectName, await pulumiCommand()),
-        ...extra,
+    const opts = { ...workspaceOptions(backend, args.projectName, await pulumiCommand()), ...extra };
+    switch (mode) {
+        case "create":
+            return LocalWorkspace.createStack(args, opts);
+        case "select":
+            return LocalWorkspace.selectStack(args, opts);
+        case "createOrSelect":
+            return LocalWorkspace.createOrSelectStack(args, opts);
+    }
+}
+
+export interface ConfigEntry {
+    value: string;
+    secret?: boolean;
+}
+
+/**
+ * Sets stack config without putting any value on a command line: `pulumi config set <key>` reads the
+ * value from its standard input, and the stack's own secrets provider encrypts secret ones (whichever
+ * provider the stack has). The Automation API's setConfig/setAllConfig pass values as arguments, which
+ * every user of the machine can read in the process list. Keys are set one after another: each run
+ * rewrites the stack's config file.
+ */
+export async function setStackConfig(stack: Stack, config: Record<string, ConfigEntry>): Promise<void> {
+    const ws = stack.workspace as LocalWorkspace;
+    for (const [key, entry] of Object.entries(config)) {
+        await configSetFromStdin(ws, stack.name, key, entry);
+    }
+}
+
+function configSetFromStdin(ws: LocalWorkspace, stackName: string, key: string, entry: ConfigEntry): Promise<void> {
+    const args = ["config", "set", key, "--stack", stackName, entry.secret ? "--secret" : "--plaintext", "--raw", "--non-interactive"];
+    const env: Record<string, string | undefined> = {
+        ...process.env,
+        ...(ws.pulumiHome ? { PULUMI_HOME: ws.pulumiHome } : {}),
+        ...ws.envVars,
+        PULUMI_AUTOMATION_API: "true",
+    };
+    return new Promise((resolve, reject) => {
+        const child = spawn(ws.pulumiCommand.command, args, { cwd: ws.workDir, env, stdio: ["pipe", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("error", (err) => reject(new Error(`cannot run pulumi config set for ${key}: ${err.message}`)));
+        child.on("close", (code, signal) => {
+            if (code === 0) return resolve();
+            // The engine's message names the key and the problem; it never echoes a value read from stdin.
+            reject(new Error(`pulumi config set ${key} on stack ${stackName} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
+        });
+        // EPIPE when the CLI exits before reading (e.g. a bad flag): the close handler reports why.
+        child.stdin.on("error", () => undefined);
+        child.stdin.end(entry.value);
     });
 }
