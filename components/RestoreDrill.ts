@@ -1,6 +1,8 @@
 // A restore drill as resources (runbooks 000 and 003): backup artifact → scratch target → restore →
 // validation → optional masking → optional smoke tests → report. Creating the component runs the drill;
 // destroying it drops the scratch target. Artifacts stay in artifactsDir.
+// Smoke tests go to the restored environment: a scratch Supabase project's own API with its key by
+// default; a local database target has no API, so its smoke needs an explicit base URL.
 import * as pulumi from "@pulumi/pulumi";
 import { BackupArtifact } from "../dynamic/backupArtifact";
 import { DrillReport } from "../dynamic/drillReport";
@@ -13,6 +15,7 @@ import { StorageRestore } from "../dynamic/storageRestore";
 import { SupabaseProject } from "../dynamic/supabaseProject";
 import { Validation } from "../dynamic/validation";
 import type { DrillTargets } from "../lib/drill/report";
+import { smokeChecksFor, smokeEndpoint, type ProjectKeyRole } from "../lib/smoke/target";
 import { SUPABASE_ONLY_EXTENSIONS } from "../lib/supabase/platform/extensions";
 import type { FingerprintOptions, SqlAssertion } from "../lib/validate/types";
 import type { VaultSettings } from "../lib/vault/openVault";
@@ -43,7 +46,7 @@ export interface RestoreDrillArgs {
     restore?: RestoreSettings;
     validation?: { fingerprint?: FingerprintOptions; assertions?: SqlAssertion[]; allowNoData?: boolean };
     masking?: { rules: unknown; salt?: pulumi.Input<string>; allowUnmasked?: string[] };
-    smoke?: { baseUrl?: string; bearerToken?: pulumi.Input<string>; checks: unknown; retries?: number };
+    smoke?: SmokeSettings;
     /**
      * Storage restore (runbook 001 path C, 004 §2.2): the newest snapshot of each bucket, from the vault,
      * into restored-{bucket}-{yyyyMMdd} of the project at storageUrl; checksums verified; removed on destroy.
@@ -53,12 +56,30 @@ export interface RestoreDrillArgs {
     nextDrillDays: number;
 }
 
+/** Smoke tests against the restored environment (runbook 002). */
+export interface SmokeSettings {
+    /**
+     * TARGET_API_URL. Default for a scratch Supabase project: its own API (https://<ref>.supabase.co).
+     * Required for path checks on a local database target, which has no API.
+     */
+    baseUrl?: string;
+    /** API_BEARER_TOKEN (a user's session token), for checks with auth. A secret. */
+    bearerToken?: pulumi.Input<string>;
+    /** Default with a base URL: runbook 002's checks of the application (lib/smoke/checks); a project's API needs its own. */
+    checks?: unknown;
+    retries?: number;
+    /** Which of the scratch project's keys the checks carry (as `apikey`). Default anon. */
+    projectKey?: ProjectKeyRole;
+}
+
 /** A scratch Supabase project's settings (non-secret; the access token travels separately). */
 export interface SupabaseTargetSettings {
     organization: string;
     region: string;
     instanceSize?: string;
     apiBaseUrl?: string;
+    /** The projects' API URL, `{ref}` for the ref. Default https://{ref}.supabase.co. */
+    projectApiUrl?: string;
     readyTimeoutSeconds?: number;
     pollIntervalSeconds?: number;
 }
@@ -116,13 +137,17 @@ export class RestoreDrill extends pulumi.ComponentResource {
         const prefix = args.scratchPrefix ?? "drill";
         let drillServer: RestoreArgs["drillServer"];
         let target: ScratchDatabase | SupabaseProject;
+        let project: SupabaseProject | undefined;
+        // Before anything is created: smoke that has nothing to check fails now, not after the restore.
+        const smokeChecks = args.smoke && smokeChecksFor(args.smoke, t.kind);
         if (t.kind === "supabase-project") {
-            target = new SupabaseProject(`${name}-target`, {
+            target = project = new SupabaseProject(`${name}-target`, {
                 accessToken: t.accessToken,
                 organization: t.organization,
                 region: t.region,
                 instanceSize: t.instanceSize,
                 apiBaseUrl: t.apiBaseUrl,
+                projectApiUrl: t.projectApiUrl,
                 namePrefix: prefix,
                 readyTimeoutSeconds: t.readyTimeoutSeconds,
                 pollIntervalSeconds: t.pollIntervalSeconds,
@@ -179,12 +204,18 @@ export class RestoreDrill extends pulumi.ComponentResource {
             last = masking.status;
         }
         if (args.smoke) {
+            const endpoint = smokeEndpoint(
+                args.smoke.baseUrl,
+                project && { apiUrl: project.apiUrl, anonKey: project.anonKey, serviceRoleKey: project.serviceRoleKey },
+                args.smoke.projectKey,
+            );
             const smoke = new SmokeTest(`${name}-smoke`, {
                 ...common,
-                baseUrl: args.smoke.baseUrl,
+                baseUrl: endpoint.baseUrl,
                 bearerToken: args.smoke.bearerToken,
+                apiKey: endpoint.apiKey,
                 // Checks may carry header values (e.g. an apikey): kept secret in state.
-                checks: pulumi.secret(args.smoke.checks),
+                checks: pulumi.secret(smokeChecks),
                 retries: args.smoke.retries,
                 after: last,
             }, { parent: this });
@@ -216,7 +247,14 @@ export class RestoreDrill extends pulumi.ComponentResource {
                 smokeConfigured: !!args.smoke,
                 storageBuckets: args.storage?.buckets,
             },
-            redactValues: [args.smoke?.bearerToken, args.masking?.salt, args.storage?.serviceKey, t.kind === "supabase-project" ? t.accessToken : undefined].filter((v): v is pulumi.Input<string> => v !== undefined),
+            redactValues: [
+                args.smoke?.bearerToken,
+                args.masking?.salt,
+                args.storage?.serviceKey,
+                t.kind === "supabase-project" ? t.accessToken : undefined,
+                project?.anonKey,
+                project?.serviceRoleKey,
+            ].filter((v): v is pulumi.Input<string> => v !== undefined),
             after: [last, ...storageRestores.map((r) => r.verifiedAt)],
         }, { parent: this });
 

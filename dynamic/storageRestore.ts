@@ -1,6 +1,9 @@
 // Dynamic resource: a storage bucket restored from a vault manifest for a drill (runbook 001 Path C,
 // 004 §2.2), verified object by object, and emptied and deleted when the drill is destroyed.
 // The vault is given as connection settings, not a BlobStore: the provider runs in its own process.
+// The bucket carries an ownership marker (lib/storage/restore.ts) whose token lives only in this
+// resource's state, as a secret: a bucket of the same name that we did not create (a real path-C
+// restore made the same day) is never reused, emptied or deleted.
 import * as pulumi from "@pulumi/pulumi";
 import { redactError } from "../lib/redact";
 import { parseManifest } from "../lib/storage/manifest";
@@ -43,6 +46,8 @@ interface ProviderInputs {
 }
 
 interface ProviderOutputs extends ProviderInputs {
+    /** Proves the restored bucket is ours (its marker carries an HMAC keyed with it). A secret. */
+    ownerToken: string;
     sourceBucket: string;
     restoredBucket: string;
     objectCount: number;
@@ -50,8 +55,8 @@ interface ProviderOutputs extends ProviderInputs {
     verifiedAt: string;
 }
 
-function secretsOf(inputs: ProviderInputs): string[] {
-    return [inputs.serviceKey, ...vaultSecrets(inputs.vault)];
+function secretsOf(inputs: ProviderInputs & { ownerToken?: string }): string[] {
+    return [inputs.serviceKey, inputs.ownerToken ?? "", ...vaultSecrets(inputs.vault)].filter((s) => s !== "");
 }
 
 /** The newest snapshot manifest of a bucket: keys carry YYYY/MM/DD, so the greatest key is the newest. */
@@ -93,6 +98,7 @@ export const storageRestoreProvider: pulumi.dynamic.ResourceProvider<ProviderInp
             });
             const outs: ProviderOutputs = {
                 ...inputs,
+                ownerToken: result.ownerToken,
                 sourceBucket: manifest.bucket,
                 restoredBucket: result.bucket,
                 objectCount: result.objects,
@@ -131,7 +137,11 @@ export const storageRestoreProvider: pulumi.dynamic.ResourceProvider<ProviderInp
 
     async delete(_id, props) {
         try {
-            await removeRestoredBucket(props.storageUrl, props.serviceKey, props.restoredBucket, props.sourceBucket);
+            // State written before ownership markers has no token: removeRestoredBucket then refuses.
+            await removeRestoredBucket(props.storageUrl, props.serviceKey, props.restoredBucket, {
+                ownerToken: props.ownerToken,
+                original: props.sourceBucket,
+            });
         } catch (err) {
             throw redactError(err, secretsOf(props));
         }
@@ -150,6 +160,7 @@ export class StorageRestore extends pulumi.dynamic.Resource {
             forwardingProvider(__filename, "storageRestoreProvider"),
             name,
             {
+                ownerToken: undefined,
                 sourceBucket: undefined,
                 restoredBucket: undefined,
                 objectCount: undefined,
@@ -160,7 +171,7 @@ export class StorageRestore extends pulumi.dynamic.Resource {
                 // Azure settings carry the account key.
                 vault: pulumi.secret(args.vault),
             },
-            { ...opts, additionalSecretOutputs: ["serviceKey", "vault"] },
+            { ...opts, additionalSecretOutputs: ["serviceKey", "vault", "ownerToken"] },
             // Token: pulumi-nodejs:dynamic/storage:Restore.
             "storage",
             "Restore",

@@ -3,7 +3,8 @@
 // methods (a client captured at module scope would break closure serialization).
 //
 // It exposes `connectionString` (the session pooler URL) and `databaseName` ("postgres"), the same
-// interface as ScratchDatabase, so a drill can restore into a Supabase project instead.
+// interface as ScratchDatabase, so a drill can restore into a Supabase project instead; and the
+// project's API (`apiUrl`, its anon and service_role keys as secrets) for smoke tests against it.
 import * as pulumi from "@pulumi/pulumi";
 import { redactError } from "../lib/redact";
 import {
@@ -14,6 +15,7 @@ import {
     type ScratchProjectRequest,
 } from "../lib/supabase/project";
 import { DEFAULT_API_BASE_URL, SupabaseApi, isApiStatus } from "../lib/supabase/client";
+import { projectApiUrl } from "../lib/supabase/connectionStrings";
 import { forwardingProvider } from "./forwardingProvider";
 
 export interface SupabaseProjectArgs {
@@ -29,6 +31,8 @@ export interface SupabaseProjectArgs {
     namePrefix?: pulumi.Input<string>;
     /** Default https://api.supabase.com. */
     apiBaseUrl?: pulumi.Input<string>;
+    /** The projects' API URL, `{ref}` standing for the ref. Default https://{ref}.supabase.co. */
+    projectApiUrl?: pulumi.Input<string>;
     /** How long to wait for ACTIVE_HEALTHY and healthy services. Default 600. */
     readyTimeoutSeconds?: pulumi.Input<number>;
     /** Default 5. */
@@ -42,6 +46,7 @@ interface ProviderInputs {
     instanceSize?: string;
     namePrefix?: string;
     apiBaseUrl?: string;
+    projectApiUrl?: string;
     readyTimeoutSeconds?: number;
     pollIntervalSeconds?: number;
 }
@@ -73,6 +78,7 @@ function toRequest(inputs: ProviderInputs): ScratchProjectRequest {
         instanceSize: inputs.instanceSize,
         namePrefix: inputs.namePrefix,
         apiBaseUrl: inputs.apiBaseUrl,
+        projectApiUrl: inputs.projectApiUrl,
         readyTimeoutMs: inputs.readyTimeoutSeconds === undefined ? undefined : inputs.readyTimeoutSeconds * 1000,
         pollIntervalMs: inputs.pollIntervalSeconds === undefined ? undefined : inputs.pollIntervalSeconds * 1000,
     };
@@ -134,6 +140,8 @@ export const supabaseProjectProvider: pulumi.dynamic.ResourceProvider<ProviderIn
         const changes =
             replaces.length > 0 ||
             olds.accessToken !== news.accessToken ||
+            // Where the platform serves the API is not the project: recompute apiUrl in place.
+            (olds.projectApiUrl ?? "") !== (news.projectApiUrl ?? "") ||
             olds.readyTimeoutSeconds !== news.readyTimeoutSeconds ||
             olds.pollIntervalSeconds !== news.pollIntervalSeconds;
         // Delete first: a scratch project holds nothing worth keeping, and organizations have a
@@ -146,6 +154,8 @@ export const supabaseProjectProvider: pulumi.dynamic.ResourceProvider<ProviderIn
             outs: {
                 ...olds,
                 accessToken: news.accessToken,
+                projectApiUrl: news.projectApiUrl,
+                apiUrl: projectApiUrl(olds.ref, news.projectApiUrl),
                 readyTimeoutSeconds: news.readyTimeoutSeconds,
                 pollIntervalSeconds: news.pollIntervalSeconds,
             },

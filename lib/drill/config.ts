@@ -15,6 +15,7 @@
 //   supabase-dr:storageServiceKey secret SUPABASE_SERVICE_ROLE_KEY, when drill.storage is set
 import { ConfigError, safeParseConfig, type ConfigIssue } from "../config/errors";
 import { parseConnectionString } from "../postgres/connection";
+import { smokeChecksFor, type DrillTargetKind } from "../smoke/target";
 import { drillStackSettingsSchema, userDrillSettingsSchema, type DrillStackSettings, type UserDrillSettings } from "./settingsSchema";
 import type { RestoreDrillArgs } from "../../components/RestoreDrill";
 
@@ -80,6 +81,14 @@ export function drillSecretIssues(raw: unknown, secrets: DrillSecrets): ConfigIs
     if (!secrets.sourceDbUrl && s.backupPath === undefined && s.vault === undefined) {
         issues.push({ path: secretPath("sourceDbUrl"), message: "required unless drill.backupPath or drill.vault is set: dump the source now, or adopt a backup" });
     }
+    // Smoke checks need an API to go to: a local target has none unless a base URL is given.
+    if (s.smoke !== null && typeof s.smoke === "object") {
+        try {
+            smokeChecksFor(s.smoke as { baseUrl?: string; checks?: unknown }, kind as DrillTargetKind);
+        } catch (err) {
+            issues.push({ path: `${DRILL_CONFIG_KEY}.smoke`, message: (err as Error).message });
+        }
+    }
     if (s.storage !== undefined && !secrets.storageServiceKey) {
         issues.push({ path: secretPath("storageServiceKey"), message: "required for a storage restore: the project's service role key (SUPABASE_SERVICE_ROLE_KEY)" });
     }
@@ -123,7 +132,7 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
         restore: d.restore ?? {},
         validation: d.validation ?? {},
         masking: d.masking && { rules: d.masking.rules, salt: secrets.maskingSalt, allowUnmasked: d.masking.allowUnmasked },
-        smoke: d.smoke && { baseUrl: d.smoke.baseUrl, bearerToken: secrets.apiBearerToken, checks: d.smoke.checks, retries: d.smoke.retries },
+        smoke: d.smoke && { baseUrl: d.smoke.baseUrl, bearerToken: secrets.apiBearerToken, checks: d.smoke.checks, retries: d.smoke.retries, projectKey: d.smoke.projectKey },
         storage: d.storage && {
             storageUrl: d.storage.storageUrl,
             buckets: d.storage.buckets,

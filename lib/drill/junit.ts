@@ -231,7 +231,8 @@ function smokeCases(r: DrillReport): DrillCase[] {
     const s = r.smoke!;
     if (s.status === "skipped") {
         const why = s.total === 0 ? "no smoke check is configured" : `none of the ${s.total} check(s) could run: the restored environment's API URL is not set`;
-        return [{ name: "smoke", classname: "drill.smoke", outcome: skipped(why) }];
+        // Configured smoke that could not run fails the drill: the JUnit result says so too.
+        return [{ name: "smoke", classname: "drill.smoke", outcome: r.configured.smoke ? failed(`smoke tests could not run: ${why}`) : skipped(why) }];
     }
     return s.checks.map((c) => ({
         name: c.name,

@@ -134,6 +134,9 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
     if (masking && masking.status !== "pass") issues.push("Masking left original PII values in the target.");
     if (meta.smokeConfigured && !smoke) issues.push("Smoke tests were configured but did not run.");
     if (smoke && smoke.status === "fail") issues.push(`Smoke tests: ${smoke.passed}/${smoke.total} passed.`);
+    if (meta.smokeConfigured && smoke?.status === "skipped") {
+        issues.push(`Smoke tests were configured but could not run: no API of the restored environment to send them to (${smoke.total} check(s) not run).`);
+    }
     for (const b of storageMissing) issues.push(`Storage bucket ${b} was not restored and verified.`);
     if (restore && restore.allowedErrors.length > 0) issues.push(`${restore.allowedErrors.length} restore error(s) were allow-listed.`);
 
@@ -154,7 +157,8 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
         // A validation without a basis proves nothing about the data, unless the caller accepted that.
         (validation!.comparedWith !== "none" || validation!.allowNoData === true) &&
         (!meta.maskingConfigured || masking?.status === "pass") &&
-        (!meta.smokeConfigured || (smoke !== undefined && smoke.status !== "fail")) &&
+        // Configured smoke must have run and passed: skipped smoke proves nothing about the restore.
+        (!meta.smokeConfigured || smoke?.status === "pass") &&
         storageMissing.length === 0 &&
         rtoMet &&
         rpoMet;
@@ -230,6 +234,9 @@ function recommendations(pass: boolean, issues: string[], restore?: RestoreResul
     if (issues.some((i) => i.startsWith("RPO"))) recs.push("Back up more often or check the backup schedule: the newest backup is older than the RPO target.");
     if (issues.some((i) => i.startsWith("RTO"))) recs.push("Speed up the restore (more pg_restore jobs, a larger scratch instance) or revisit the RTO target.");
     if (smoke?.status === "fail") recs.push("Fix the failing smoke endpoints, then re-run the drill.");
+    if (smoke?.status === "skipped") {
+        recs.push("Give the smoke tests the restored environment's API (drill.smoke.baseUrl or TARGET_API_URL; a scratch Supabase project target supplies its own), or remove drill.smoke.");
+    }
     if (restore && restore.allowedErrors.length > 0) recs.push("Review the allow-listed restore errors; remove entries that are no longer needed.");
     if (pass) recs.push("No action needed: keep the drill schedule, and extend validation assertions as the schema grows.");
     return recs;
@@ -249,7 +256,7 @@ function validationLine(r: DrillReport): string {
 
 export function formatSummary(r: DrillReport): string {
     const total = `${r.durations_seconds.total}s`;
-    const smoke = r.smoke ? `${r.smoke.passed}/${r.smoke.total}` : "not run";
+    const smoke = !r.smoke ? "not run" : r.smoke.status === "skipped" ? `could not run (${r.smoke.total} check(s) not run)` : `${r.smoke.passed}/${r.smoke.total}`;
     const recs = r.recommendations.length > 0 ? r.recommendations : ["—"];
     const lines = [
         `DR Drill Execution Report - ${r.timestamps.drill_started_at.slice(0, 10)}`,

@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { parseMaskRules, STRATEGIES } from "../mask/rules";
 import { isHttpUrl, parseSmokeChecks } from "../smoke/parse";
+import { projectApiUrlProblem } from "../supabase/connectionStrings";
 import type { SmokeCheck } from "../smoke/checks";
 import type { FingerprintOptions, SqlAssertion } from "../validate/types";
 import type { RestoreSettings, SupabaseTargetSettings } from "../../components/RestoreDrill";
@@ -120,6 +121,12 @@ const targetSchema = z
                 region: nonEmptyString("Its region, e.g. eu-west-2 (runbook 000: a secondary region)."),
                 instanceSize: nonEmptyString("Compute size, e.g. micro, small (default: the API's).").optional(),
                 apiBaseUrl: httpUrl("Management API base URL (default https://api.supabase.com).").optional(),
+                projectApiUrl: nonEmptyString("The projects' API URL, {ref} standing for the project ref (default https://{ref}.supabase.co).")
+                    .superRefine((v, ctx) => {
+                        const problem = projectApiUrlProblem(v);
+                        if (problem) ctx.addIssue({ code: "custom", message: problem });
+                    })
+                    .optional(),
                 readyTimeoutSeconds: positiveNumber("How long to wait for the project to become healthy.").optional(),
                 pollIntervalSeconds: positiveNumber("How often to poll its health.").optional(),
             })
@@ -298,7 +305,11 @@ const smokeChecksSchema = parsedBy<SmokeCheck[]>(
 
 const smokeSchema = z
     .strictObject({
-        baseUrl: httpUrl("The restored environment's API base URL (TARGET_API_URL).").optional(),
+        baseUrl: httpUrl("The restored environment's API base URL (TARGET_API_URL). Default with a supabase-project target: the project's own API; required for path checks on a local target.").optional(),
+        projectKey: z
+            .enum(["anon", "service_role"], { error: 'expected "anon" or "service_role"' })
+            .describe("Which of a scratch Supabase project's keys the checks send as apikey (default anon: RLS applies, as for a browser).")
+            .optional(),
         checks: smokeChecksSchema.optional(),
         retries: wholeNumber(0, "Retries of a failing check that may be transient (default 0).").optional(),
     })

@@ -25,7 +25,11 @@ export interface SmokeCheck {
     body?: SmokeBodyPredicate;
     /** Default 2000 (runbook 002: "Response times < 2 seconds for all endpoints"). */
     latencyBudgetMs?: number;
-    /** Send "Authorization: Bearer <API_BEARER_TOKEN>". Default: true when a token is given. */
+    /**
+     * Send "Authorization: Bearer <API_BEARER_TOKEN>". Default: true when a token is given. false
+     * sends no Authorization header at all (against a Supabase project its `apikey` still goes: the
+     * gateway needs it on every request).
+     */
     auth?: boolean;
     headers?: Record<string, string>;
     /** Sent as JSON. */

@@ -3,3 +3,4 @@ export { defaultSupabaseChecks, type SmokeBodyPredicate, type SmokeCheck } from 
 export { parseSmokeChecks } from "./parse";
 export { runSmokeChecks, type SmokeCheckResult, type SmokeResult, type SmokeRunOptions } from "./run";
 export { formatSmokeReport } from "./format";
+export { NO_BASE_URL, needsBaseUrl, smokeChecksFor, smokeEndpoint, type DrillTargetKind, type ProjectKeyRole, type SmokeEndpoint, type SmokeProjectApi } from "./target";

@@ -10,6 +10,14 @@ import { bodyFailures } from "./predicates";
 export interface SmokeRunOptions {
     /** API_BEARER_TOKEN; sent to checks whose auth is true (the default when a token is given). */
     bearerToken?: string;
+    /**
+     * The key of the API at the base URL: a restored Supabase project's anon or service_role key.
+     * Its gateway wants it as `apikey` on every request, so it goes with every path check; and, when
+     * it is a (legacy) JWT, as `Authorization: Bearer` too (what supabase-js sends) unless the check
+     * says auth: false or a bearer token applies. Never sent with absolute-url checks: those may
+     * point anywhere else.
+     */
+    apiKey?: string;
     /** Hard timeout per request; default max(latencyBudgetMs * 2, 5000). */
     timeoutMs?: number;
     /** Extra attempts for a failing check (a freshly restored app may still be warming up); default 0. */
@@ -79,7 +87,7 @@ function normalizeBaseUrl(baseUrl: string | undefined): string | undefined {
 
 async function runWithRetries(check: SmokeCheck, base: string | undefined, opts: SmokeRunOptions): Promise<SmokeCheckResult> {
     const retries = Math.max(0, Math.floor(opts.retries ?? 0));
-    const secrets = secretsOf(check, opts.bearerToken);
+    const secrets = secretsOf(check, opts.bearerToken, opts.apiKey);
     let attempt = await runOnce(check, base, opts, secrets);
     let attempts = 1;
     while (attempt.retryable && attempt.result.outcome === "FAIL" && attempts <= retries) {
@@ -120,7 +128,9 @@ async function runOnce(check: SmokeCheck, base: string | undefined, opts: SmokeR
     const budget = latencyBudget(check);
     const timeoutMs = opts.timeoutMs ?? Math.max(budget * 2, MIN_TIMEOUT_MS);
     try {
-        const response = await timedRequest({ method, url, headers: requestHeaders(check, useAuth ? opts.bearerToken : undefined), body: requestBody(check), timeoutMs });
+        const projectKey = check.path !== undefined ? opts.apiKey : undefined;
+        const bearer = (useAuth ? opts.bearerToken : undefined) ?? (projectKey !== undefined && check.auth !== false && isJwt(projectKey) ? projectKey : undefined);
+        const response = await timedRequest({ method, url, headers: requestHeaders(check, bearer, projectKey), body: requestBody(check), timeoutMs });
         const reasons: string[] = [];
         if (response.error !== undefined || response.status === undefined) {
             reasons.push(response.error ?? "no response");
@@ -162,8 +172,15 @@ function targetUrl(check: SmokeCheck, base: string | undefined): string | undefi
     return base + (check.path.startsWith("/") ? check.path : `/${check.path}`);
 }
 
-function requestHeaders(check: SmokeCheck, bearerToken: string | undefined): Record<string, string> {
+function requestHeaders(check: SmokeCheck, bearerToken: string | undefined, apiKey: string | undefined): Record<string, string> {
     const headers: Record<string, string> = { ...check.headers };
+    if (apiKey !== undefined) {
+        // The base URL is the restored project, created for this drill: a configured apikey cannot be its key.
+        for (const name of Object.keys(headers)) {
+            if (name.toLowerCase() === "apikey") delete headers[name];
+        }
+        headers.apikey = apiKey;
+    }
     if (check.requestBody !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
         headers["content-type"] = "application/json";
     }
@@ -180,12 +197,21 @@ function requestBody(check: SmokeCheck): string | undefined {
     return check.requestBody === undefined ? undefined : JSON.stringify(check.requestBody);
 }
 
-function secretsOf(check: SmokeCheck, bearerToken: string | undefined): string[] {
+function secretsOf(check: SmokeCheck, bearerToken: string | undefined, apiKey: string | undefined): string[] {
     // "Bearer abc": a server may echo the credential without its scheme.
     const headerSecrets = Object.entries(check.headers ?? {})
         .filter(([name]) => SENSITIVE_HEADER.test(name))
         .flatMap(([, value]) => [value, value.replace(/^(bearer|basic|token)\s+/i, "")]);
-    return [bearerToken, ...headerSecrets].filter((s): s is string => typeof s === "string" && s !== "");
+    return [bearerToken, apiKey, ...headerSecrets].filter((s): s is string => typeof s === "string" && s !== "");
+}
+
+/**
+ * A JWT (header.payload.signature, the header JSON starting `{"` → "eyJ"): Supabase's legacy anon
+ * and service_role keys. The newer sb_publishable_/sb_secret_ keys are not JWTs and go in `apikey`
+ * only; the gateway derives the role from them (supabase/cli's kong template drops a "Bearer sb_…").
+ */
+export function isJwt(value: string): boolean {
+    return /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/.test(value);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -12,11 +12,35 @@ export function storageClient(storageUrl: string, serviceKey: string): StorageCl
 
 /** storage-js returns `{ data, error }`; this turns the error side into a thrown, labelled Error. */
 export function unwrap<T>(what: string, result: { data: T | null; error: unknown }): T {
-    if (result.error) {
-        const e = result.error as { message?: string; status?: number };
-        throw new Error(`${what}: ${e.message ?? String(result.error)}${e.status ? ` (HTTP ${e.status})` : ""}`);
-    }
+    if (result.error) throw storageFailure(what, result.error);
     return result.data as T;
+}
+
+/** A storage-js error as a labelled Error: "what: message (HTTP 400, statusCode 404)". */
+export function storageFailure(what: string, error: unknown): Error {
+    const e = error as { message?: string; status?: number };
+    const meant = storageErrorStatus(error);
+    const status = e.status ? ` (HTTP ${e.status}${meant !== undefined && meant !== e.status ? `, statusCode ${meant}` : ""})` : "";
+    return new Error(`${what}: ${e.message ?? String(error)}${status}`);
+}
+
+/**
+ * The status Storage meant. Hosted Storage answers every 4xx with HTTP 400 and puts the real code
+ * ("404", "403", "409") in the body's statusCode (supabase/storage src/http/error-handler.ts,
+ * StorageBackendError.userStatusCode); storage-js keeps that body field as `statusCode`. So a
+ * missing bucket and a rejected key both arrive as HTTP 400: only the body tells them apart.
+ */
+export function storageErrorStatus(error: unknown): number | undefined {
+    if (error === null || typeof error !== "object") return undefined;
+    const e = error as { status?: unknown; statusCode?: unknown };
+    const fromBody = Number(e.statusCode);
+    if (Number.isInteger(fromBody) && fromBody >= 100 && fromBody <= 599) return fromBody;
+    return typeof e.status === "number" ? e.status : undefined;
+}
+
+/** True for "no such bucket / object" in either form (HTTP 404, or HTTP 400 with statusCode 404). */
+export function isStorageNotFound(error: unknown): boolean {
+    return storageErrorStatus(error) === 404;
 }
 
 export interface ListedObject {

@@ -44,7 +44,27 @@ export function directUrl(dbHost: string, password: string): string {
     return postgresUrl("postgres", password, dbHost, SESSION_PORT, "postgres");
 }
 
-/** The project's REST/Auth/Storage base URL. */
-export function projectApiUrl(ref: string): string {
-    return `https://${ref}.supabase.co`;
+/**
+ * Where a platform serves its projects' REST/Auth/Storage API: `{ref}` stands for the project ref.
+ * Supabase's is https://<ref>.supabase.co; other platforms pair another Management API with another
+ * project host (the CLI's profiles: supabase.red beside api.supabase.green, snapcloud.dev beside
+ * cloudapi.snap.com), and a local stand-in serves it elsewhere.
+ */
+export const DEFAULT_PROJECT_API_URL = "https://{ref}.supabase.co";
+
+/** Why a project API URL template is unusable, or undefined when it is fine. */
+export function projectApiUrlProblem(template: string): string | undefined {
+    if (!template.includes("{ref}")) return `must contain {ref}, the place of the project ref (e.g. ${DEFAULT_PROJECT_API_URL}); got '${template}'`;
+    try {
+        const url = new URL(template.replace(/\{ref\}/g, "abcdefghijklmnopqrst"));
+        if (url.protocol !== "https:" && url.protocol !== "http:") return `must be an http(s) URL (got '${template}')`;
+    } catch {
+        return `must be an http(s) URL with {ref} (got '${template}')`;
+    }
+    return undefined;
+}
+
+/** The project's REST/Auth/Storage base URL, without a trailing slash. */
+export function projectApiUrl(ref: string, template: string = DEFAULT_PROJECT_API_URL): string {
+    return template.replace(/\{ref\}/g, ref).replace(/\/+$/, "");
 }

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { V1CreateProjectBodyDesiredInstanceSize, type ApiKeyResponse, type V1CreateProjectBody, type V1ProjectWithDatabaseResponse } from "supabase-management-js";
 import { redact } from "../redact";
 import { SupabaseApi, isApiStatus, systemClock, type Clock, type RetryEvent } from "./client";
-import { directUrl, poolerUrl, projectApiUrl, type PoolMode } from "./connectionStrings";
+import { directUrl, poolerUrl, projectApiUrl, projectApiUrlProblem, type PoolMode } from "./connectionStrings";
 import { readinessTimeoutMessage, type RetryPolicy } from "./retryPolicy";
 
 export type HealthService = "auth" | "db" | "db_postgres_user" | "pooler" | "realtime" | "rest" | "storage" | "pg_bouncer";
@@ -34,6 +34,8 @@ export interface ScratchProjectRequest {
     /** Start of the generated project name. Default "drill". */
     namePrefix?: string;
     apiBaseUrl?: string;
+    /** The projects' API URL with `{ref}` for the ref; default https://{ref}.supabase.co. */
+    projectApiUrl?: string;
     /** How long the project may take to become ACTIVE_HEALTHY with healthy services. Default 10 min. */
     readyTimeoutMs?: number;
     pollIntervalMs?: number;
@@ -85,6 +87,10 @@ export function validateProjectRequest(req: Partial<ScratchProjectRequest>): Req
     }
     if (req.apiBaseUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(req.apiBaseUrl)) {
         problems.push({ property: "apiBaseUrl", reason: `use an http(s) URL such as https://api.supabase.com (got '${req.apiBaseUrl}')` });
+    }
+    if (req.projectApiUrl !== undefined) {
+        const problem = projectApiUrlProblem(req.projectApiUrl);
+        if (problem) problems.push({ property: "projectApiUrl", reason: problem });
     }
     for (const key of ["readyTimeoutMs", "pollIntervalMs"] as const) {
         const v = req[key];
@@ -178,7 +184,7 @@ export async function createScratchProject(req: ScratchProjectRequest, deps: Lif
             directUrl: directUrl(project.database?.host ?? `db.${ref}.supabase.co`, dbPassword),
             anonKey,
             serviceRoleKey,
-            apiUrl: projectApiUrl(ref),
+            apiUrl: projectApiUrl(ref, req.projectApiUrl),
         };
     } catch (err) {
         // A half-created project costs money and counts against the organization's project

@@ -3,6 +3,10 @@
 // node_modules/@supabase/storage-js/dist/index.cjs). Objects live in memory: it is a test server.
 // Only the service key is accepted, as `Authorization: Bearer` and `apikey`, like a project whose RLS
 // lets nobody else see every bucket.
+// Errors are answered as hosted Storage answers them (supabase/storage src/http/error-handler.ts):
+// every 4xx goes out as HTTP 400 with the real code in the body's statusCode ("404" for a missing
+// bucket or object, "403" for a rejected key, "409" for a duplicate); 500 stays 500. Injected
+// faults keep their own status: they stand for the gateway or an outage, not for Storage.
 import { createHash, randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -43,13 +47,22 @@ export interface FakeStorageApi {
     addFault(fault: FakeFault): void;
     /** Every request seen, as `${METHOD} ${path}`. */
     requests: string[];
+    /** Every object-removal request that succeeded, in order: the bucket and the keys asked for. */
+    removals: { bucket: string; keys: string[] }[];
     close(): Promise<void>;
 }
 
 class HttpError extends Error {
-    constructor(readonly status: number, readonly code: string, message: string) {
+    /** `exact`: sent with this HTTP status as is (faults); otherwise rendered like Storage does. */
+    constructor(readonly status: number, readonly code: string, message: string, readonly exact = false) {
         super(message);
     }
+}
+
+/** Storage's StorageBackendError.userStatusCode: 500 stays, everything else is HTTP 400. */
+function wireStatus(e: HttpError): number {
+    if (e.exact) return e.status;
+    return e.status === 500 ? 500 : 400;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -134,9 +147,10 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
     const buckets = new Map<string, FakeBucket>();
     const faults: Required<FakeFault>[] = [];
     const requests: string[] = [];
+    const removals: { bucket: string; keys: string[] }[] = [];
 
     function createBucket(id: string, isPublic = false): FakeBucket {
-        if (buckets.has(id)) throw new HttpError(409, "Duplicate", "The resource already exists");
+        if (buckets.has(id)) throw new HttpError(409, "BucketAlreadyExists", "The resource already exists");
         const b: FakeBucket = { id, public: isPublic, createdAt: new Date(), objects: new Map() };
         buckets.set(id, b);
         return b;
@@ -144,7 +158,7 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
 
     function bucketOf(id: string): FakeBucket {
         const b = buckets.get(id);
-        if (!b) throw new HttpError(404, "Bucket not found", "Bucket not found");
+        if (!b) throw new HttpError(404, "NoSuchBucket", "Bucket not found");
         return b;
     }
 
@@ -172,9 +186,9 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
         const b = bucketOf(bucketId);
         const exists = b.objects.has(path);
         if (req.method === "POST" && exists && req.headers["x-upsert"] !== "true") {
-            throw new HttpError(409, "Duplicate", "The resource already exists");
+            throw new HttpError(409, "ResourceAlreadyExists", "The resource already exists");
         }
-        if (req.method === "PUT" && !exists) throw new HttpError(404, "not_found", "Object not found");
+        if (req.method === "PUT" && !exists) throw new HttpError(404, "NoSuchKey", "Object not found");
         const raw = await readBody(req);
         let data = raw;
         let contentType = String(req.headers["content-type"] ?? "application/octet-stream");
@@ -212,7 +226,7 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
             const b = bucketOf(id);
             if (method === "GET") return sendJson(res, 200, bucketJson(b));
             if (method === "DELETE") {
-                if (b.objects.size > 0) throw new HttpError(409, "InvalidRequest", "The bucket you tried to delete is not empty");
+                if (b.objects.size > 0) throw new HttpError(409, "BucketNotEmpty", "The bucket you tried to delete is not empty");
                 buckets.delete(id);
                 return sendJson(res, 200, { message: "Successfully deleted" });
             }
@@ -223,7 +237,7 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
         }
         if ((m = /^\/object\/(?:authenticated\/)?([^/]+)\/(.+)$/.exec(path)) && (method === "GET" || method === "HEAD")) {
             const o = bucketOf(decodeURIComponent(m[1])).objects.get(decodeURIComponent(m[2]));
-            if (!o) throw new HttpError(404, "not_found", "Object not found");
+            if (!o) throw new HttpError(404, "NoSuchKey", "Object not found");
             res.writeHead(200, {
                 "content-type": o.contentType,
                 "content-length": o.data.length,
@@ -241,6 +255,7 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
             const b = bucketOf(decodeURIComponent(m[1]));
             const body = JSON.parse((await readBody(req)).toString("utf8") || "{}") as { prefixes?: string[] };
             const removed: unknown[] = [];
+            removals.push({ bucket: b.id, keys: [...(body.prefixes ?? [])] });
             for (const p of body.prefixes ?? []) {
                 const o = b.objects.get(p);
                 if (!o) continue;
@@ -259,19 +274,20 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
         requests.push(signature);
         const handle = async (): Promise<void> => {
             if (!url.pathname.startsWith("/storage/v1/")) throw new HttpError(404, "not_found", "not a storage path");
-            if (!authorized(req)) throw new HttpError(403, "Unauthorized", "invalid signature");
+            if (!authorized(req)) throw new HttpError(403, "AccessDenied", "invalid signature");
             const fault = faults.find((f) => f.times > 0 && f.match.test(signature));
             if (fault) {
                 fault.times--;
                 await readBody(req);
-                throw new HttpError(fault.status, "InternalError", "injected fault");
+                throw new HttpError(fault.status, "InternalError", "injected fault", true);
             }
             await route(req, res, path);
         };
         handle().catch((err: unknown) => {
-            // Storage answers errors as {statusCode, error, message}; storage-js reads `message`.
+            // Storage answers errors as {statusCode, code, error, message}; storage-js reads `message`
+            // and keeps statusCode.
             const e = err instanceof HttpError ? err : new HttpError(500, "InternalError", String(err));
-            if (!res.headersSent) sendJson(res, e.status, { statusCode: String(e.status), error: e.code, message: e.message });
+            if (!res.headersSent) sendJson(res, wireStatus(e), { statusCode: String(e.status), code: e.code, error: e.code, message: e.message });
             else res.destroy();
         });
     });
@@ -283,6 +299,7 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
         serviceKey,
         buckets,
         requests,
+        removals,
         putObject,
         createBucket,
         addFault(fault) {

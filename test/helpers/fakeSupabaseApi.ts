@@ -1,10 +1,28 @@
 // A local stand-in for the Supabase Management API (api.supabase.com/v1), following the published
 // shapes and status values, with faults a real API shows under load: 429 with reset headers, 5xx,
 // projects that never come up, rejected tokens. Listens on 127.0.0.1 on a random port.
+//
+// It also stands in for each project's own API (https://<ref>.supabase.co) under
+// <url>/project-api/<ref> (`projectApiUrl`, a template for the drill's target): like the project's
+// gateway it wants the project's anon or service_role key as `apikey` on every request (an
+// Authorization header, when sent, must carry one of them too), answers /auth/v1/health, and with
+// options.database serves GET /rest/v1/<table>?select=…&limit=… from the project's database.
 import { createHash, randomBytes } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { withClient } from "../../lib/postgres/connection";
+
+/** A request to a project's own API, with the credentials it carried (by role, never the key). */
+export interface ProjectApiRequest {
+    ref: string;
+    method: string;
+    /** Below the project's API URL, with the query string. */
+    path: string;
+    /** Which key came as `apikey`: the project's anon or service_role key, another value, or none. */
+    apikey: "anon" | "service_role" | "invalid" | "none";
+    authorization: "anon" | "service_role" | "invalid" | "none";
+    status: number;
+}
 
 export interface RecordedRequest {
     method: string;
@@ -83,6 +101,10 @@ export interface FakeSupabaseApi {
     url: string;
     token: string;
     requests: RecordedRequest[];
+    /** `<url>/project-api/{ref}`: where the projects' own APIs are served (SupabaseProject's projectApiUrl). */
+    projectApiUrl: string;
+    /** Requests to the projects' own APIs, in order. */
+    projectRequests: ProjectApiRequest[];
     projects: Map<string, FakeProject>;
     /** Deleted refs, in order. */
     deleted: string[];
@@ -132,6 +154,7 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
     const token = options.token ?? `sbp_${randomBytes(20).toString("hex")}`;
     const projects = new Map<string, FakeProject>();
     const requests: RecordedRequest[] = [];
+    const projectRequests: ProjectApiRequest[] = [];
     const deleted: string[] = [];
     const faults: FakeFaults = options.faults ?? {};
 
@@ -320,11 +343,75 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
         return { status: 400, body: { message } };
     }
 
+    function keyRole(p: FakeProject, value: string | undefined): ProjectApiRequest["apikey"] {
+        if (value === undefined || value === "") return "none";
+        if (value === p.anonKey) return "anon";
+        if (value === p.serviceRoleKey) return "service_role";
+        return "invalid";
+    }
+
+    /** The project's gateway and the services behind it, as far as smoke tests need them. */
+    async function projectApi(p: FakeProject, method: string, path: string, query: URLSearchParams, headers: http.IncomingHttpHeaders): Promise<Reply> {
+        const apikey = keyRole(p, headers.apikey as string | undefined);
+        const auth = headers.authorization;
+        const authorization = auth === undefined ? "none" : keyRole(p, auth.replace(/^Bearer /, ""));
+        // The gateway's answers (Kong key-auth): every route needs the project's key.
+        if (apikey === "none") return { status: 401, body: { message: "No API key found in request" } };
+        if (apikey === "invalid") return { status: 401, body: { message: "Invalid API key" } };
+        if (authorization === "invalid") return { status: 401, body: { code: "PGRST301", message: "JWSError JWSInvalidSignature" } };
+        if (method === "GET" && path === "/auth/v1/health") {
+            return { status: 200, body: { version: "fake", name: "GoTrue", description: "GoTrue is a user registration and authentication API" } };
+        }
+        const table = path.match(/^\/rest\/v1\/([a-z_][a-z0-9_]*)$/);
+        if (method === "GET" && table && options.database) {
+            const columns = (query.get("select") ?? "*").split(",");
+            const limit = Number(query.get("limit") ?? "100");
+            if (!columns.every((c) => c === "*" || /^[a-z_][a-z0-9_]*$/.test(c)) || !Number.isInteger(limit) || limit < 0) {
+                return { status: 400, body: { code: "PGRST100", message: "unsupported select or limit in this stand-in" } };
+            }
+            const list = columns.map((c) => (c === "*" ? "*" : `"${c}"`)).join(", ");
+            try {
+                const rows = await withClient(options.database.adminUrl, "fake project database", async (c) =>
+                    (await c.query<{ rows: unknown[] | null }>(`select json_agg(t) as rows from (select ${list} from public."${table[1]}" limit ${limit}) t`)).rows[0].rows,
+                );
+                return { status: 200, body: rows ?? [] };
+            } catch (err) {
+                const missing = /does not exist/.test((err as Error).message);
+                return { status: missing ? 404 : 500, body: { code: missing ? "42P01" : "XX000", message: (err as Error).message } };
+            }
+        }
+        return { status: 404, body: { message: `no route for ${method} ${path}` } };
+    }
+
     const server = http.createServer((req, res) => {
         const chunks: Buffer[] = [];
         req.on("data", (c: Buffer) => chunks.push(c));
         req.on("end", () => {
             const url = new URL(req.url ?? "/", "http://127.0.0.1");
+            const own = url.pathname.match(/^\/project-api\/([a-z]+)(\/.*)$/);
+            if (own) {
+                const p = projects.get(own[1]);
+                const path = own[2];
+                const reply: Promise<Reply> = p
+                    ? projectApi(p, req.method ?? "GET", path, url.searchParams, req.headers)
+                    : Promise.resolve({ status: 404, body: { message: `no project ${own[1]}` } });
+                void reply.then((r) => {
+                    if (p) {
+                        const authorization = req.headers.authorization;
+                        projectRequests.push({
+                            ref: p.ref,
+                            method: req.method ?? "GET",
+                            path: path + url.search,
+                            apikey: keyRole(p, req.headers.apikey as string | undefined),
+                            authorization: authorization === undefined ? "none" : keyRole(p, authorization.replace(/^Bearer /, "")),
+                            status: r.status,
+                        });
+                    }
+                    res.writeHead(r.status, { "Content-Type": "application/json" });
+                    res.end(JSON.stringify(r.body ?? {}));
+                });
+                return;
+            }
             const raw = Buffer.concat(chunks).toString("utf8");
             let body: unknown;
             try {
@@ -354,6 +441,8 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
         url: `http://127.0.0.1:${port}`,
         token,
         requests,
+        projectApiUrl: `http://127.0.0.1:${port}/project-api/{ref}`,
+        projectRequests,
         projects,
         deleted,
         options,

@@ -228,12 +228,12 @@ describe("drill JUnit file", () => {
         expect(caseNamed(doc, "report", "RPO within target (7200s)")!.failure).toBeUndefined();
     });
 
-    it("steps that are not configured are skipped, not failed; configured smoke that ran nothing is skipped with why", () => {
+    it("steps that are not configured are skipped, not failed; configured smoke that ran nothing fails with why", () => {
         const doc = parse(formatJUnit(report({ smoke: { status: "skipped", passed: 0, total: 2, checks: [] } })));
         checkConsistent(doc);
         expect(caseNamed(doc, "masking", "masking")?.skipped?.message).toBe("masking is not configured for this drill");
         expect(caseNamed(doc, "storage", "storage")?.skipped?.message).toBe("no storage bucket is configured for this drill");
-        expect(caseNamed(doc, "smoke", "smoke")?.skipped?.message).toBe("none of the 2 check(s) could run: the restored environment's API URL is not set");
+        expect(caseNamed(doc, "smoke", "smoke")?.failure?.message).toBe("smoke tests could not run: none of the 2 check(s) could run: the restored environment's API URL is not set");
     });
 
     it("escapes quotes, apostrophes, newlines and <&> so that every name comes back exactly", () => {
@@ -326,15 +326,15 @@ describe("npm run junit-summary (what the weekly workflow publishes)", () => {
         const lines = r.stdout.split("\n");
         expect(lines[0]).toBe(`### Restore drill ${ID} (staging): FAIL`);
         expect(r.stdout).toContain("| validation | 1 | 2 | 0 | 0.5 |"); // the failed checks, and the basis check
-        expect(r.stdout).toContain("\n11 checks: 4 passed, 3 failed, 4 skipped; 660 s (drill\\_20261122100000.junit.xml)\n");
+        expect(r.stdout).toContain("\n11 checks: 4 passed, 4 failed, 3 skipped; 660 s (drill\\_20261122100000.junit.xml)\n");
         expect(r.stdout).toContain("| backup | 1 | 0 | 0 | 1 |");
         expect(r.stdout).toContain("- validation: **row\\_count public.orders**: row\\_count public.orders: source and target differ");
         expect(r.stdout).toContain("- validation: **row\\_count public.\\|pipe&lt;script&gt;\\`x\\`**:");
         // Raw text only inside fenced blocks, which Markdown shows as it is.
         expect(r.stdout.replace(/^ {2}```text\n[\s\S]*?^ {2}```$/gm, "")).not.toMatch(/<script>|`x`/);
-        expect(r.stdout).toContain("  ```text\n  - Validation row_count failed for public.orders\n  - Validation row_count failed for public.|pipe<script>`x`\n  ```");
+        expect(r.stdout).toContain("  ```text\n  - Validation row_count failed for public.orders\n  - Validation row_count failed for public.|pipe<script>`x`\n  - Smoke tests were configured but could not run: no API of the restored environment to send them to (1 check(s) not run).\n  ```");
         expect(r.stdout).toContain("  ```text\n  source and target differ\n  source: 5\n  target: 4\n  ```");
-        expect(r.stdout).toMatch(/<details><summary>Skipped \(\d+\)<\/summary>[\s\S]*- smoke: smoke: none of the 1 check\(s\) could run/);
+        expect(r.stdout).toMatch(/- smoke: \*\*smoke\*\*: smoke tests could not run: none of the 1 check\(s\) could run/);
     });
 
     it("fails, saying so in the summary, when there is no JUnit file; rejects a malformed one", () => {

@@ -94,10 +94,32 @@ describe("drill report", () => {
         expect(formatSummary(normal)).toContain("- Validation: PASS (1 passed, 0 failed; compared with backup-fingerprint)");
     });
 
-    it("FAIL on a validation difference; smoke 'skipped' alone does not fail", () => {
+    it("FAIL on a validation difference", () => {
         expect(buildDrillReport(drillDir({ status: "fail", comparedWith: "backup-fingerprint" })).status).toBe("FAIL");
+    });
+
+    it("configured smoke must have run and passed: skipped or missing smoke FAILs, saying why", () => {
+        const at = new Date("2026-11-22T10:11:00Z");
+        const ok = { status: "pass" as const, comparedWith: "backup-fingerprint" };
         const skipped = { status: "skipped", passed: 0, total: 2, checks: [] };
-        expect(buildDrillReport(drillDir({ status: "pass", comparedWith: "backup-fingerprint" }, skipped)).status).toBe("PASS");
+        const passed = { status: "pass", passed: 1, total: 1, checks: [{ name: "GET /rest/v1/t", method: "GET", url: "https://ref.supabase.co/rest/v1/t", status: 200, latencyMs: 12, outcome: "PASS" }] };
+
+        const notRun = buildDrillReport(drillDir(ok, skipped), at);
+        expect(notRun.status).toBe("FAIL");
+        expect(notRun.configured.smoke).toBe(true);
+        expect(notRun.issues).toContain("Smoke tests were configured but could not run: no API of the restored environment to send them to (2 check(s) not run).");
+        expect(notRun.recommendations.join()).toMatch(/drill\.smoke\.baseUrl or TARGET_API_URL/);
+        expect(formatSummary(notRun)).toContain("- Smoke Test Results: could not run (2 check(s) not run)");
+
+        const missing = buildDrillReport({ ...drillDir(ok), smokeConfigured: true }, at);
+        expect(missing.status).toBe("FAIL");
+        expect(missing.issues).toContain("Smoke tests were configured but did not run.");
+
+        const fine = buildDrillReport(drillDir(ok, passed), at);
+        expect(fine.status).toBe("PASS");
+        expect(formatSummary(fine)).toContain("- Smoke Test Results: 1/1");
+        // Not configured: no smoke result is needed.
+        expect(buildDrillReport(drillDir(ok), at).status).toBe("PASS");
     });
 
     it("FAIL when a configured storage bucket was not restored; PASS once its result is there", async () => {
