@@ -1,6 +1,7 @@
 // Who may touch the vault (issue 4): a backup-writer role that can only add backups, a drill-reader
-// role that can only read them, both assumable solely by this repository's GitHub Actions jobs through
-// OIDC, so no long-lived AWS keys exist anywhere.
+// role that can only read them, and a retention-auditor role for the quarterly audit's delete proof
+// (allowed to delete versions, never to bypass a lock), all assumable solely by this repository's
+// GitHub Actions jobs through OIDC, so no long-lived AWS keys exist anywhere.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { assertEnvironment } from "../lib/vault/keys";
@@ -13,6 +14,7 @@ import {
     githubTrustPolicy,
     GITHUB_OIDC_URL,
     readerPolicy,
+    retentionAuditorPolicy,
     STS_AUDIENCE,
     writerPolicy,
     type GithubRepository,
@@ -25,6 +27,8 @@ export interface GithubTrustArgs extends GithubRepository {
     environment?: string;
     /** GitHub environment of the drill job, if it declares one; trusted by the reader besides the branch. */
     drillEnvironment?: string;
+    /** GitHub environment of the quarterly retention audit job (default: environment); trusted by the auditor. */
+    auditEnvironment?: string;
 }
 
 export interface BackupAccessArgs {
@@ -43,6 +47,7 @@ const MAX_SESSION_SECONDS = 3600;
 interface TrustSubjects {
     writer: string[];
     reader: string[];
+    auditor: string[];
 }
 
 /**
@@ -61,18 +66,26 @@ export function trustSubjects(args: BackupAccessArgs): TrustSubjects {
         assertGitBranch(gh.branch ?? "main");
         if (gh.environment !== undefined) assertGithubEnvironment("github.environment", gh.environment);
         if (gh.drillEnvironment !== undefined) assertGithubEnvironment("github.drillEnvironment", gh.drillEnvironment);
+        if (gh.auditEnvironment !== undefined) assertGithubEnvironment("github.auditEnvironment", gh.auditEnvironment);
     } catch (err) {
         throw new Error(`BackupAccess ${(err as Error).message}`);
     }
     const onBranch = branchSubject(gh, gh.branch ?? "main");
     const writer = gh.environment !== undefined ? [environmentSubject(gh, gh.environment)] : [onBranch];
     const reader = gh.drillEnvironment !== undefined ? [onBranch, environmentSubject(gh, gh.drillEnvironment)] : [onBranch];
-    return { writer, reader };
+    // The audit job declares its GitHub environment (the backup job's), so its token carries that
+    // environment's subject and never the branch's: trusting only it keeps the delete-capable role
+    // behind the environment's branch rules.
+    const auditEnvironment = gh.auditEnvironment ?? gh.environment;
+    const auditor = auditEnvironment !== undefined ? [environmentSubject(gh, auditEnvironment)] : [onBranch];
+    return { writer, reader, auditor };
 }
 
 export class BackupAccess extends pulumi.ComponentResource {
     public readonly writerRoleArn: pulumi.Output<string>;
     public readonly readerRoleArn: pulumi.Output<string>;
+    /** The quarterly retention audit's role: may delete versions (the proof), never bypass a lock. */
+    public readonly auditorRoleArn: pulumi.Output<string>;
     public readonly oidcProviderArn: pulumi.Output<string>;
 
     constructor(name: string, args: BackupAccessArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -101,6 +114,7 @@ export class BackupAccess extends pulumi.ComponentResource {
 
         const writer = role("writer", `supabase-dr ${env}: GitHub Actions backup job puts backups; cannot delete or unlock`, subjects.writer);
         const reader = role("reader", `supabase-dr ${env}: GitHub Actions restore drill reads backups`, subjects.reader);
+        const auditor = role("auditor", `supabase-dr ${env}: GitHub Actions retention audit reads locks and proves a locked version cannot be deleted; no governance bypass`, subjects.auditor);
 
         // Inline policies live and die with their role: nothing to detach, nothing reusable elsewhere.
         const resolved = pulumi.all([args.bucketArn, args.kmsKeyArn]);
@@ -114,13 +128,20 @@ export class BackupAccess extends pulumi.ComponentResource {
             policy: resolved.apply(([bucketArn, kmsKeyArn]) =>
                 JSON.stringify(readerPolicy({ bucketArn, kmsKeyArn, environment: env }))),
         }, { parent: this });
+        new aws.iam.RolePolicy(`${name}-auditor-policy`, {
+            role: auditor.id,
+            policy: resolved.apply(([bucketArn, kmsKeyArn]) =>
+                JSON.stringify(retentionAuditorPolicy({ bucketArn, kmsKeyArn, environment: env }))),
+        }, { parent: this });
 
         this.writerRoleArn = writer.arn;
         this.readerRoleArn = reader.arn;
+        this.auditorRoleArn = auditor.arn;
         this.oidcProviderArn = providerArn;
         this.registerOutputs({
             writerRoleArn: this.writerRoleArn,
             readerRoleArn: this.readerRoleArn,
+            auditorRoleArn: this.auditorRoleArn,
             oidcProviderArn: this.oidcProviderArn,
         });
     }

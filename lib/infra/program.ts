@@ -63,6 +63,7 @@ export function infrastructureProgram(): Record<string, pulumi.Output<unknown> |
         });
         outputs.backupWriterRoleArn = access.writerRoleArn;
         outputs.drillReaderRoleArn = access.readerRoleArn;
+        outputs.retentionAuditorRoleArn = access.auditorRoleArn;
 
         let archive: ArchiveVault | undefined;
         if (settings.azure) {
@@ -81,6 +82,7 @@ export function infrastructureProgram(): Record<string, pulumi.Output<unknown> |
             BACKUP_BUCKET: vault.bucketName,
             AWS_BACKUP_WRITER_ROLE_ARN: access.writerRoleArn,
             AWS_DRILL_READER_ROLE_ARN: access.readerRoleArn,
+            AWS_RETENTION_AUDITOR_ROLE_ARN: access.auditorRoleArn,
         };
         if (archive) {
             variables.AZURE_STORAGE_ACCOUNT = archive.storageAccountName;

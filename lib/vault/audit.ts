@@ -1,32 +1,81 @@
-// The quarterly retention audit (runbook 004): every object under an environment's prefixes by age
-// and retention state, and a proof that immutability holds — the newest locked object version is
-// actually sent a delete, which must be refused. A delete that succeeds is the finding this audit
-// exists for, so it is reported as FAIL rather than hidden behind a dry run.
-import type { BlobStore, StoredObject } from "./blobStore";
+// The quarterly retention audit (runbook 004): every version — current and noncurrent — under an
+// environment's prefixes, by age and Object Lock state, checked against the bucket's lock
+// configuration, plus a proof that immutability holds: a principal that IAM *allows* to delete
+// versions (the retention-auditor role, without governance bypass) really sends a delete for a locked
+// version, which must be refused on Object Lock's authority and leave the version unchanged.
+//
+// Result: PASS only when (a) the bucket's Object Lock is enabled with the expected default mode and
+// days, (b) no version is unprotected (every version has its own retention — in force or lapsed — or a
+// legal hold, or is covered by the bucket default and the proof confirmed that default is enforced),
+// and (c) the delete proof was refused for the lock and the version is still there, unchanged.
+// Anything else is FAIL with its reason — an IAM denial, an error, a delete that succeeded. A proof
+// not run (--no-delete-proof) is SKIPPED, and so is the audit's result: never PASS.
+import type { ObjectLockMode } from "./policies";
+import type { BucketLockConfiguration, DeleteAttempt, ObjectVersionEntry, VaultAuditSource, VersionLock } from "./s3Audit";
 import { environmentPrefixes } from "./keys";
 
 const DAY_MS = 86_400_000;
 
-export type RetentionState = "locked" | "expired" | "none";
+/**
+ * - locked: the version's own retention is in force.
+ * - legal-hold: a legal hold is on (whatever its retention says).
+ * - bucket-default: no retention of its own, within the bucket default's days of its creation. AWS
+ *   stamps the default onto every new version, so this arises on servers that apply the default at
+ *   delete time instead (Versity Gateway). Protected only if the delete proof shows the default enforced.
+ * - expired: its retention (own, or the bucket default's) has lapsed: lifecycle may expire it.
+ * - none: no retention, no legal hold, no bucket default: never protected.
+ * - unknown: its lock state could not be read.
+ */
+export const VERSION_STATES = ["locked", "legal-hold", "bucket-default", "expired", "none", "unknown"] as const;
+export type VersionState = (typeof VERSION_STATES)[number];
 export const AGE_BUCKETS = ["<1d", "1-7d", "7-30d", "30-90d", "90-365d", ">365d"] as const;
 export type AgeBucket = (typeof AGE_BUCKETS)[number];
+export type Verdict = "PASS" | "FAIL" | "SKIPPED";
 
-export interface AuditedObject {
+export interface AuditedVersion {
     key: string;
+    versionId: string;
+    isLatest: boolean;
     bytes: number;
     lastModified: string;
     ageBucket: AgeBucket;
-    state: RetentionState;
-    retainUntil?: string;
+    state: VersionState;
     retentionMode?: string;
-    versionId?: string;
+    /** The version's own until-date; absent for bucket-default versions (they have none). */
+    retainUntil?: string;
+    legalHold: boolean;
+    etag?: string;
+    error?: string;
+}
+
+export interface ExpectedLock {
+    mode: ObjectLockMode;
+    days: number;
+}
+
+export interface BucketLockCheck {
+    status: "PASS" | "FAIL";
+    expected: ExpectedLock;
+    actual?: BucketLockConfiguration;
+    detail: string;
+}
+
+export interface DeleteProbe {
+    key: string;
+    versionId: string;
+    /** Why this version was chosen: its own retention, or only the bucket default. */
+    protectedBy: "own retention" | "bucket default";
+    attempt: DeleteAttempt;
+    /** After the attempt: still there with the same ETag and the same lock. */
+    unchanged?: boolean;
+    status: "PASS" | "FAIL";
+    detail: string;
 }
 
 export interface ImmutabilityProof {
-    status: "PASS" | "FAIL";
-    key?: string;
-    versionId?: string;
+    status: Verdict;
     detail: string;
+    probes: DeleteProbe[];
 }
 
 export interface Tally {
@@ -39,13 +88,18 @@ export interface AuditReport {
     location: string;
     generatedAt: string;
     prefixes: string[];
+    result: Verdict;
+    /** Every reason the result is not PASS, one line each (empty on PASS). */
+    findings: string[];
+    bucketLock: BucketLockCheck;
     total: Tally;
     byAge: Record<AgeBucket, Tally>;
-    byState: Record<RetentionState, Tally>;
-    /** Database dumps without any retention: the vault's default rule is missing or bypassed. */
+    byState: Record<VersionState, Tally>;
+    /** "key (version id)" of every version with no protection at all. */
     unprotected: string[];
+    deleteMarkers: { total: number; current: string[] };
     immutability: ImmutabilityProof;
-    objects: AuditedObject[];
+    versions: AuditedVersion[];
 }
 
 export function ageBucket(lastModified: Date, now: Date): AgeBucket {
@@ -58,9 +112,34 @@ export function ageBucket(lastModified: Date, now: Date): AgeBucket {
     return ">365d";
 }
 
-export function retentionState(retainUntil: Date | undefined, now: Date): RetentionState {
-    if (!retainUntil) return "none";
-    return retainUntil.getTime() > now.getTime() ? "locked" : "expired";
+/** Days of a bucket default rule (Years count as 365 days, as S3 computes them). */
+function defaultDays(c: BucketLockConfiguration | undefined): number | undefined {
+    if (!c?.enabled) return undefined;
+    if (c.days !== undefined) return c.days;
+    if (c.years !== undefined) return c.years * 365;
+    return undefined;
+}
+
+/** The state of one version from its own lock, the bucket default and the clock. */
+export function versionState(v: { lastModified: Date }, lock: VersionLock, bucket: BucketLockConfiguration | undefined, now: Date): VersionState {
+    if (lock.legalHold) return "legal-hold";
+    if (lock.retainUntil) return lock.retainUntil.getTime() > now.getTime() ? "locked" : "expired";
+    const days = defaultDays(bucket);
+    if (days === undefined || !bucket?.mode) return "none";
+    return v.lastModified.getTime() + days * DAY_MS > now.getTime() ? "bucket-default" : "expired";
+}
+
+export function checkBucketLock(actual: BucketLockConfiguration | undefined, expected: ExpectedLock): BucketLockCheck {
+    const want = `${expected.mode} for ${expected.days} day(s)`;
+    const fail = (detail: string): BucketLockCheck => ({ status: "FAIL", expected, actual, detail });
+    if (!actual) return fail("the bucket's Object Lock configuration could not be read");
+    if (!actual.enabled) return fail(`Object Lock is not enabled on the bucket (expected a default retention of ${want})`);
+    if (!actual.mode) return fail(`Object Lock is enabled but the bucket has no default retention rule (expected ${want}): a put without its own retention is not locked`);
+    const got = actual.days !== undefined ? `${actual.mode} for ${actual.days} day(s)` : `${actual.mode} for ${actual.years} year(s)`;
+    if (actual.mode !== expected.mode || actual.days !== expected.days) {
+        return fail(`the bucket's default retention is ${got}, expected ${want}`);
+    }
+    return { status: "PASS", expected, actual, detail: `Object Lock enabled, default retention ${got}` };
 }
 
 const zero = (): Tally => ({ objects: 0, bytes: 0 });
@@ -78,81 +157,191 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise
     return out;
 }
 
-/** Tries to delete the newest locked version; PASS only if refused AND the version is still there. */
-export async function proveImmutability(store: BlobStore, objects: AuditedObject[]): Promise<ImmutabilityProof> {
-    const locked = objects.filter((o) => o.state === "locked" && o.versionId);
-    if (locked.length === 0) {
-        return { status: "FAIL", detail: "no locked object version found: nothing in the vault is protected by retention" };
-    }
-    const target = locked.reduce((a, b) => (b.lastModified > a.lastModified ? b : a));
+const messageOf = (err: unknown) => (err as Error)?.message ?? String(err);
+const sameLock = (a: VersionLock, b: VersionLock) =>
+    a.mode === b.mode && a.legalHold === b.legalHold && a.retainUntil?.getTime() === b.retainUntil?.getTime();
+
+/** One delete attempt on `target`, judged by the refusal's reason and the version's state afterwards. */
+async function probe(source: VaultAuditSource, target: AuditedVersion, protectedBy: DeleteProbe["protectedBy"]): Promise<DeleteProbe> {
     const { key, versionId } = target;
-    let refusal: string | undefined;
+    const name = `${key} (version ${versionId})`;
+    const base = { key, versionId, protectedBy };
+    let before: VersionLock;
     try {
-        await store.delete(key, versionId);
+        before = await source.lock(key, versionId);
     } catch (err) {
-        refusal = (err as Error).message;
+        return { ...base, attempt: { outcome: "error", message: messageOf(err) }, status: "FAIL", detail: `could not read the lock of ${name} before the delete: ${messageOf(err)}` };
     }
-    const after = await store.head(key).catch(() => undefined);
-    if (refusal === undefined) {
-        return { status: "FAIL", key, versionId, detail: `DELETE OF LOCKED VERSION SUCCEEDED: ${key} version ${versionId} (locked until ${target.retainUntil}) is gone` };
+    const attempt = await source.deleteVersion(key, versionId);
+    if (attempt.outcome === "deleted") {
+        return { ...base, attempt, status: "FAIL", detail: `DELETE OF A LOCKED VERSION SUCCEEDED: ${name} (protected by ${protectedBy}${target.retainUntil ? ` until ${target.retainUntil}` : ""}) is gone — the vault is not immutable` };
     }
-    if (after?.versionId !== versionId) {
-        return { status: "FAIL", key, versionId, detail: `delete was refused (${refusal}) but version ${versionId} is no longer the current version of ${key}` };
+    if (attempt.outcome === "error") {
+        return { ...base, attempt, status: "FAIL", detail: `the delete of ${name} got no answer from S3 (${attempt.message}): nothing was proven` };
     }
-    return { status: "PASS", key, versionId, detail: `delete of ${key} version ${versionId} was refused: ${refusal}` };
+    if (attempt.outcome === "refused-other") {
+        return { ...base, attempt, status: "FAIL", detail: `the delete of ${name} was refused, but not by Object Lock (${attempt.code}${attempt.httpStatus ? `, HTTP ${attempt.httpStatus}` : ""}: ${attempt.message}): ` +
+            "the auditing principal is not allowed to delete versions, so the refusal says nothing about retention — run the audit as the retention-auditor role" };
+    }
+    let after: VersionLock;
+    let head;
+    try {
+        [head, after] = [await source.head(key, versionId), await source.lock(key, versionId)];
+    } catch (err) {
+        return { ...base, attempt, status: "FAIL", detail: `the delete of ${name} was refused by Object Lock, but the version could not be re-read afterwards: ${messageOf(err)}` };
+    }
+    if (!head) {
+        return { ...base, attempt, unchanged: false, status: "FAIL", detail: `the delete of ${name} was refused by Object Lock, yet the version no longer exists` };
+    }
+    if (head.etag !== target.etag || !sameLock(before, after)) {
+        return { ...base, attempt, unchanged: false, status: "FAIL", detail: `the delete of ${name} was refused by Object Lock, but the version changed (ETag ${target.etag} → ${head.etag}, lock ${JSON.stringify(before)} → ${JSON.stringify(after)})` };
+    }
+    return { ...base, attempt, unchanged: true, status: "PASS", detail: `the delete of ${name} (protected by ${protectedBy}) was refused by Object Lock (${attempt.code}: ${attempt.message}); the version is unchanged` };
 }
 
-export async function auditRetention(opts: { store: BlobStore; env: string; now?: () => Date; proveImmutability?: boolean }): Promise<AuditReport> {
+const newest = (vs: AuditedVersion[]) => vs.reduce<AuditedVersion | undefined>((a, b) => (!a || b.lastModified > a.lastModified ? b : a), undefined);
+
+/**
+ * Tries to delete the newest version under its own retention and, if any version is protected only by
+ * the bucket default, the newest of those too (their protection is otherwise unproven). PASS only if
+ * every attempt was refused by Object Lock and left its version unchanged.
+ */
+export async function proveImmutability(source: VaultAuditSource, versions: AuditedVersion[]): Promise<ImmutabilityProof> {
+    const targets: [AuditedVersion, DeleteProbe["protectedBy"]][] = [];
+    const own = newest(versions.filter((v) => v.state === "locked"));
+    const byDefault = newest(versions.filter((v) => v.state === "bucket-default"));
+    if (own) targets.push([own, "own retention"]);
+    if (byDefault) targets.push([byDefault, "bucket default"]);
+    if (targets.length === 0) {
+        return { status: "FAIL", detail: "no version is under retention: there is nothing whose immutability could be proven", probes: [] };
+    }
+    const probes: DeleteProbe[] = [];
+    for (const [v, by] of targets) probes.push(await probe(source, v, by));
+    const failed = probes.filter((p) => p.status === "FAIL");
+    return failed.length
+        ? { status: "FAIL", detail: failed.map((p) => p.detail).join("; "), probes }
+        : { status: "PASS", detail: probes.map((p) => p.detail).join("; "), probes };
+}
+
+export interface AuditOptions {
+    source: VaultAuditSource;
+    env: string;
+    expected: ExpectedLock;
+    now?: () => Date;
+    /** false: the delete proof is not attempted and the result is at best SKIPPED. */
+    proveImmutability?: boolean;
+}
+
+export async function auditRetention(opts: AuditOptions): Promise<AuditReport> {
     const now = (opts.now ?? (() => new Date()))();
-    const prefixes = environmentPrefixes(opts.env);
-    const listed: StoredObject[] = [];
-    for (const p of prefixes) for await (const o of opts.store.list(p)) listed.push(o);
-    // list is cheap and carries no retention; head gives the retention of the current version.
-    const objects = await mapLimited(listed, 16, async (o): Promise<AuditedObject> => {
-        const h = (await opts.store.head(o.key)) ?? o;
-        return {
-            key: o.key,
-            bytes: o.bytes,
-            lastModified: o.lastModified.toISOString(),
-            ageBucket: ageBucket(o.lastModified, now),
-            state: retentionState(h.retainUntil, now),
-            retainUntil: h.retainUntil?.toISOString(),
-            retentionMode: h.retentionMode,
-            versionId: h.versionId,
-        };
-    });
-    const byAge = Object.fromEntries(AGE_BUCKETS.map((b) => [b, zero()])) as Record<AgeBucket, Tally>;
-    const byState: Record<RetentionState, Tally> = { locked: zero(), expired: zero(), none: zero() };
-    const total = zero();
-    for (const o of objects) {
-        for (const t of [byAge[o.ageBucket], byState[o.state], total]) {
-            t.objects++;
-            t.bytes += o.bytes;
+    const { source, env } = opts;
+    const prefixes = environmentPrefixes(env);
+    const findings: string[] = [];
+
+    let lockConfig: BucketLockConfiguration | undefined;
+    try {
+        lockConfig = await source.lockConfiguration();
+    } catch (err) {
+        findings.push(messageOf(err));
+    }
+    const bucketLock = checkBucketLock(lockConfig, opts.expected);
+    if (bucketLock.status === "FAIL") findings.push(`bucket lock: ${bucketLock.detail}`);
+
+    const entries: ObjectVersionEntry[] = [];
+    const markers: { key: string; isLatest: boolean }[] = [];
+    let listed = true;
+    for (const p of prefixes) {
+        try {
+            const l = await source.versions(p);
+            entries.push(...l.versions);
+            markers.push(...l.deleteMarkers);
+        } catch (err) {
+            listed = false;
+            findings.push(messageOf(err));
         }
     }
-    const unprotected = objects.filter((o) => o.state === "none" && o.key.startsWith(`db/${opts.env}/`)).map((o) => o.key);
-    const immutability = opts.proveImmutability === false
-        ? { status: "PASS" as const, detail: "skipped (--no-delete-proof)" }
-        : await proveImmutability(opts.store, objects);
-    return { env: opts.env, location: opts.store.location, generatedAt: now.toISOString(), prefixes, total, byAge, byState, unprotected, immutability, objects };
+
+    const versions = await mapLimited(entries, 16, async (e): Promise<AuditedVersion> => {
+        const base = {
+            key: e.key, versionId: e.versionId, isLatest: e.isLatest, bytes: e.bytes, etag: e.etag,
+            lastModified: e.lastModified.toISOString(), ageBucket: ageBucket(e.lastModified, now),
+        };
+        try {
+            const lock = await source.lock(e.key, e.versionId);
+            return {
+                ...base,
+                state: versionState(e, lock, lockConfig, now),
+                retentionMode: lock.mode,
+                retainUntil: lock.retainUntil?.toISOString(),
+                legalHold: lock.legalHold,
+            };
+        } catch (err) {
+            return { ...base, state: "unknown", legalHold: false, error: messageOf(err) };
+        }
+    });
+
+    const byAge = Object.fromEntries(AGE_BUCKETS.map((b) => [b, zero()])) as Record<AgeBucket, Tally>;
+    const byState = Object.fromEntries(VERSION_STATES.map((s) => [s, zero()])) as Record<VersionState, Tally>;
+    const total = zero();
+    for (const v of versions) {
+        for (const t of [byAge[v.ageBucket], byState[v.state], total]) {
+            t.objects++;
+            t.bytes += v.bytes;
+        }
+    }
+    const label = (v: AuditedVersion) => `${v.key} (version ${v.versionId})`;
+    const unprotected = versions.filter((v) => v.state === "none").map(label);
+    if (unprotected.length) findings.push(`${unprotected.length} version(s) with no retention, no legal hold and no bucket default: ${unprotected.slice(0, 10).join(", ")}${unprotected.length > 10 ? ", …" : ""}`);
+    for (const v of versions.filter((x) => x.state === "unknown")) findings.push(`lock state of ${label(v)} unknown: ${v.error}`);
+    if (listed && versions.length === 0) findings.push(`no object version under ${prefixes.join(", ")}: the environment has no backups to audit`);
+
+    let immutability: ImmutabilityProof;
+    if (opts.proveImmutability === false) {
+        immutability = { status: "SKIPPED", detail: "not attempted (--no-delete-proof): immutability is unproven", probes: [] };
+    } else {
+        try {
+            immutability = await proveImmutability(source, versions);
+        } catch (err) {
+            immutability = { status: "FAIL", detail: `the delete proof failed: ${messageOf(err)}`, probes: [] };
+        }
+        if (immutability.status === "FAIL") findings.push(`immutability proof: ${immutability.detail}`);
+    }
+    // Bucket-default versions are protected only if the proof saw the default enforced.
+    const defaultProbe = immutability.probes.find((p) => p.protectedBy === "bucket default");
+    if (byState["bucket-default"].objects > 0 && immutability.status !== "SKIPPED" && defaultProbe?.status !== "PASS") {
+        findings.push(`${byState["bucket-default"].objects} version(s) are protected only by the bucket default, which the delete proof did not confirm`);
+    }
+
+    const result: Verdict = findings.length ? "FAIL" : immutability.status === "SKIPPED" ? "SKIPPED" : "PASS";
+    const current = markers.filter((m) => m.isLatest).map((m) => m.key);
+    return {
+        env, location: source.location, generatedAt: now.toISOString(), prefixes, result, findings, bucketLock,
+        total, byAge, byState, unprotected, deleteMarkers: { total: markers.length, current }, immutability, versions,
+    };
 }
 
 export function auditPassed(r: AuditReport): boolean {
-    return r.immutability.status === "PASS" && r.unprotected.length === 0;
+    return r.result === "PASS";
 }
 
 export function formatAuditReport(r: AuditReport): string {
-    const t = (x: Tally) => `${String(x.objects).padStart(7)} objects ${String(x.bytes).padStart(14)} bytes`;
+    const t = (x: Tally) => `${String(x.objects).padStart(7)} versions ${String(x.bytes).padStart(14)} bytes`;
     return [
         `Retention audit — ${r.env} at ${r.location} (${r.generatedAt})`,
-        `Prefixes: ${r.prefixes.join(", ")}`,
+        `Prefixes: ${r.prefixes.join(", ")} (current and noncurrent versions)`,
+        `Bucket lock: ${r.bucketLock.status} — ${r.bucketLock.detail}`,
         `Total:   ${t(r.total)}`,
         "By age:",
-        ...AGE_BUCKETS.map((b) => `  ${b.padEnd(8)} ${t(r.byAge[b])}`),
-        "By retention state:",
-        ...(["locked", "expired", "none"] as const).map((s) => `  ${s.padEnd(8)} ${t(r.byState[s])}`),
-        ...(r.unprotected.length ? [`UNPROTECTED database backups (${r.unprotected.length}):`, ...r.unprotected.slice(0, 20).map((k) => `  ${k}`)] : []),
+        ...AGE_BUCKETS.map((b) => `  ${b.padEnd(15)} ${t(r.byAge[b])}`),
+        "By lock state:",
+        ...VERSION_STATES.map((s) => `  ${s.padEnd(15)} ${t(r.byState[s])}`),
+        ...(r.byState["bucket-default"].objects
+            ? [`  (${r.byState["bucket-default"].objects} version(s) carry no retention of their own and are protected only by the bucket default: no per-version until-date)`]
+            : []),
+        `Delete markers: ${r.deleteMarkers.total}${r.deleteMarkers.current.length ? ` (${r.deleteMarkers.current.length} hide the current version: ${r.deleteMarkers.current.slice(0, 5).join(", ")})` : ""}`,
+        ...(r.unprotected.length ? [`UNPROTECTED versions (${r.unprotected.length}):`, ...r.unprotected.slice(0, 20).map((k) => `  ${k}`)] : []),
         `Immutability proof: ${r.immutability.status} — ${r.immutability.detail}`,
-        `Result: ${auditPassed(r) ? "PASS" : "FAIL"}`,
+        ...(r.findings.length ? ["Findings:", ...r.findings.map((f) => `  - ${f}`)] : []),
+        `Result: ${r.result}`,
     ].join("\n");
 }

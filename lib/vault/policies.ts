@@ -396,3 +396,80 @@ export function readerPolicy(input: RolePolicyInput): PolicyDocument {
         ],
     };
 }
+
+/**
+ * Explicitly denied to the retention auditor. Above all BypassGovernanceRetention: with it, a delete
+ * of a GOVERNANCE-locked version would succeed on request, and the audit's delete proof would then
+ * test the role's privilege instead of the lock. DeleteObject (without a version id: a delete marker,
+ * which hides the newest backup), writes and every configuration change are denied as for the writer.
+ */
+export const AUDITOR_DENIED_S3_ACTIONS = [
+    "s3:BypassGovernanceRetention",
+    "s3:DeleteObject",
+    "s3:PutObject",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketVersioning",
+    "s3:DeleteBucket",
+] as const;
+
+/**
+ * The quarterly retention audit (runbook 004): read every version's retention and legal hold and the
+ * bucket's lock configuration, and delete object versions — the delete proof is meaningful only when
+ * IAM allows the delete, so that a refusal can only come from Object Lock. What that grant really
+ * allows: deleting a version of this environment whose lock has lapsed (which the lifecycle does
+ * anyway); a version under retention stays undeletable because the bypass is denied. No object
+ * content and no KMS: versions and their ETags come from the listing, so the key is denied outright.
+ */
+export function retentionAuditorPolicy(input: RolePolicyInput): PolicyDocument {
+    const { bucketArn, kmsKeyArn, environment } = input;
+    assertEnvironment(environment);
+    assertKeyArn(kmsKeyArn);
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ReadVersionLocks",
+                Effect: "Allow",
+                Action: ["s3:GetObjectRetention", "s3:GetObjectLegalHold"],
+                Resource: backupObjectArns(bucketArn, environment),
+            },
+            {
+                Sid: "DeleteProof",
+                Effect: "Allow",
+                Action: "s3:DeleteObjectVersion",
+                Resource: backupObjectArns(bucketArn, environment),
+            },
+            {
+                Sid: "ListBackupVersions",
+                Effect: "Allow",
+                Action: ["s3:ListBucket", "s3:ListBucketVersions"],
+                Resource: bucketArn,
+                Condition: { StringLike: { "s3:prefix": backupListPrefixes(environment) } },
+            },
+            {
+                Sid: "ReadBucketLockConfiguration",
+                Effect: "Allow",
+                Action: "s3:GetBucketObjectLockConfiguration",
+                Resource: bucketArn,
+            },
+            {
+                Sid: "DenyBypassAndChanges",
+                Effect: "Deny",
+                Action: [...AUDITOR_DENIED_S3_ACTIONS],
+                Resource: [bucketArn, `${bucketArn}/*`],
+            },
+            {
+                Sid: "DenyKeyUse",
+                Effect: "Deny",
+                Action: "kms:*",
+                Resource: kmsKeyArn,
+            },
+        ],
+    };
+}

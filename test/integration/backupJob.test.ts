@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBackup, type BackupJobResult } from "../../lib/backupJob/run";
 import { startLocalCluster, type LocalCluster } from "../../lib/postgres/localCluster";
 import { auditRetention, formatAuditReport } from "../../lib/vault/audit";
+import { S3AuditSource } from "../../lib/vault/s3Audit";
 import { checkFreshness, runFreshnessAlarm } from "../../lib/vault/freshness";
 import { RetentionRefusedError, S3Store } from "../../lib/vault/s3Store";
 import { startS3Server, type S3Server } from "../helpers/s3Server";
@@ -151,13 +152,16 @@ describe("backup job into S3 with Object Lock", () => {
     });
 
     it("the retention audit reports locked objects and proves the newest locked version cannot be deleted", async () => {
-        const report = await auditRetention({ store, env: ENV });
+        // Root may not lift a COMPLIANCE lock either, so its refused delete is the lock's refusal.
+        const report = await auditRetention({ source: new S3AuditSource({ bucket: BUCKET, client: server.s3Client() }), env: ENV, expected: { mode: "COMPLIANCE", days: 1 } });
         expect(report.total.objects).toBeGreaterThanOrEqual(first.primary.uploaded.length);
         expect(report.byState.locked.objects).toBe(report.total.objects);
         expect(report.unprotected).toEqual([]);
         expect(report.immutability.status).toBe("PASS");
-        expect(report.immutability.key).toMatch(/^(monthly\/)?db\/staging\//);
-        expect(await store.head(report.immutability.key!)).toMatchObject({ versionId: report.immutability.versionId });
+        const [probe] = report.immutability.probes;
+        expect(probe.key).toMatch(/^(monthly\/)?db\/staging\//);
+        expect(probe.attempt.outcome).toBe("refused-object-lock");
+        expect(await store.head(probe.key, probe.versionId)).toMatchObject({ versionId: probe.versionId });
         expect(formatAuditReport(report)).toMatch(/Immutability proof: PASS/);
     });
 
@@ -165,7 +169,7 @@ describe("backup job into S3 with Object Lock", () => {
         const tsx = path.resolve(__dirname, "../../node_modules/.bin/tsx");
         const script = (n: string) => path.resolve(__dirname, `../../scripts/${n}.ts`);
         const env = { ...process.env, SOURCE_DB_URL: pg.url(), BACKUP_ENV: "cli", BACKUP_BUCKET: BUCKET, S3_ENDPOINT: server.endpoint, AWS_REGION: server.region,
-            AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: server.secretKey, RETENTION_DAYS: "2" };
+            AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: server.secretKey, RETENTION_DAYS: "2", OBJECT_LOCK_MODE: "COMPLIANCE", LOCK_RETENTION_DAYS: "1" };
         const backup = await execFileAsync(tsx, [script("backup")], { env });
         expect(backup.stdout).toMatch(/objects in s3:\/\/backup-job-test \(with monthly archive\)/);
         expect(backup.stderr).toMatch(/upload 1\//);

@@ -7,6 +7,8 @@ import { BackupAccess, type BackupAccessArgs } from "../../components/BackupAcce
 import {
     githubTrustPolicy,
     readerPolicy,
+    retentionAuditorPolicy,
+    AUDITOR_DENIED_S3_ACTIONS,
     WRITER_DENIED_KMS_ACTIONS,
     WRITER_DENIED_S3_ACTIONS,
     writerPolicy,
@@ -46,6 +48,7 @@ async function build(name: string, args: BackupAccessArgs) {
     const outputs = {
         writerRoleArn: await outputValue(access.writerRoleArn),
         readerRoleArn: await outputValue(access.readerRoleArn),
+        auditorRoleArn: await outputValue(access.auditorRoleArn),
         oidcProviderArn: await outputValue(access.oidcProviderArn),
     };
     const role = (suffix: string) => inputsOf("aws:iam/role:Role", `${name}-${suffix}`);
@@ -115,7 +118,7 @@ describe("BackupAccess for prod (GitHub environment, new OIDC provider)", () => 
 
     it("never uses a wildcard or StringLike in a trust policy", async () => {
         const { trust } = await built;
-        for (const doc of [await trust("writer"), await trust("reader")]) {
+        for (const doc of [await trust("writer"), await trust("reader"), await trust("auditor")]) {
             const text = JSON.stringify(doc);
             expect(text).not.toMatch(/[*?]/);
             expect(text).not.toContain("StringLike");
@@ -173,6 +176,54 @@ describe("BackupAccess for prod (GitHub environment, new OIDC provider)", () => 
         const decrypt = allows(doc).find((s) => s.Action === "kms:Decrypt")!;
         expect(decrypt).toMatchObject({ Resource: KEY_ARN, Condition: { StringLike: { "kms:ViaService": "s3.*.amazonaws.com" } } });
     });
+
+    it("lets only the prod GitHub environment (the audit job's) assume the retention auditor, for an hour", async () => {
+        const { trust, role, outputs } = await built;
+        const doc = await trust("auditor");
+        expect(doc.Statement).toHaveLength(1);
+        expect(doc.Statement[0].Condition).toEqual({
+            StringEquals: {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": "repo:polaris-coach/supabase-dr:environment:prod",
+            },
+        });
+        expect((await role("auditor")).maxSessionDuration).toBe(3600);
+        expect(outputs.auditorRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/${name}-auditor`);
+    });
+
+    it("lets the auditor read locks and delete versions under its prefixes, and denies it the governance bypass", async () => {
+        const { permissions } = await built;
+        const { role, doc } = await permissions("auditor");
+        expect(role).toBe(`${name}-auditor-id`);
+        expect(allowedActions(doc).sort()).toEqual([
+            "s3:DeleteObjectVersion", "s3:GetBucketObjectLockConfiguration", "s3:GetObjectLegalHold", "s3:GetObjectRetention",
+            "s3:ListBucket", "s3:ListBucketVersions",
+        ]);
+        // The delete proof is allowed by IAM (so a refusal can only be Object Lock's) on exactly the env prefixes ...
+        const del = allows(doc).find((s) => asList(s.Action).includes("s3:DeleteObjectVersion"))!;
+        expect(asList(del.Resource).sort()).toEqual(PREFIXES("prod").map((p) => `${BUCKET_ARN}/${p}*`).sort());
+        expect(del.Condition).toBeUndefined();
+        // ... while the bypass is never allowed and explicitly denied on every object of the bucket.
+        expect(allowedActions(doc).filter((a) => /Bypass|\*|Put|GetObject$|kms:/.test(a))).toEqual([]);
+        const deny = doc.Statement.find((s) => s.Sid === "DenyBypassAndChanges")!;
+        expect(deny.Effect).toBe("Deny");
+        expect(deny.Resource).toEqual([BUCKET_ARN, `${BUCKET_ARN}/*`]);
+        expect(asList(deny.Action)).toContain("s3:BypassGovernanceRetention");
+        // A delete without a version id only adds a delete marker, hiding the newest backup: denied.
+        expect(asList(deny.Action)).toContain("s3:DeleteObject");
+        expect(asList(deny.Action)).not.toContain("s3:DeleteObjectVersion");
+        expect(doc.Statement.find((s) => s.Sid === "DenyKeyUse")).toMatchObject({ Effect: "Deny", Action: "kms:*", Resource: KEY_ARN });
+        const lockConfig = allows(doc).find((s) => asList(s.Action).includes("s3:GetBucketObjectLockConfiguration"))!;
+        expect(lockConfig.Resource).toBe(BUCKET_ARN);
+        const list = allows(doc).find((s) => asList(s.Action).includes("s3:ListBucketVersions"))!;
+        expect(list.Condition).toEqual({ StringLike: { "s3:prefix": PREFIXES("prod").map((p) => `${p}*`) } });
+    });
+
+    it("gives the reader no delete at all: the old audit's refusals were IAM's, not the lock's", async () => {
+        const { permissions } = await built;
+        const { doc } = await permissions("reader");
+        expect(allowedActions(doc).filter((a) => /Delete/.test(a))).toEqual([]);
+    });
 });
 
 describe("BackupAccess for staging (branch trust, existing OIDC provider, drill environment)", () => {
@@ -204,13 +255,28 @@ describe("BackupAccess for staging (branch trust, existing OIDC provider, drill 
         ]);
     });
 
-    it("scopes both roles to the staging prefixes", async () => {
+    it("trusts the branch for the auditor when no environment is configured, and an explicit audit environment otherwise", async () => {
+        const { trust } = await built;
+        expect((await trust("auditor")).Statement[0].Condition!.StringEquals["token.actions.githubusercontent.com:sub"])
+            .toBe("repo:polaris-coach/supabase-dr:ref:refs/heads/release");
+        const audited = await build("access-audit-env", {
+            environment: "staging",
+            bucketArn: "arn:aws:s3:::polaris-backups-staging",
+            kmsKeyArn: KEY_ARN,
+            github: { owner: "polaris-coach", repository: "supabase-dr", environment: "staging", auditEnvironment: "audit" },
+            oidcProviderArn: existing,
+        });
+        expect((await audited.trust("auditor")).Statement[0].Condition!.StringEquals["token.actions.githubusercontent.com:sub"])
+            .toBe("repo:polaris-coach/supabase-dr:environment:audit");
+    });
+
+    it("scopes every role to the staging prefixes", async () => {
         const { permissions } = await built;
-        for (const suffix of ["writer", "reader"]) {
+        for (const suffix of ["writer", "reader", "auditor"]) {
             const { doc } = await permissions(suffix);
             const bucket = "arn:aws:s3:::polaris-backups-staging";
             const s3Resources = allows(doc).flatMap((s) => asList(s.Resource)).filter((r) => r.startsWith("arn:aws:s3"));
-            expect(s3Resources.filter((r) => r !== bucket).sort())
+            expect([...new Set(s3Resources.filter((r) => r !== bucket))].sort())
                 .toEqual(PREFIXES("staging").map((p) => `${bucket}/${p}*`).sort());
             expect(JSON.stringify(doc)).not.toContain("/prod/");
         }
@@ -240,6 +306,7 @@ describe("BackupAccess refuses names that would widen the trust", () => {
         [{ branch: "" }, /github\.branch must be/],
         [{ environment: "prod*" }, /BackupAccess github\.environment must be a GitHub environment name/],
         [{ drillEnvironment: "dr?ll" }, /github\.drillEnvironment must be/],
+        [{ auditEnvironment: "aud*t" }, /github\.auditEnvironment must be/],
     ])("%j", async (override, message) => {
         const args = { ...base, github: { ...base.github, ...override } };
         expect(() => new BackupAccess("bad-access", args)).toThrow(message);
@@ -268,6 +335,15 @@ describe("policy builders", () => {
         expect(() => readerPolicy({ bucketArn: BUCKET_ARN, kmsKeyArn: alias, environment: "prod" })).toThrow(/not an alias/);
         expect(() => writerPolicy({ bucketArn: "polaris-backups", kmsKeyArn: KEY_ARN, environment: "prod" })).toThrow(/bucketArn must be/);
         expect(() => readerPolicy({ bucketArn: "arn:aws:s3:::*", kmsKeyArn: KEY_ARN, environment: "prod" })).toThrow(/bucketArn must be/);
+    });
+
+    it("the auditor's deny list is never also allowed, and its policy refuses an alias or a bucket name", () => {
+        const doc = retentionAuditorPolicy({ bucketArn: BUCKET_ARN, kmsKeyArn: KEY_ARN, environment: "prod" });
+        const allowed = new Set(allowedActions(doc));
+        for (const action of AUDITOR_DENIED_S3_ACTIONS) expect(allowed.has(action)).toBe(false);
+        expect(() => retentionAuditorPolicy({ bucketArn: BUCKET_ARN, kmsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:alias/backups`, environment: "prod" })).toThrow(/not an alias/);
+        expect(() => retentionAuditorPolicy({ bucketArn: "polaris-backups", kmsKeyArn: KEY_ARN, environment: "prod" })).toThrow(/bucketArn must be/);
+        expect(() => retentionAuditorPolicy({ bucketArn: BUCKET_ARN, kmsKeyArn: KEY_ARN, environment: "prod/*" })).toThrow(/environment must be/);
     });
 
     it("the writer's deny list is never also allowed", () => {
