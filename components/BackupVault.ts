@@ -15,7 +15,8 @@
 //   forceDestroy stays false so Pulumi never even tries to empty it.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { assertEnvironment, dbPrefix, monthlyDbPrefix, monthlyStoragePrefix, storagePrefix } from "../lib/vault/keys";
+import { assertEnvironment, dbPrefix, storagePrefix } from "../lib/vault/keys";
+import { DAYS_PER_MONTH, vaultLifecycleRules as lifecycleRules } from "../lib/vault/lifecycle";
 import { vaultBucketPolicy, type ObjectLockMode } from "../lib/vault/policies";
 
 export type ArchiveStorageClass = "GLACIER" | "DEEP_ARCHIVE" | "GLACIER_IR";
@@ -51,12 +52,6 @@ export interface BackupVaultArgs {
 const ARCHIVE_CLASSES: readonly ArchiveStorageClass[] = ["GLACIER", "DEEP_ARCHIVE", "GLACIER_IR"];
 // S3's ceiling for a default retention period.
 const MAX_LOCK_DAYS = 36500;
-// Longest calendar month: N months of archives are kept N × 31 days, never less than N months.
-const DAYS_PER_MONTH = 31;
-const MULTIPART_ABORT_DAYS = 7;
-// Day 1 rather than 0: valid for every archive class, and leaves a day to verify a fresh archive
-// without a Glacier restore. The cost is one day of STANDARD storage per month.
-const ARCHIVE_TRANSITION_DAYS = 1;
 
 function wholeDays(arg: string, value: number | undefined, fallback: number, form = "a whole number of days ≥ 1"): number {
     const v = value ?? fallback;
@@ -127,39 +122,9 @@ export function resolveVaultSettings(args: BackupVaultArgs): ResolvedVaultSettin
     };
 }
 
-/** Runbook 004's retention as lifecycle rules (see the pitfalls at the top of the file). */
+/** Runbook 004's retention as lifecycle rules (lib/vault/lifecycle.ts; pitfalls at the top of this file). */
 export function vaultLifecycleRules(s: ResolvedVaultSettings): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
-    const daily = (id: string, prefix: string) => ({
-        id,
-        status: "Enabled",
-        filter: { prefix },
-        expiration: { days: s.dailyRetentionDays },
-    });
-    const monthly = (id: string, prefix: string) => ({
-        id,
-        status: "Enabled",
-        filter: { prefix },
-        // Objects under 128 KB (manifests, checksums) stay in STANDARD: S3's default minimum
-        // transition size, and cheaper than Glacier's per-object overhead anyway.
-        transitions: [{ days: ARCHIVE_TRANSITION_DAYS, storageClass: s.archiveStorageClass }],
-        expiration: { days: s.monthlyArchiveMonths * DAYS_PER_MONTH },
-    });
-    return [
-        daily("daily-db", dbPrefix(s.environment)),
-        daily("daily-storage", storagePrefix(s.environment)),
-        monthly("monthly-db", monthlyDbPrefix(s.environment)),
-        monthly("monthly-storage", monthlyStoragePrefix(s.environment)),
-        // Bucket-wide housekeeping in one rule so overlapping prefixes never carry conflicting
-        // noncurrent settings. expiredObjectDeleteMarker cannot share an expiration with days.
-        {
-            id: "versions-and-uploads",
-            status: "Enabled",
-            filter: {},
-            noncurrentVersionExpiration: { noncurrentDays: s.noncurrentVersionExpirationDays },
-            abortIncompleteMultipartUpload: { daysAfterInitiation: MULTIPART_ABORT_DAYS },
-            expiration: { expiredObjectDeleteMarker: true },
-        },
-    ];
+    return lifecycleRules(s);
 }
 
 export class BackupVault extends pulumi.ComponentResource {

@@ -1,17 +1,68 @@
-// `npm run backup`: the nightly backup job (lib/backupJob/run.ts) into the S3 vault.
-// Exit 0 when every object is in the vault (and the mirror, if any); 1 on failure; 2 on bad configuration.
-import { backupSettingsFromEnv, s3StoreFor, secretsOf } from "../lib/backupJob/config";
-import { runBackup } from "../lib/backupJob/run";
+// `npm run backup`: the nightly backup (runbook 004 §1.1/§1.2) in one command: the database dump
+// (lib/backupJob/run.ts) and a snapshot of every configured Storage bucket (lib/storage/snapshot.ts),
+// both into the vault and, when configured, the same objects into the Azure archive.
+// Both parts run even when the other fails (a broken dump must not also cost the night's files).
+// Exit 0 when everything configured is in the vault and the mirror; 1 on any failure; 2 on bad configuration.
+import { backupSettingsFromEnv, mirrorStoreFor, secretsOf, vaultStoreFor, warmUpMirror, type BackupSettings } from "../lib/backupJob/config";
+import { dailyRetainUntil } from "../lib/backupJob/plan";
+import { runBackup, type BackupJobResult } from "../lib/backupJob/run";
 import { redact } from "../lib/redact";
+import { snapshotStorage, type SnapshotResult } from "../lib/storage/snapshot";
 
-const USAGE = `Usage: npm run backup [-- --split] [-- --json]
+const USAGE = `Usage: npm run backup [-- --split] [-- --json] [-- --require-storage] [-- --require-mirror]
 
-Dumps SOURCE_DB_URL (custom format, fingerprinted) and uploads it with Object Lock retention to
-s3://$BACKUP_BUCKET/db/$BACKUP_ENV/YYYY/MM/DD/ (plus monthly/db/... on the month's first backup).
-  --split   also roles.sql / schema.sql / data.sql (supabase db dump style)
-Environment: SOURCE_DB_URL, BACKUP_ENV, BACKUP_BUCKET, RETENTION_DAYS (7), MONTHLY_ARCHIVE_MONTHS (12),
-OBJECT_LOCK_MODE (COMPLIANCE), AWS_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the SDK's credential
-chain), S3_ENDPOINT (MinIO).`;
+Dumps SOURCE_DB_URL (custom format, fingerprinted) into $BACKUP_BUCKET under db/$BACKUP_ENV/YYYY/MM/DD/
+(plus monthly/db/... on the month's first backup) with Object Lock retention, snapshots the Storage
+buckets under storage/$BACKUP_ENV/<bucket>/YYYY/MM/DD/, and writes the same objects into the Azure archive.
+  --split            also roles.sql / schema.sql / data.sql (supabase db dump style)
+  --require-storage  fail (exit 2) unless STORAGE_URL is set: scheduled jobs of Supabase projects
+  --require-mirror   fail (exit 2) unless the Azure archive is configured
+Environment:
+  database  SOURCE_DB_URL, BACKUP_ENV, RETENTION_DAYS (7), MONTHLY_ARCHIVE_MONTHS (12)
+  vault     BACKUP_BUCKET (a bucket name, or file:///dir for a local directory vault), OBJECT_LOCK_MODE
+            (COMPLIANCE), AWS_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the SDK's credential
+            chain), S3_ENDPOINT (an S3-compatible server)
+  storage   STORAGE_URL (<SUPABASE_URL>/storage/v1), SUPABASE_SERVICE_ROLE_KEY, STORAGE_BUCKETS
+            (comma-separated; default every bucket)
+  mirror    AZURE_STORAGE_ACCOUNT + AZURE_CONTAINER (token from the Azure CLI login), or
+            AZURE_STORAGE_CONNECTION_STRING + AZURE_CONTAINER; AZURE_IMMUTABILITY container (default: the
+            container's policy) or blob (a blob-level policy per object)
+  NOW       ISO time the job acts as (rehearsals over a simulated calendar)`;
+
+interface Outcome {
+    database?: BackupJobResult;
+    databaseError?: string;
+    storage?: SnapshotResult;
+    storageError?: string;
+}
+
+function failures(o: Outcome): string[] {
+    return [
+        o.databaseError && `database: ${o.databaseError}`,
+        o.database?.mirror?.error && `database mirror ${o.database.mirror.location}: ${o.database.mirror.error}`,
+        o.storageError && `storage: ${o.storageError}`,
+        o.storage?.mirror?.error && `storage mirror ${o.storage.mirror.location}: ${o.storage.mirror.error}`,
+    ].filter((f): f is string => !!f);
+}
+
+function summary(o: Outcome, s: BackupSettings): string[] {
+    const lines: string[] = [];
+    const db = o.database;
+    if (db) {
+        lines.push(`backup ${db.id}: ${db.primary.uploaded.length} objects in ${db.primary.location}${db.primary.monthlyArchive ? " (with monthly archive)" : ""} in ${(db.durationMs / 1000).toFixed(1)}s`);
+        if (db.mirror && !db.mirror.error) lines.push(`  mirrored: ${db.mirror.uploaded.length} objects in ${db.mirror.location}`);
+    }
+    if (o.storage) {
+        const st = o.storage;
+        lines.push(`storage: ${st.buckets.length} bucket(s), ${st.listed} objects: ${st.uploaded} uploaded (${st.bytes} bytes), ${st.serverSideCopies} unchanged copied in the vault`);
+        for (const b of st.buckets) lines.push(`  ${b.bucket}: ${b.listed} objects → ${b.manifestKey}`);
+        if (st.mirror && !st.mirror.error) lines.push(`  mirrored: ${st.mirror.buckets.length} bucket(s) in ${st.mirror.location}`);
+    } else if (!s.storage) {
+        lines.push("storage: not backed up (STORAGE_URL is not set)");
+    }
+    if (!s.mirror) lines.push("mirror: none configured (AZURE_STORAGE_ACCOUNT / AZURE_CONTAINER not set)");
+    return lines;
+}
 
 async function main(): Promise<number> {
     const args = process.argv.slice(2);
@@ -19,28 +70,71 @@ async function main(): Promise<number> {
         process.stdout.write(USAGE + "\n");
         return 0;
     }
+    const known = new Set(["--split", "--json", "--require-storage", "--require-mirror"]);
+    const unknown = args.filter((a) => !known.has(a));
     const secrets = secretsOf(process.env);
-    let settings;
+    let settings: BackupSettings;
     try {
+        if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(" ")}`);
         settings = backupSettingsFromEnv(process.env);
+        if (args.includes("--require-storage") && !settings.storage) {
+            throw new Error("STORAGE_URL is not set (--require-storage): the project's Storage API, <SUPABASE_URL>/storage/v1");
+        }
+        if (args.includes("--require-mirror") && !settings.mirror) {
+            throw new Error("AZURE_STORAGE_ACCOUNT and AZURE_CONTAINER are not set (--require-mirror): the Azure archive");
+        }
     } catch (err) {
         process.stderr.write(`backup: ${redact((err as Error).message, secrets)}\n\n${USAGE}\n`);
         return 2;
     }
-    const result = await runBackup({
-        sourceUrl: settings.sourceUrl,
-        env: settings.env,
-        store: s3StoreFor(settings.vault),
-        retentionDays: settings.retentionDays,
-        monthlyArchiveMonths: settings.monthlyArchiveMonths,
-        split: args.includes("--split"),
-        secrets,
-        onProgress: (line) => process.stderr.write(`backup: ${redact(line, secrets)}\n`),
-    });
-    if (args.includes("--json")) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
-    else process.stdout.write(`backup ${result.id}: ${result.primary.uploaded.length} objects in ${result.primary.location}${result.primary.monthlyArchive ? " (with monthly archive)" : ""} in ${(result.durationMs / 1000).toFixed(1)}s\n`);
-    if (result.mirror?.error) return 1;
-    return 0;
+    const log = (line: string) => process.stderr.write(`backup: ${redact(line, secrets)}\n`);
+    const now = settings.now ?? new Date();
+    const store = vaultStoreFor(settings.vault, settings.now);
+    const mirror = settings.mirror && mirrorStoreFor(settings.mirror, settings.now);
+    if (settings.mirror) await warmUpMirror(settings.mirror);
+
+    const outcome: Outcome = {};
+    try {
+        outcome.database = await runBackup({
+            sourceUrl: settings.sourceUrl,
+            env: settings.env,
+            store,
+            mirror,
+            retentionDays: settings.retentionDays,
+            monthlyArchiveMonths: settings.monthlyArchiveMonths,
+            split: args.includes("--split"),
+            now: () => now,
+            secrets,
+            onProgress: log,
+        });
+    } catch (err) {
+        outcome.databaseError = redact((err as Error).message, secrets);
+        log(`database FAILED: ${outcome.databaseError}`);
+    }
+    if (settings.storage) {
+        try {
+            log(`storage: snapshot of ${settings.storage.buckets?.join(", ") ?? "every bucket"} from ${settings.storage.storageUrl}`);
+            outcome.storage = await snapshotStorage({
+                storageUrl: settings.storage.storageUrl,
+                serviceKey: settings.storage.serviceKey,
+                buckets: settings.storage.buckets,
+                env: settings.env,
+                store,
+                mirror,
+                now,
+                // Same lock as the night's database backup: both leave the vault together.
+                retainUntil: dailyRetainUntil(now, settings.retentionDays),
+            });
+        } catch (err) {
+            outcome.storageError = redact((err as Error).message, secrets);
+            log(`storage FAILED: ${outcome.storageError}`);
+        }
+    }
+    const failed = failures(outcome);
+    if (args.includes("--json")) process.stdout.write(redact(JSON.stringify({ ...outcome, failures: failed }, null, 2), secrets) + "\n");
+    else process.stdout.write(redact(summary(outcome, settings).join("\n"), secrets) + "\n");
+    for (const f of failed) process.stderr.write(`backup: FAILED ${redact(f, secrets)}\n`);
+    return failed.length > 0 ? 1 : 0;
 }
 
 main().then((code) => process.exit(code), (err: unknown) => {

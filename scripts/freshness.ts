@@ -1,14 +1,14 @@
 // `npm run freshness`: is the newest database backup in the vault within the RPO, and intact?
 // Exit 0 fresh; 1 stale, corrupt or missing (after notifying WEBHOOK_URL); 2 bad configuration.
-import { backupEnvName, s3StoreFor, secretsOf, vaultSettingsFromEnv } from "../lib/backupJob/config";
+import { backupEnvName, secretsOf, vaultSettingsFromEnv, vaultStoreFor } from "../lib/backupJob/config";
 import { redact } from "../lib/redact";
 import { formatFreshness, parseRpoSeconds, runFreshnessAlarm } from "../lib/vault/freshness";
 
 const USAGE = `Usage: npm run freshness [-- --json] [-- --no-verify]
 
-Environment: BACKUP_ENV, BACKUP_BUCKET, RPO_SECONDS (default 86400), WEBHOOK_URL (notified on failure),
+Environment: BACKUP_ENV, BACKUP_BUCKET (or file:///dir), RPO_SECONDS (default 86400), WEBHOOK_URL (notified on failure),
 HEALTHCHECK_URL (pinged on success), AWS_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the SDK's
-credential chain), S3_ENDPOINT (MinIO), NOW (ISO time, for rehearsals).`;
+credential chain), S3_ENDPOINT (an S3-compatible server), NOW (ISO time, for rehearsals).`;
 
 async function main(): Promise<number> {
     const args = process.argv.slice(2);
@@ -27,7 +27,7 @@ async function main(): Promise<number> {
         return 2;
     }
     const out = await runFreshnessAlarm({
-        store: s3StoreFor(settings.vault),
+        store: vaultStoreFor(settings.vault, settings.now),
         env: settings.env,
         rpoSeconds: settings.rpoSeconds,
         now: settings.now ? () => settings.now! : undefined,

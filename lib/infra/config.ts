@@ -20,6 +20,7 @@ export const INFRA_SECRET_KEYS = {
     apiBearerToken: "API_BEARER_TOKEN",
     maskingSalt: "MASKING_SALT",
     backendPassphrase: "PULUMI_CONFIG_PASSPHRASE",
+    storageServiceKey: "SUPABASE_SERVICE_ROLE_KEY",
 } as const;
 
 export type InfraSecretKey = keyof typeof INFRA_SECRET_KEYS;
@@ -64,6 +65,10 @@ export interface SupabaseSettings {
     organization: string;
     region: string;
     instanceSize: string;
+    /** `<SUPABASE_URL>/storage/v1` of the project whose buckets the nightly backup snapshots. */
+    storageUrl?: string;
+    /** Buckets to snapshot; default: every bucket (new ones are included automatically). */
+    storageBuckets?: string[];
 }
 
 export interface InfraConfig {
@@ -94,6 +99,11 @@ function str(o: Record<string, unknown>, key: string, path: string, fallback?: s
     const v = o[key] ?? fallback;
     if (typeof v !== "string" || v.trim() === "") fail(`${path}.${key}`, "must be a non-empty string", o[key]);
     return v;
+}
+
+function stringList(v: unknown, path: string): string[] {
+    if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== "string" || x.trim() === "")) fail(path, "must be a non-empty list of names", v);
+    return v as string[];
 }
 
 function optStr(o: Record<string, unknown>, key: string, path: string): string | undefined {
@@ -189,7 +199,12 @@ export function parseInfraConfig(read: ConfigReader): InfraConfig {
         organization: str(s, "organization", "supabase"),
         region: str(s, "region", "supabase"),
         instanceSize: str(s, "instanceSize", "supabase", "micro"),
+        storageUrl: optStr(s, "storageUrl", "supabase"),
+        storageBuckets: s.storageBuckets === undefined ? undefined : stringList(s.storageBuckets, "supabase.storageBuckets"),
     };
+    if (supabase?.storageUrl && !/^https?:\/\/[^/]+.*\/storage\/v1\/?$/.test(supabase.storageUrl)) {
+        fail("supabase.storageUrl", "must be the project's Storage API URL, <SUPABASE_URL>/storage/v1", supabase.storageUrl);
+    }
     return { environment, aws, azure, github, supabase };
 }
 

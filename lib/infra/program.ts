@@ -91,6 +91,9 @@ export function infrastructureProgram(): Record<string, pulumi.Output<unknown> |
         if (settings.supabase) {
             variables.SUPABASE_ORGANIZATION = settings.supabase.organization;
             variables.SUPABASE_REGION = settings.supabase.region;
+            // The nightly backup's storage snapshot and the monthly storage restore rehearsal.
+            if (settings.supabase.storageUrl) variables.STORAGE_URL = settings.supabase.storageUrl;
+            if (settings.supabase.storageBuckets) variables.STORAGE_BUCKETS = settings.supabase.storageBuckets.join(",");
         }
         // Unattended jobs: their environment holds the drill's and the backup's secrets. On prod it is
         // protected (main only) but has no reviewers, which would stall scheduled runs.

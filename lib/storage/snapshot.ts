@@ -1,9 +1,22 @@
-// Nightly storage snapshot (issue 5, runbook 004 §1.2): every bucket, every object, into the vault.
+// Nightly storage snapshot (issue 5, runbook 004 §1.2): every bucket, every object, into the vault
+// (and the same objects into an optional mirror, the Azure archive).
 // Each object is streamed once from Storage into a temporary file while its sha256 is computed
-// (memory stays flat whatever the object size); only objects whose sha256 differs from the previous
-// manifest are then uploaded from that file. The spool exists because the vault needs the checksum
+// (memory stays flat whatever the object size). The spool exists because the vault needs the checksum
 // *before* the put (Object Lock puts carry it), and re-downloading would hash a possibly different
 // version than the one uploaded.
+//
+// Every snapshot is self-contained: each object it lists lives under the snapshot's own day folder,
+// storage/{env}/{bucket}/YYYY/MM/DD/objects/<key>, written the same night as its manifest. New and
+// changed objects are uploaded from the spool; unchanged ones are copied server-side from the previous
+// snapshot's copy (nothing crosses the network twice). Why not point at the earlier copy: the vault's
+// lifecycle (lib/vault/lifecycle.ts, rule daily-storage) expires everything under storage/{env}/ a
+// fixed number of days after it was written, so a manifest pointing at an older day's copy would,
+// within a week, name objects that are gone while the manifest itself is still kept. With own-day
+// copies an object is written together with the newest manifest that lists it, gets the same
+// retention and expires with it: every manifest the vault still holds restores completely. The price
+// is storage: the vault holds dailyRetentionDays full copies of each bucket (server-side copies cost
+// requests, not transfer). A content-addressed store would need expiry that follows the newest
+// reference, which S3 lifecycle rules cannot express, and a deleter the writer role must not be.
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -13,7 +26,7 @@ import { pipeline } from "node:stream/promises";
 import type { StorageClient } from "@supabase/storage-js";
 import { sha256Tap } from "../backup/checksum";
 import { redactError } from "../redact";
-import type { BlobStore } from "../vault/blobStore";
+import type { BlobStore, PutOptions } from "../vault/blobStore";
 import { dayPath } from "../vault/keys";
 import { downloadStream, listAllObjects, storageClient, unwrap, type ListedObject } from "./client";
 import { MANIFEST_VERSION, manifestKey, objectVaultKey, parseManifest, type ManifestEntry, type StorageManifest } from "./manifest";
@@ -28,11 +41,14 @@ export interface SnapshotOptions {
     now: Date;
     /** Retention of every object and manifest written. */
     retainUntil?: Date;
-    /** Per bucket; when absent the newest manifest of the last `lookbackDays` days is read from the vault. */
+    /**
+     * Per bucket, where unchanged objects are copied from; when absent the newest manifest of the last
+     * `lookbackDays` days is read from the vault (the mirror always reads its own).
+     */
     previousManifest?: Record<string, StorageManifest | undefined>;
     lookbackDays?: number;
-    /** Copy every object even when unchanged (e.g. a monthly full, so references never outlive their copies). */
-    fullCopy?: boolean;
+    /** Receives the same objects and manifests (the Azure archive). Its failure is reported, not thrown. */
+    mirror?: BlobStore;
     /** Only these buckets (default: all). */
     buckets?: string[];
     concurrency?: number;
@@ -42,18 +58,24 @@ export interface BucketSnapshot {
     bucket: string;
     manifestKey: string;
     listed: number;
-    copied: number;
-    skipped: number;
-    /** Bytes uploaded to the vault (objects, not the manifest). */
+    /** New or changed objects, uploaded from the spool. */
+    uploaded: number;
+    /** Unchanged objects, copied inside the store from the previous snapshot's copy. */
+    serverSideCopies: number;
+    /** Today's copy was already in place (a re-run after a failure). */
+    alreadyThere: number;
+    /** Bytes uploaded (objects, not the manifest). */
     bytes: number;
 }
 
 export interface SnapshotResult {
     buckets: BucketSnapshot[];
     listed: number;
-    copied: number;
-    skipped: number;
+    uploaded: number;
+    serverSideCopies: number;
+    alreadyThere: number;
     bytes: number;
+    mirror?: { location: string; buckets: BucketSnapshot[]; error?: string };
 }
 
 export async function readText(store: BlobStore, key: string): Promise<string> {
@@ -86,44 +108,98 @@ async function spool(client: StorageClient, bucket: string, key: string, dir: st
     return { file, sha256: hashed.digest(), bytes: hashed.bytes() };
 }
 
-async function snapshotBucket(client: StorageClient, bucket: string, isPublic: boolean, opts: SnapshotOptions, spoolDir: string): Promise<BucketSnapshot> {
+/** One store a snapshot is written into: the vault, or the mirror. */
+interface Target {
+    store: BlobStore;
+    /** The previous manifest's entries by object key (where an unchanged object can be copied from). */
+    previous: Map<string, ManifestEntry>;
+    stats: BucketSnapshot;
+    /** A mirror that failed is skipped for the rest of the run (the vault is not held up by it). */
+    failed?: string;
+}
+
+function emptyStats(bucket: string, key: string): BucketSnapshot {
+    return { bucket, manifestKey: key, listed: 0, uploaded: 0, serverSideCopies: 0, alreadyThere: 0, bytes: 0 };
+}
+
+async function previousEntries(target: BlobStore, opts: SnapshotOptions, bucket: string, useOverride: boolean): Promise<Map<string, ManifestEntry>> {
+    const previous = useOverride && opts.previousManifest && bucket in opts.previousManifest
+        ? opts.previousManifest[bucket]
+        : await findPreviousManifest(target, opts.env, bucket, opts.now, opts.lookbackDays ?? 35);
+    return new Map((previous?.objects ?? []).map((e) => [e.key, e]));
+}
+
+/** Puts today's copy of one object into one store, by server-side copy when an intact earlier copy exists. */
+async function writeObject(t: Target, vaultKey: string, spooled: Spooled, put: PutOptions, objectKey: string): Promise<void> {
+    const existing = await t.store.head(vaultKey);
+    // A re-run after a failure mid-bucket: today's copy is already there (and locked).
+    if (existing?.sha256 === spooled.sha256 && existing.bytes === spooled.bytes) {
+        t.stats.alreadyThere++;
+        return;
+    }
+    const prior = t.previous.get(objectKey);
+    if (prior && prior.sha256 === spooled.sha256 && prior.bytes === spooled.bytes) {
+        const source = await t.store.head(prior.vaultKey);
+        // The earlier copy may have expired (snapshots paused longer than the retention) or be damaged:
+        // then the spooled bytes are uploaded instead.
+        if (source?.sha256 === spooled.sha256 && source.bytes === spooled.bytes) {
+            await t.store.copy(prior.vaultKey, vaultKey, put);
+            t.stats.serverSideCopies++;
+            return;
+        }
+    }
+    await t.store.put(vaultKey, fs.createReadStream(spooled.file, { highWaterMark: 1 << 20 }), put);
+    t.stats.uploaded++;
+    t.stats.bytes += spooled.bytes;
+}
+
+async function onTargets(targets: Target[], what: (t: Target) => Promise<void>): Promise<void> {
+    for (const t of targets) {
+        if (t.failed) continue;
+        if (t === targets[0]) {
+            await what(t);
+            continue;
+        }
+        try {
+            await what(t);
+        } catch (err) {
+            t.failed = (err as Error).message;
+        }
+    }
+}
+
+async function snapshotBucket(client: StorageClient, bucket: string, isPublic: boolean, opts: SnapshotOptions, spoolDir: string, mirror: Target | undefined): Promise<BucketSnapshot> {
     const { store, env, now } = opts;
     const key = manifestKey(env, bucket, now);
     if (await store.head(key)) {
         throw new Error(`a snapshot of bucket ${bucket} for ${dayPath(now)} is already in the vault (${key}); one snapshot per bucket per day`);
     }
-    const previous = opts.previousManifest && bucket in opts.previousManifest
-        ? opts.previousManifest[bucket]
-        : await findPreviousManifest(store, env, bucket, now, opts.lookbackDays ?? 35);
-    const before = new Map((previous?.objects ?? []).map((e) => [e.key, e]));
+    const primary: Target = { store, previous: await previousEntries(store, opts, bucket, true), stats: emptyStats(bucket, key) };
+    const targets = [primary];
+    if (mirror && !mirror.failed) {
+        mirror.stats = emptyStats(bucket, key);
+        try {
+            mirror.previous = await previousEntries(mirror.store, opts, bucket, false);
+            targets.push(mirror);
+        } catch (err) {
+            mirror.failed = (err as Error).message;
+        }
+    }
     const entries: ManifestEntry[] = [];
-    const stats: BucketSnapshot = { bucket, manifestKey: key, listed: 0, copied: 0, skipped: 0, bytes: 0 };
 
     await forEachLimited(listAllObjects(client, bucket), opts.concurrency ?? 8, async (obj: ListedObject) => {
-        stats.listed++;
+        primary.stats.listed++;
         const spooled = await spool(client, bucket, obj.key, spoolDir);
         try {
-            const prior = before.get(obj.key);
-            let vaultKey: string;
-            if (!opts.fullCopy && prior && prior.sha256 === spooled.sha256) {
-                vaultKey = prior.vaultKey;
-                stats.skipped++;
-            } else {
-                vaultKey = objectVaultKey(env, bucket, now, obj.key);
-                const existing = await store.head(vaultKey);
-                // A re-run after a failure mid-bucket: the copy is already there (and locked).
-                if (existing?.sha256 !== spooled.sha256) {
-                    await store.put(vaultKey, fs.createReadStream(spooled.file, { highWaterMark: 1 << 20 }), {
-                        sha256: spooled.sha256,
-                        bytes: spooled.bytes,
-                        contentType: obj.contentType,
-                        metadata: { sha256: spooled.sha256, bucket, env },
-                        retainUntil: opts.retainUntil,
-                    });
-                    stats.bytes += spooled.bytes;
-                }
-                stats.copied++;
-            }
+            const vaultKey = objectVaultKey(env, bucket, now, obj.key);
+            const put: PutOptions = {
+                sha256: spooled.sha256,
+                bytes: spooled.bytes,
+                contentType: obj.contentType,
+                metadata: { sha256: spooled.sha256, bucket, env },
+                retainUntil: opts.retainUntil,
+            };
+            await onTargets(targets, (t) => writeObject(t, vaultKey, spooled, put, obj.key));
             entries.push({
                 key: obj.key,
                 bytes: spooled.bytes,
@@ -141,14 +217,28 @@ async function snapshotBucket(client: StorageClient, bucket: string, isPublic: b
     entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const manifest: StorageManifest = { version: MANIFEST_VERSION, env, bucket, takenAt: now.toISOString(), public: isPublic, objects: entries };
     const body = Buffer.from(JSON.stringify(manifest, null, 1));
-    await store.put(key, Readable.from([body]), {
-        sha256: createHash("sha256").update(body).digest("hex"),
-        bytes: body.length,
-        contentType: "application/json",
-        metadata: { objects: String(entries.length) },
-        retainUntil: opts.retainUntil,
+    // The manifest goes last: its presence is what marks the snapshot complete.
+    await onTargets(targets, async (t) => {
+        await t.store.put(key, Readable.from([body]), {
+            sha256: createHash("sha256").update(body).digest("hex"),
+            bytes: body.length,
+            contentType: "application/json",
+            metadata: { objects: String(entries.length) },
+            retainUntil: opts.retainUntil,
+        });
     });
-    return stats;
+    if (mirror) mirror.stats.listed = primary.stats.listed;
+    return primary.stats;
+}
+
+function addUp(buckets: BucketSnapshot[]): Omit<SnapshotResult, "buckets" | "mirror"> {
+    return {
+        listed: buckets.reduce((n, b) => n + b.listed, 0),
+        uploaded: buckets.reduce((n, b) => n + b.uploaded, 0),
+        serverSideCopies: buckets.reduce((n, b) => n + b.serverSideCopies, 0),
+        alreadyThere: buckets.reduce((n, b) => n + b.alreadyThere, 0),
+        bytes: buckets.reduce((n, b) => n + b.bytes, 0),
+    };
 }
 
 export async function snapshotStorage(opts: SnapshotOptions): Promise<SnapshotResult> {
@@ -162,15 +252,15 @@ export async function snapshotStorage(opts: SnapshotOptions): Promise<SnapshotRe
             const missing = [...wanted].filter((b) => !all.some((x) => x.id === b));
             if (missing.length > 0) throw new Error(`bucket(s) not found in Storage: ${missing.join(", ")}`);
         }
-        const result: SnapshotResult = { buckets: [], listed: 0, copied: 0, skipped: 0, bytes: 0 };
+        const mirror: Target | undefined = opts.mirror && { store: opts.mirror, previous: new Map(), stats: emptyStats("", "") };
+        const buckets: BucketSnapshot[] = [];
+        const mirrored: BucketSnapshot[] = [];
         for (const bucket of all.filter((b) => !wanted || wanted.has(b.id)).sort((a, b) => (a.id < b.id ? -1 : 1))) {
-            const s = await snapshotBucket(client, bucket.id, bucket.public, opts, spoolDir);
-            result.buckets.push(s);
-            result.listed += s.listed;
-            result.copied += s.copied;
-            result.skipped += s.skipped;
-            result.bytes += s.bytes;
+            buckets.push(await snapshotBucket(client, bucket.id, bucket.public, opts, spoolDir, mirror));
+            if (mirror && !mirror.failed) mirrored.push(mirror.stats);
         }
+        const result: SnapshotResult = { buckets, ...addUp(buckets) };
+        if (mirror) result.mirror = { location: mirror.store.location, buckets: mirrored, ...(mirror.failed ? { error: redactError(new Error(mirror.failed), secrets).message } : {}) };
         return result;
     } catch (err) {
         throw redactError(err, secrets);

@@ -15,7 +15,7 @@ import {
 } from "@azure/storage-blob";
 import type { TokenCredential } from "@azure/core-auth";
 import { sha256Tap } from "../backup/checksum";
-import type { BlobStore, PutOptions, StoredObject } from "./blobStore";
+import { assertCopySource, type BlobStore, type PutOptions, type StoredObject } from "./blobStore";
 
 export type AzureRetentionMode = "policy" | "metadata";
 
@@ -92,6 +92,32 @@ export class AzureBlobStore implements BlobStore {
             await blob.setImmutabilityPolicy({ expiriesOn: opts.retainUntil, policyMode: "Unlocked" });
         }
         return (await this.head(key))!;
+    }
+
+    /**
+     * Copy Blob inside the account (the service authorizes the same-account source with this
+     * request's credential), polled to completion, then the new blob's retention as in put.
+     */
+    async copy(from: string, to: string, opts: PutOptions): Promise<StoredObject> {
+        assertCopySource(this.location, from, await this.head(from), opts);
+        await this.assertUnlocked(to, "overwrite");
+        const source = this.container.getBlobClient(from);
+        const blob = this.container.getBlockBlobClient(to);
+        const metadata: Record<string, string> = { ...(opts.metadata ?? {}), sha256: opts.sha256 };
+        if (opts.retainUntil) metadata.retainuntil = opts.retainUntil.toISOString();
+        const poller = await blob.beginCopyFromURL(source.url, { metadata, intervalInMs: 500 });
+        const result = await poller.pollUntilDone();
+        if (result.copyStatus !== "success") throw new Error(`copy of ${this.location}/${from} to ${to} ended ${result.copyStatus ?? "without a status"}`);
+        const copied = await this.head(to);
+        if (copied?.bytes !== opts.bytes) {
+            await blob.deleteIfExists();
+            throw new Error(`copy of ${this.location}/${from} to ${to}: ${copied?.bytes ?? 0} bytes arrived, ${opts.bytes} expected`);
+        }
+        if (opts.contentType && copied.contentType !== opts.contentType) await blob.setHTTPHeaders({ blobContentType: opts.contentType });
+        if (opts.retainUntil && this.retention === "policy") {
+            await blob.setImmutabilityPolicy({ expiriesOn: opts.retainUntil, policyMode: "Unlocked" });
+        }
+        return (await this.head(to))!;
     }
 
     async get(key: string): Promise<Readable> {

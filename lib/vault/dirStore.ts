@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { sha256Tap } from "../backup/checksum";
-import type { BlobStore, PutOptions, StoredObject } from "./blobStore";
+import { assertCopySource, type BlobStore, type PutOptions, type StoredObject } from "./blobStore";
 
 interface MetaFile {
     bytes: number;
@@ -94,6 +94,12 @@ export class DirBlobStore implements BlobStore {
         } finally {
             await fs.promises.rm(tmp, { force: true });
         }
+    }
+
+    /** A directory has no server side: the bytes are re-read and re-hashed, so a corrupt source fails. */
+    async copy(from: string, to: string, opts: PutOptions): Promise<StoredObject> {
+        assertCopySource(this.location, from, await this.head(from), opts);
+        return this.put(to, fs.createReadStream(this.dataPath(from), { highWaterMark: 1 << 20 }), opts);
     }
 
     async get(key: string): Promise<Readable> {

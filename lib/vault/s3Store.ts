@@ -11,6 +11,11 @@
 import { Readable } from "node:stream";
 import { sha256Tap } from "../backup/checksum";
 import {
+    AbortMultipartUploadCommand,
+    CompleteMultipartUploadCommand,
+    CopyObjectCommand,
+    CreateMultipartUploadCommand,
+    UploadPartCopyCommand,
     DeleteObjectCommand,
     GetObjectCommand,
     GetObjectRetentionCommand,
@@ -21,7 +26,8 @@ import {
     type ObjectLockRetentionMode,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import type { BlobStore, PutOptions, StoredObject } from "./blobStore";
+import { assertCopySource, type BlobStore, type PutOptions, type StoredObject } from "./blobStore";
+import { isObjectLockRefusal } from "./s3Audit";
 
 export type ObjectLockMode = "COMPLIANCE" | "GOVERNANCE";
 
@@ -50,12 +56,16 @@ export class RetentionRefusedError extends Error {
 }
 
 const MIN_PART = 5 * 1024 * 1024; // S3's minimum part size
+// CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy).
+const MAX_SINGLE_COPY = 5 * 1024 * 1024 * 1024;
+const COPY_PART = 512 * 1024 * 1024;
 
 function fromS3Error(err: unknown, what: string): Error {
     if (err instanceof S3ServiceException) {
         const code = err.name;
-        // AWS answers AccessDenied; MinIO answers InvalidRequest "Object is WORM protected ...".
-        if (code === "AccessDenied" || (code === "InvalidRequest" && /lock|retention|WORM/i.test(err.message))) {
+        // Only a refusal on Object Lock's authority is a retention refusal: an IAM or bucket-policy
+        // AccessDenied (same code, other message) is reported as the failure it is.
+        if (isObjectLockRefusal(code, err.message)) {
             return new RetentionRefusedError(`${what} refused (${code}): ${err.message}`, code);
         }
         return new Error(`${what} failed (${code}, HTTP ${err.$metadata.httpStatusCode ?? "?"}): ${err.message}`);
@@ -143,6 +153,68 @@ export class S3Store implements BlobStore {
             contentType: opts.contentType ?? "application/octet-stream",
             metadata: opts.metadata,
         };
+    }
+
+    /**
+     * Server-side copy (CopyObject; UploadPartCopy above 5 GiB) of the current version of `from`, pinned
+     * to the version whose sha256 was checked, with the new object's own retention and metadata.
+     * Object Lock copies carry a checksum like puts do (ChecksumAlgorithm).
+     */
+    async copy(from: string, to: string, opts: PutOptions): Promise<StoredObject> {
+        const source = assertCopySource(this.location, from, await this.head(from), opts);
+        const path = from.split("/").map(encodeURIComponent).join("/");
+        const copySource = `${this.bucket}/${path}${source.versionId ? `?versionId=${encodeURIComponent(source.versionId)}` : ""}`;
+        const target = {
+            Bucket: this.bucket,
+            Key: to,
+            ContentType: opts.contentType ?? source.contentType ?? "application/octet-stream",
+            ChecksumAlgorithm: "SHA256" as const,
+            Metadata: { ...(opts.metadata ?? {}), sha256: opts.sha256 },
+            ...(opts.retainUntil
+                ? { ObjectLockMode: this.lockMode as ObjectLockRetentionMode, ObjectLockRetainUntilDate: opts.retainUntil }
+                : {}),
+        };
+        let versionId: string | undefined;
+        try {
+            if (source.bytes <= MAX_SINGLE_COPY) {
+                const out = await this.client.send(new CopyObjectCommand({ ...target, CopySource: copySource, MetadataDirective: "REPLACE" }));
+                versionId = out.VersionId;
+            } else {
+                versionId = await this.copyInParts(copySource, source.bytes, target);
+            }
+        } catch (err) {
+            throw fromS3Error(err, `copy of ${this.location}/${from} to ${to}`);
+        }
+        return {
+            key: to,
+            bytes: source.bytes,
+            lastModified: new Date(),
+            sha256: opts.sha256,
+            versionId,
+            retainUntil: opts.retainUntil,
+            retentionMode: opts.retainUntil ? this.lockMode : undefined,
+            contentType: target.ContentType,
+            metadata: opts.metadata,
+        };
+    }
+
+    private async copyInParts(copySource: string, bytes: number, target: ConstructorParameters<typeof CreateMultipartUploadCommand>[0]): Promise<string | undefined> {
+        const { UploadId } = await this.client.send(new CreateMultipartUploadCommand(target));
+        try {
+            const parts: { PartNumber: number; ETag?: string; ChecksumSHA256?: string }[] = [];
+            for (let start = 0, n = 1; start < bytes; start += COPY_PART, n++) {
+                const end = Math.min(bytes, start + COPY_PART) - 1;
+                const out = await this.client.send(new UploadPartCopyCommand({
+                    Bucket: target.Bucket, Key: target.Key, UploadId, PartNumber: n, CopySource: copySource, CopySourceRange: `bytes=${start}-${end}`,
+                }));
+                parts.push({ PartNumber: n, ETag: out.CopyPartResult?.ETag, ChecksumSHA256: out.CopyPartResult?.ChecksumSHA256 });
+            }
+            const done = await this.client.send(new CompleteMultipartUploadCommand({ Bucket: target.Bucket, Key: target.Key, UploadId, MultipartUpload: { Parts: parts } }));
+            return done.VersionId;
+        } catch (err) {
+            await this.client.send(new AbortMultipartUploadCommand({ Bucket: target.Bucket, Key: target.Key, UploadId })).catch(() => undefined);
+            throw err;
+        }
     }
 
     async get(key: string, versionId?: string): Promise<Readable> {

@@ -3,7 +3,7 @@
 // object under retention can be neither overwritten nor deleted.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import type { BlobStore, PutOptions, StoredObject } from "../../lib/vault/blobStore";
+import { assertCopySource, type BlobStore, type PutOptions, type StoredObject } from "../../lib/vault/blobStore";
 
 interface Entry {
     data: Buffer;
@@ -13,8 +13,10 @@ interface Entry {
 export class MemoryStore implements BlobStore {
     readonly location = "memory://vault";
     readonly objects = new Map<string, Entry>();
-    /** Count of successful puts, so tests can prove what was (not) copied. */
+    /** Count of successful puts, so tests can prove what was (not) uploaded. */
     puts = 0;
+    /** Count of successful server-side copies. */
+    copies = 0;
 
     constructor(private readonly clock: () => Date = () => new Date()) {}
 
@@ -47,6 +49,14 @@ export class MemoryStore implements BlobStore {
         this.objects.set(key, { data, info });
         this.puts++;
         return { ...info };
+    }
+
+    async copy(from: string, to: string, opts: PutOptions): Promise<StoredObject> {
+        assertCopySource(this.location, from, await this.head(from), opts);
+        const stored = await this.put(to, Readable.from([this.objects.get(from)!.data]), opts);
+        this.puts--;
+        this.copies++;
+        return stored;
     }
 
     async get(key: string): Promise<Readable> {

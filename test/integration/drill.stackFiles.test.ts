@@ -1,6 +1,8 @@
 // `npm run drill` with the shipped stack files, as a user runs it, against a Supabase-shaped database
 // (platform schemas, auth and storage rows, an application with RLS and a trigger on auth.users):
-//   - prod (no masking) PASSes out of the box, on the drill's own cluster;
+//   - prod (no masking) adopts the newest nightly backup from the vault (`npm run backup` into the
+//     Object-Lock test server first; only the vault's address is overridden) and PASSes on the drill's
+//     own cluster;
 //   - staging masks Supabase Auth's personal data by default; the application's own email column has
 //     no rule, so the drill FAILs before masking, naming the column and the setting to add, and PASSes
 //     once the application's rules are given in a settings file.
@@ -11,30 +13,37 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalCluster, type LocalCluster } from "../../lib/postgres/localCluster";
+import { startS3Server, type S3Server } from "../helpers/s3Server";
 import { createSupabaseFixture } from "../helpers/supabaseFixture";
 
 const ROOT = path.resolve(__dirname, "../..");
 let pg: LocalCluster;
 let work: string;
 let sourceUrl: string;
+let s3: S3Server;
+const VAULT = "stack-files-vault";
 
 beforeAll(async () => {
+    s3 = await startS3Server();
+    await s3.createLockedBucket(VAULT, "COMPLIANCE", 1);
     pg = await startLocalCluster();
     work = fs.mkdtempSync(path.join(os.tmpdir(), "sdr-stackfiles-"));
     sourceUrl = (await createSupabaseFixture(pg.url(), "app")).url;
 });
 afterAll(async () => {
     await pg?.stop();
+    await s3?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-function drill(args: string[]) {
+function run(script: string, args: string[], extra: Record<string, string> = {}) {
     const env = { ...process.env };
-    for (const k of ["TARGET_DB_URL", "BACKUP_PATH", "MASKING_SALT"]) delete env[k];
-    return spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "scripts/drill.ts"), ...args], {
+    for (const k of ["TARGET_DB_URL", "BACKUP_PATH", "MASKING_SALT", "STORAGE_URL", "BACKUP_BUCKET"]) delete env[k];
+    return spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, script), ...args], {
         cwd: ROOT,
         env: {
             ...env,
+            ...extra,
             SOURCE_DB_URL: sourceUrl,
             BACKUP_DIR: path.join(work, "artifacts"),
             PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
@@ -45,13 +54,29 @@ function drill(args: string[]) {
     });
 }
 
+const drill = (args: string[], extra?: Record<string, string>) => run("scripts/drill.ts", args, extra);
+
 describe("npm run drill with the shipped stack files", () => {
-    it("prod PASSes on a Supabase-shaped database", () => {
+    it("prod adopts the nightly backup from the vault and PASSes on a Supabase-shaped database", () => {
         fs.mkdirSync(path.join(work, "state"), { recursive: true });
-        const r = drill(["--env", "prod"]);
-        expect(r.stdout + r.stderr).toMatch(/Drill PASS/);
+        const aws = { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey, AWS_REGION: s3.region, S3_ENDPOINT: s3.endpoint };
+        const backup = run("scripts/backup.ts", [], { ...aws, BACKUP_ENV: "prod", BACKUP_BUCKET: VAULT, RETENTION_DAYS: "1" });
+        expect(backup.status, backup.stdout + backup.stderr).toBe(0);
+        // The stack file's vault is the production bucket: only its address changes here.
+        const settings = path.join(work, "prod-vault.yaml");
+        const prod = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, { vault: Record<string, unknown> }> };
+        expect(prod.config["supabase-dr:drill"].vault).toMatchObject({ kind: "s3" });
+        fs.writeFileSync(settings, yaml.dump({ vault: { ...prod.config["supabase-dr:drill"].vault, bucket: VAULT, endpoint: s3.endpoint, region: s3.region } }));
+        const r = drill(["--env", "prod", "--settings", settings], aws);
+        expect(r.stdout + r.stderr, (r.stdout + r.stderr).slice(-4000)).toMatch(/Drill PASS/);
         expect(r.status).toBe(0);
         expect(r.stdout + r.stderr).not.toContain(pg.password);
+        expect(r.stdout + r.stderr).not.toContain(s3.secretKey);
+        const artifacts = path.join(work, "artifacts");
+        const latest = fs.readdirSync(artifacts).map((d) => path.join(artifacts, d)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+        const report = JSON.parse(fs.readFileSync(path.join(latest, fs.readdirSync(latest).find((f) => /^drill_\d+\.json$/.test(f))!), "utf8"));
+        expect(report.backup.mode).toBe("adopt"); // the nightly backup, not a dump made now
+        expect(report.rpo_seconds).toBeGreaterThan(0);
     });
 
     it("staging masks Supabase Auth by default and names the application's unmasked column", () => {

@@ -23,7 +23,7 @@ function opts(store: MemoryStore, now: Date) {
 }
 
 describe("snapshotStorage", () => {
-    it("pages through 10,000 objects in nested folders, then copies only changed and new ones", async () => {
+    it("pages through 10,000 objects in nested folders, then uploads only changed and new ones and copies the rest server-side into its own day", async () => {
         api.createBucket("uploads");
         const expected = new Set<string>();
         for (let i = 0; i < 10_000; i++) {
@@ -34,7 +34,7 @@ describe("snapshotStorage", () => {
         }
         const store = new MemoryStore();
         const first = await snapshotStorage({ ...opts(store, DAY1), retainUntil: new Date("2026-03-08T00:00:00Z") });
-        expect(first).toMatchObject({ listed: 10_000, copied: 10_000, skipped: 0 });
+        expect(first).toMatchObject({ listed: 10_000, uploaded: 10_000, serverSideCopies: 0 });
 
         const mkey = "storage/prod/uploads/2026/03/01/manifest.json";
         const manifest = parseManifest(await readText(store, mkey));
@@ -54,18 +54,60 @@ describe("snapshotStorage", () => {
         api.putObject("uploads", "f1/s1/file-111.txt", "changed!", "text/plain");
         api.putObject("uploads", "f9/new.bin", Buffer.from([1, 2, 3]), "application/octet-stream");
         const putsBefore = store.puts;
-        const second = await snapshotStorage(opts(store, DAY2));
-        expect(second).toMatchObject({ listed: 10_001, copied: 2, skipped: 9_999, bytes: "changed!".length + 3 });
+        const second = await snapshotStorage({ ...opts(store, DAY2), retainUntil: new Date("2026-03-09T00:00:00Z") });
+        expect(second).toMatchObject({ listed: 10_001, uploaded: 2, serverSideCopies: 9_999, bytes: "changed!".length + 3 });
         expect(store.puts - putsBefore).toBe(3); // two objects and the manifest
+        expect(store.copies).toBe(9_999);
 
         const m2 = parseManifest(await readText(store, "storage/prod/uploads/2026/03/02/manifest.json"));
         const byKey = new Map(m2.objects.map((o) => [o.key, o]));
         expect(byKey.get("f1/s1/file-111.txt")).toMatchObject({ sha256: sha("changed!"), vaultKey: "storage/prod/uploads/2026/03/02/objects/f1/s1/file-111.txt" });
         expect(byKey.get("f9/new.bin")?.vaultKey).toBe("storage/prod/uploads/2026/03/02/objects/f9/new.bin");
-        // Unchanged objects point at the day-1 copy, which holds exactly their bytes.
+        // Every object of the snapshot lives in the snapshot's own day, with its retention: unchanged
+        // ones are copies of day 1's, never references to them (day 1 expires a day earlier).
+        expect(m2.objects.every((o) => o.vaultKey.startsWith("storage/prod/uploads/2026/03/02/objects/"))).toBe(true);
         const unchanged = byKey.get("f2/s2/file-222.txt")!;
-        expect(unchanged.vaultKey).toBe("storage/prod/uploads/2026/03/01/objects/f2/s2/file-222.txt");
         expect(sha(store.objects.get(unchanged.vaultKey)!.data)).toBe(unchanged.sha256);
+        expect(store.objects.get(unchanged.vaultKey)!.info.retainUntil?.toISOString()).toBe("2026-03-09T00:00:00.000Z");
+        // Day 1 gone entirely (as the lifecycle will remove it): day 2 still restores every object.
+        for (const k of [...store.objects.keys()]) if (k.startsWith("storage/prod/uploads/2026/03/01/")) store.objects.delete(k);
+        for (const o of m2.objects) expect(sha(store.objects.get(o.vaultKey)!.data), o.key).toBe(o.sha256);
+    });
+
+    it("uploads again when the previous copy is gone (snapshots paused longer than the retention)", async () => {
+        api.createBucket("a");
+        api.putObject("a", "keep.txt", "same bytes");
+        const store = new MemoryStore();
+        await snapshotStorage(opts(store, DAY1));
+        store.objects.delete("storage/prod/a/2026/03/01/objects/keep.txt");
+        const r = await snapshotStorage(opts(store, DAY2));
+        expect(r).toMatchObject({ uploaded: 1, serverSideCopies: 0 });
+        expect(store.objects.get("storage/prod/a/2026/03/02/objects/keep.txt")!.data.toString()).toBe("same bytes");
+    });
+
+    it("writes the same snapshot into a mirror, and reports a failing mirror without failing the vault", async () => {
+        api.createBucket("a");
+        api.putObject("a", "one.txt", "1");
+        api.putObject("a", "two.txt", "2");
+        const store = new MemoryStore();
+        const mirror = new MemoryStore();
+        const r1 = await snapshotStorage({ ...opts(store, DAY1), mirror });
+        expect(r1.mirror).toEqual({ location: mirror.location, buckets: [expect.objectContaining({ bucket: "a", listed: 2, uploaded: 2 })] });
+        api.putObject("a", "two.txt", "2 changed");
+        const r2 = await snapshotStorage({ ...opts(store, DAY2), mirror });
+        expect(r2.mirror?.buckets[0]).toMatchObject({ uploaded: 1, serverSideCopies: 1 });
+        expect(mirror.copies).toBe(1);
+        const key = "storage/prod/a/2026/03/02/manifest.json";
+        expect(await readText(mirror, key)).toBe(await readText(store, key));
+        for (const k of store.objects.keys()) expect(sha(mirror.objects.get(k)!.data), k).toBe(sha(store.objects.get(k)!.data));
+
+        const broken = new MemoryStore();
+        broken.put = () => Promise.reject(new Error(`archive unreachable (key ${api.serviceKey})`));
+        const r3 = await snapshotStorage({ ...opts(store, new Date("2026-03-03T01:00:00Z")), mirror: broken });
+        expect(r3.mirror?.error).toMatch(/archive unreachable/);
+        expect(r3.mirror?.error).not.toContain(api.serviceKey);
+        expect(r3).toMatchObject({ listed: 2, serverSideCopies: 2 });
+        expect(store.objects.has("storage/prod/a/2026/03/03/manifest.json")).toBe(true);
     });
 
     it("pages a folder bigger than a page without duplicates", async () => {

@@ -238,16 +238,23 @@ describe("what each workflow does", () => {
         expect(stepUsing(prod, "pulumi/actions")[0].with).toMatchObject({ command: "up", "stack-name": "prod" });
     });
 
-    it("nightly backup runs npm run backup with the environment's secrets and variables", () => {
-        expect(runs("nightly-backup.yml")).toContain("npm run backup -- --env");
-        const step = workflows["nightly-backup.yml"].jobs.backup.steps.find((s) => s.run?.includes("npm run backup"));
-        expect(step?.env).toMatchObject({
-            SOURCE_DB_URL: "${{ secrets.SOURCE_DB_URL }}",
+    it("nightly backup runs one command for the database, every Storage bucket and the Azure mirror, none of them optional", () => {
+        const job = workflows["nightly-backup.yml"].jobs.backup;
+        const step = job.steps.find((s) => s.run?.includes("npm run backup"));
+        expect(step?.run?.trim()).toBe("npm run backup -- --require-storage --require-mirror");
+        expect(step?.env).toEqual({
+            BACKUP_ENV: "${{ matrix.stage }}",
             BACKUP_BUCKET: "${{ vars.BACKUP_BUCKET }}",
             AZURE_STORAGE_ACCOUNT: "${{ vars.AZURE_STORAGE_ACCOUNT }}",
+            AZURE_CONTAINER: "${{ vars.AZURE_CONTAINER }}",
+            STORAGE_URL: "${{ vars.STORAGE_URL }}",
+            STORAGE_BUCKETS: "${{ vars.STORAGE_BUCKETS }}",
+            SOURCE_DB_URL: "${{ secrets.SOURCE_DB_URL }}",
+            SUPABASE_SERVICE_ROLE_KEY: "${{ secrets.SUPABASE_SERVICE_ROLE_KEY }}",
         });
-        expect(stepUsing(workflows["nightly-backup.yml"].jobs.backup, "aws-actions/configure-aws-credentials")[0].with?.["role-to-assume"])
-            .toBe("${{ vars.AWS_BACKUP_WRITER_ROLE_ARN }}");
+        expect(stepUsing(job, "aws-actions/configure-aws-credentials")[0].with?.["role-to-assume"]).toBe("${{ vars.AWS_BACKUP_WRITER_ROLE_ARN }}");
+        // The mirror's token comes from the Azure CLI session, so the login precedes the backup.
+        expect(job.steps.indexOf(stepUsing(job, "azure/login")[0])).toBeLessThan(job.steps.indexOf(step!));
     });
 
     it("weekly drill runs npm run drill and always uploads reports, never the dump", () => {
@@ -323,11 +330,27 @@ describe("what each workflow does", () => {
         }
     });
 
-    it("monthly rehearsal restores storage in staging; quarterly audit runs the retention audit", () => {
-        expect(runs("monthly-storage-restore.yml")).toContain("npm run drill -- --env staging --storage");
-        expect(raw["monthly-storage-restore.yml"]).toMatch(/PLACEHOLDER: `--storage` is implemented in issue 5/);
-        expect(workflows["monthly-storage-restore.yml"].jobs["storage-restore"].environment).toBe("staging");
+    it("monthly rehearsal restores every bucket's newest snapshot from the Azure archive in staging", () => {
+        const job = workflows["monthly-storage-restore.yml"].jobs["storage-restore"];
+        expect(job.environment).toBe("staging");
+        const step = job.steps.find((s) => s.run?.includes("storage-restore-rehearsal"));
+        expect(step?.run?.trim()).toBe("npm run storage-restore-rehearsal -- --env staging --from archive");
+        expect(step?.env).toMatchObject({
+            BACKUP_DIR: "${{ runner.temp }}/storage-restore",
+            AZURE_STORAGE_ACCOUNT: "${{ vars.AZURE_STORAGE_ACCOUNT }}",
+            AZURE_CONTAINER: "${{ vars.AZURE_CONTAINER }}",
+            STORAGE_URL: "${{ vars.STORAGE_URL }}",
+            SUPABASE_SERVICE_ROLE_KEY: "${{ secrets.SUPABASE_SERVICE_ROLE_KEY }}",
+        });
+        const [upload] = stepUsing(job, "actions/upload-artifact");
+        expect(upload.with?.path).toBe(`${step?.env?.BACKUP_DIR}/`);
+        const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+        expect(scripts["storage-restore-rehearsal"]).toBe("tsx scripts/storage-restore-rehearsal.ts");
         expect(runs("quarterly-retention-audit.yml")).toContain("npm run retention-audit -- --env");
+    });
+
+    it("no workflow carries a placeholder", () => {
+        for (const f of files) expect(raw[f], f).not.toMatch(/PLACEHOLDER|arrives with issue|until then this workflow fails/i);
     });
 });
 

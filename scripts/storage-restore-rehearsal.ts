@@ -1,0 +1,146 @@
+// `npm run storage-restore-rehearsal`: runbook 004 §3's monthly storage restore rehearsal. For every
+// bucket of the project, the newest snapshot in the Azure archive (or the vault) is restored into a
+// temporary bucket rehearsal-<bucket>-<yyyyMMdd> of the same project, every object is downloaded back
+// and checked against the manifest's sha256 (lib/storage/restore.ts), and the temporary bucket is
+// removed again (only if its ownership marker proves this run created it). A bucket without a recent
+// snapshot fails the rehearsal: that is exactly what a monthly rehearsal is for.
+// Exit 0 PASS, 1 FAIL, 2 bad configuration. A report (Markdown and JSON) goes to BACKUP_DIR.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { backupEnvName, clockOverride, mirrorSettingsFromEnv, mirrorStoreFor, secretsOf, storageSettingsFromEnv, vaultSettingsFromEnv, vaultStoreFor, warmUpMirror } from "../lib/backupJob/config";
+import { redact } from "../lib/redact";
+import { storageClient, unwrap } from "../lib/storage/client";
+import { removeRestoredBucket, restoreStorage } from "../lib/storage/restore";
+import { findPreviousManifest } from "../lib/storage/snapshot";
+import type { BlobStore } from "../lib/vault/blobStore";
+
+const USAGE = `Usage: npm run storage-restore-rehearsal -- --env NAME [--from archive|vault] [--max-age-days N] [--keep]
+
+  --env NAME          whose snapshots (storage/<env>/...); default $BACKUP_ENV
+  --from archive      read the snapshots from the Azure archive (default; AZURE_STORAGE_ACCOUNT +
+                      AZURE_CONTAINER with the Azure CLI login, or AZURE_STORAGE_CONNECTION_STRING)
+  --from vault        read them from the S3 vault (BACKUP_BUCKET, AWS credentials)
+  --max-age-days N    a bucket's newest snapshot may be at most N days old (default 2)
+  --keep              keep the rehearsal buckets (default: removed after the check)
+Environment: STORAGE_URL (<SUPABASE_URL>/storage/v1 of the project restored into), SUPABASE_SERVICE_ROLE_KEY,
+STORAGE_BUCKETS (default: every bucket the project has), BACKUP_DIR (report; default ./storage-restore),
+NOW (ISO time, rehearsals).`;
+
+interface BucketResult {
+    bucket: string;
+    status: "PASS" | "FAIL";
+    snapshot?: string;
+    takenAt?: string;
+    objects?: number;
+    bytes?: number;
+    restoredInto?: string;
+    removed?: boolean;
+    seconds?: number;
+    error?: string;
+}
+
+function dateStamp(d: Date): string {
+    return d.toISOString().slice(0, 10).replace(/-/g, "");
+}
+
+async function rehearseBucket(bucket: string, o: { store: BlobStore; env: string; now: Date; maxAgeDays: number; storageUrl: string; serviceKey: string; keep: boolean }): Promise<BucketResult> {
+    const started = Date.now();
+    // findPreviousManifest looks at the days strictly before its date: start from tomorrow to include today.
+    const tomorrow = new Date(o.now.getTime() + 86_400_000);
+    const manifest = await findPreviousManifest(o.store, o.env, bucket, tomorrow, o.maxAgeDays + 1);
+    if (!manifest) {
+        return { bucket, status: "FAIL", error: `no snapshot of ${bucket} in ${o.store.location} from the last ${o.maxAgeDays} day(s) (storage/${o.env}/${bucket}/YYYY/MM/DD/manifest.json)` };
+    }
+    const target = `rehearsal-${bucket}-${dateStamp(o.now)}`;
+    const result: BucketResult = { bucket, status: "FAIL", snapshot: manifest.takenAt, takenAt: manifest.takenAt, objects: manifest.objects.length, restoredInto: target };
+    try {
+        const restored = await restoreStorage({ storageUrl: o.storageUrl, serviceKey: o.serviceKey, store: o.store, manifest, targetBucket: target, date: o.now });
+        result.bytes = restored.bytes;
+        result.status = "PASS";
+        if (!o.keep) result.removed = (await removeRestoredBucket(o.storageUrl, o.serviceKey, target, { ownerToken: restored.ownerToken, original: bucket })) === "removed";
+    } catch (err) {
+        result.status = "FAIL";
+        result.error = (err as Error).message;
+    }
+    result.seconds = Math.round((Date.now() - started) / 100) / 10;
+    return result;
+}
+
+function markdown(env: string, from: string, now: Date, results: BucketResult[]): string {
+    const status = results.length > 0 && results.every((r) => r.status === "PASS") ? "PASS" : "FAIL";
+    const lines = [
+        `# Storage restore rehearsal (${env}): ${status}`,
+        "",
+        `Run at ${now.toISOString()} from ${from}. Each bucket's newest snapshot restored into a temporary bucket, every object's sha256 checked after download.`,
+        "",
+        "| bucket | result | snapshot taken | objects | bytes | restored into | removed | seconds |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ...results.map((r) => `| ${r.bucket} | ${r.status} | ${r.takenAt ?? "-"} | ${r.objects ?? "-"} | ${r.bytes ?? "-"} | ${r.restoredInto ?? "-"} | ${r.removed === undefined ? "-" : r.removed ? "yes" : "no"} | ${r.seconds ?? "-"} |`),
+    ];
+    if (results.length === 0) lines.push("", "No bucket to rehearse: the project has no Storage bucket and STORAGE_BUCKETS names none.");
+    for (const r of results.filter((x) => x.error)) lines.push("", `## ${r.bucket}: ${r.status}`, "", "```text", r.error!, "```");
+    return lines.join("\n") + "\n";
+}
+
+async function main(): Promise<number> {
+    const secrets = secretsOf(process.env);
+    let o;
+    try {
+        const { values } = parseArgs({
+            options: { env: { type: "string" }, from: { type: "string" }, "max-age-days": { type: "string" }, keep: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+            strict: true,
+        });
+        if (values.help) {
+            process.stdout.write(USAGE + "\n");
+            return 0;
+        }
+        const env = backupEnvName(values.env ? { BACKUP_ENV: values.env } : process.env);
+        const from = values.from ?? "archive";
+        if (from !== "archive" && from !== "vault") throw new Error(`--from must be archive or vault (got ${JSON.stringify(from)})`);
+        const maxAgeDays = Number(values["max-age-days"] ?? "2");
+        if (!Number.isInteger(maxAgeDays) || maxAgeDays < 1) throw new Error(`--max-age-days must be a whole number ≥ 1 (got ${JSON.stringify(values["max-age-days"])})`);
+        const storage = storageSettingsFromEnv(process.env);
+        if (!storage) throw new Error("STORAGE_URL is not set (the project's Storage API, <SUPABASE_URL>/storage/v1, restored into)");
+        const now = clockOverride(process.env);
+        let store: BlobStore;
+        if (from === "archive") {
+            const mirror = mirrorSettingsFromEnv(process.env);
+            if (!mirror) throw new Error("AZURE_STORAGE_ACCOUNT and AZURE_CONTAINER are not set (--from archive: the Azure archive)");
+            await warmUpMirror(mirror);
+            store = mirrorStoreFor(mirror, now);
+        } else {
+            store = vaultStoreFor(vaultSettingsFromEnv(process.env), now);
+        }
+        o = { env, from, maxAgeDays, storage, store, now: now ?? new Date(), keep: values.keep ?? false, dir: process.env.BACKUP_DIR || path.resolve("storage-restore") };
+    } catch (err) {
+        process.stderr.write(`storage-restore-rehearsal: ${redact((err as Error).message, secrets)}\n\n${USAGE}\n`);
+        return 2;
+    }
+    let buckets = o.storage.buckets;
+    if (!buckets) {
+        const listed = unwrap("list buckets", await storageClient(o.storage.storageUrl, o.storage.serviceKey).listBuckets());
+        // Earlier rehearsals' and restores' buckets are not the project's own.
+        buckets = listed.map((b) => b.id).filter((id) => !/^(rehearsal|restored)-.+-\d{8}$/.test(id)).sort();
+    }
+    const results: BucketResult[] = [];
+    for (const bucket of buckets) {
+        process.stderr.write(`storage-restore-rehearsal: ${bucket} ...\n`);
+        const r = await rehearseBucket(bucket, { store: o.store, env: o.env, now: o.now, maxAgeDays: o.maxAgeDays, storageUrl: o.storage.storageUrl, serviceKey: o.storage.serviceKey, keep: o.keep });
+        if (r.error) r.error = redact(r.error, secrets);
+        results.push(r);
+    }
+    const text = markdown(o.env, o.store.location, o.now, results);
+    fs.mkdirSync(o.dir, { recursive: true });
+    const base = path.join(o.dir, `storage-restore_${o.env}_${o.now.toISOString().replace(/[-:]/g, "").slice(0, 15)}`);
+    fs.writeFileSync(`${base}.md`, text);
+    fs.writeFileSync(`${base}.json`, JSON.stringify({ env: o.env, from: o.store.location, at: o.now.toISOString(), results }, null, 2) + "\n");
+    process.stdout.write(text);
+    return results.length > 0 && results.every((r) => r.status === "PASS") ? 0 : 1;
+}
+
+
+main().then((code) => process.exit(code), (err: unknown) => {
+    process.stderr.write(`storage-restore-rehearsal: ${redact((err as Error).message, secretsOf(process.env))}\n`);
+    process.exit(1);
+});
