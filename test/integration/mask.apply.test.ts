@@ -252,7 +252,7 @@ describe("applyMasking", () => {
         await query(url, "ALTER TABLE public.notes ALTER COLUMN name TYPE varchar(20)");
         const err = await applyMasking(url, parseMaskRules(FULL_RULES), { salt: SALT }).catch((e: Error) => e);
         expect((err as Error).message).toMatch(
-            /^masking public\.notes failed: value too long for type character varying\(20\) \(rolled back, nothing was masked\)/,
+            /^masking public\.notes failed: value too long for type character varying\(20\) \(SQLSTATE 22001\) \(rolled back, nothing was masked\)/,
         );
         expect((err as Error).message).not.toContain(SALT);
         expect(await snapshot(url)).toEqual(before);
