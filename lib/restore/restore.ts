@@ -16,7 +16,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { verifyChecksums } from "../backup/checksum";
 import { readManifest, resolveFile, type BackupManifest } from "../backup/manifest";
-import { describe, withClient } from "../postgres/connection";
+import { describe } from "../postgres/connection";
 import { runPgTool, uriWithoutPassword, type ToolResult } from "../postgres/tools";
 import { assertScratchDatabase } from "../postgres/scratchDatabase";
 import { assertNotSource, identify, identityFromEndpoint, type DatabaseIdentity } from "../postgres/sourceGuard";
@@ -24,7 +24,7 @@ import { SUPABASE_ONLY_EXTENSIONS } from "../supabase/platform";
 import { planExtensions, sqlExtensions, unavailableOn, writeWithoutExtensions } from "./extensions";
 import { decideRoles, type DrillServer } from "./rolesGuard";
 import { assertSafeSqlBackup } from "./sqlSafety";
-import { finishPlatform, prepareRoles, preparePlatform, type PlatformMode, type PlatformPrepared, type SupabaseTargetContext } from "./supabaseTarget";
+import { finishPlatform, prepareRoles, preparePlatform, sourceHasAuthSchema, type PlatformMode, type PlatformPrepared, type SupabaseTargetContext } from "./supabaseTarget";
 import { belongsToExtension, readToc, tocExtensions, writeTocList } from "./tocList";
 
 export interface RestoreOptions {
@@ -112,11 +112,7 @@ async function sourceIdentities(urls: string[], manifest: BackupManifest): Promi
 
 /** A dump of a Supabase project: it has the platform's auth schema (or its live source has). */
 async function isSupabaseDump(tocHasAuth: boolean | undefined, sourceUrl: string | undefined): Promise<boolean> {
-    if (tocHasAuth) return true;
-    if (!sourceUrl) return false;
-    return withClient(sourceUrl, "source database", async (c) =>
-        (await c.query("select 1 from pg_catalog.pg_namespace where nspname = 'auth'")).rowCount === 1,
-    ).catch(() => false);
+    return tocHasAuth === true || (await sourceHasAuthSchema(sourceUrl)) === true;
 }
 
 export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult> {

@@ -46,10 +46,13 @@ async function sourceReachable(url: string | undefined): Promise<boolean> {
     return withClient(url, "source database", async (c) => (await c.query("select 1")).rowCount === 1).catch(() => false);
 }
 
-/** A reachable source without Supabase's auth schema: a plain PostgreSQL database. */
-async function sourceIsPlainPostgres(url: string | undefined): Promise<boolean> {
-    if (!url) return false;
-    return withClient(url, "source database", async (c) => (await c.query("select 1 from pg_catalog.pg_namespace where nspname = 'auth'")).rowCount === 0).catch(() => false);
+/**
+ * Whether the live source has Supabase's auth schema: true or false, or undefined when it cannot be
+ * read (no URL, unreachable). A catalog lookup that cannot fail, so it logs nothing on the source.
+ */
+export async function sourceHasAuthSchema(url: string | undefined): Promise<boolean | undefined> {
+    if (!url) return undefined;
+    return withClient(url, "source database", async (c) => (await c.query("select 1 from pg_catalog.pg_namespace where nspname = 'auth'")).rowCount === 1).catch(() => undefined);
 }
 
 /** Applies a role script (roles.sql, or the source's roles) with psql; "already exists" is expected. */
@@ -97,7 +100,7 @@ export async function prepareRoles(ctx: SupabaseTargetContext, rolesFile: string
 /** The platform schemas, before the backup's own schema (lib/supabase/platform does the work). */
 export async function preparePlatform(ctx: SupabaseTargetContext): Promise<PlatformPrepared> {
     if (ctx.platform === "none") return { used: "none", reason: "restore.platform is none", deferredSql: "", extensionsInstalled: [] };
-    if (ctx.platform === "auto" && (await sourceIsPlainPostgres(ctx.sourceUrl))) {
+    if (ctx.platform === "auto" && (await sourceHasAuthSchema(ctx.sourceUrl)) === false) {
         return { used: "none", reason: "the source is not a Supabase project (it has no auth schema): no platform part is needed", deferredSql: "", extensionsInstalled: [] };
     }
     const report = await prepareSupabaseTarget({
