@@ -286,11 +286,8 @@ export interface RolePolicyInput {
  * - PutBucketVersioning: try to suspend versioning (refused by S3 under Object Lock; belt and braces).
  * - DeleteBucket: self-explanatory.
  */
-export const WRITER_DENIED_S3_ACTIONS = [
-    "s3:DeleteObject",
-    "s3:DeleteObjectVersion",
-    "s3:BypassGovernanceRetention",
-    "s3:PutObjectLegalHold",
+/** Changes to the vault itself (its lock, lifecycle, policy, encryption, versioning): no job role makes them. */
+const VAULT_CONFIGURATION_S3_ACTIONS = [
     "s3:PutBucketObjectLockConfiguration",
     "s3:PutLifecycleConfiguration",
     "s3:PutBucketPolicy",
@@ -298,6 +295,14 @@ export const WRITER_DENIED_S3_ACTIONS = [
     "s3:PutEncryptionConfiguration",
     "s3:PutBucketVersioning",
     "s3:DeleteBucket",
+] as const;
+
+export const WRITER_DENIED_S3_ACTIONS = [
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:BypassGovernanceRetention",
+    "s3:PutObjectLegalHold",
+    ...VAULT_CONFIGURATION_S3_ACTIONS,
 ] as const;
 
 /** Disabling or deleting the vault key makes every backup unreadable: never the writer's call. */
@@ -409,13 +414,7 @@ export const AUDITOR_DENIED_S3_ACTIONS = [
     "s3:PutObject",
     "s3:PutObjectRetention",
     "s3:PutObjectLegalHold",
-    "s3:PutBucketObjectLockConfiguration",
-    "s3:PutLifecycleConfiguration",
-    "s3:PutBucketPolicy",
-    "s3:DeleteBucketPolicy",
-    "s3:PutEncryptionConfiguration",
-    "s3:PutBucketVersioning",
-    "s3:DeleteBucket",
+    ...VAULT_CONFIGURATION_S3_ACTIONS,
 ] as const;
 
 /**
