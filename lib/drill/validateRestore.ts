@@ -78,7 +78,8 @@ export async function validateRestore(opts: ValidateRestoreOptions): Promise<Val
         Array.from({ length: Math.max(0, Math.min(4, os.cpus().length) - 1) }, () => connect(opts.targetUrl, "restore target")),
     );
     const { target, targetChecks } = await withClient(opts.targetUrl, "restore target", async (c) => ({
-        target: await takeFingerprint(c, options, { helpers }),
+        // Each table checksummed the way the source recorded (a format-2 or 3 source: the text form).
+        target: await takeFingerprint(c, options, { helpers }, source),
         // The same schemas as the comparison: a platform schema the caller left out is not checked here either.
         targetChecks: await runTargetChecks(c, { assertions: opts.assertions, schemas: options.schemas }),
     })).finally(() => Promise.all(helpers.map((h) => h.end().catch(() => undefined))));

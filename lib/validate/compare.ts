@@ -6,6 +6,7 @@ import {
     allowances,
     allowedAbsence,
     canonicalJson,
+    checksumMethod,
     compareKeyed,
     result,
     type Allowances,
@@ -46,6 +47,15 @@ function compareTableData(source: TableFingerprint[], target: TableFingerprint[]
         if (s.hasUpdatedAt || t.hasUpdatedAt) {
             out.push(result("updated_at", name, s.maxUpdatedAt === t.maxUpdatedAt && s.hasUpdatedAt === t.hasUpdatedAt,
                 s.maxUpdatedAt, t.maxUpdatedAt, s.hasUpdatedAt !== t.hasUpdatedAt ? "updated_at column exists on one side only" : undefined));
+        }
+        const sourceMethod = checksumMethod(s);
+        const targetMethod = checksumMethod(t);
+        if (sourceMethod !== targetMethod) {
+            // Not a data verdict: the sums were computed differently, so they say nothing either way.
+            const why = t.checksumNote ? ` (${t.checksumNote})` : " (fingerprint the target with the source's fingerprint as basis)";
+            out.push(result("checksum", name, false, s.checksum, t.checksum,
+                `not comparable: source ${sourceMethod}, target ${targetMethod}${why}`));
+            continue;
         }
         const sameSum = s.checksum === t.checksum;
         out.push(result("checksum", name, sameSum, s.checksum, t.checksum,
@@ -119,11 +129,12 @@ function compareMigrations(source: StoredFingerprint, target: StoredFingerprint)
     return result("migration", object, pass, source.latestMigration, target.latestMigration, detail);
 }
 
-const KNOWN_FORMATS = new Set([2, 3]);
+const KNOWN_FORMATS = new Set([2, 3, 4]);
 
 /**
  * One result per compared item. A format-2 source (an older backup) is compared on everything it
- * recorded; the structure checks it lacks come back as "skip" results saying so.
+ * recorded; the structure checks it lacks come back as "skip" results saying so. Table checksums are
+ * compared when both sides used the same method (the target must follow the source's: see takeFingerprint).
  */
 export function compareFingerprints(source: StoredFingerprint, target: StoredFingerprint, opts: CompareOptions = {}): CheckResult[] {
     if (!KNOWN_FORMATS.has(source.formatVersion) || !KNOWN_FORMATS.has(target.formatVersion)) {

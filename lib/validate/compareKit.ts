@@ -1,7 +1,7 @@
 // Building blocks of the fingerprint comparison: one CheckResult per compared item, items matched by
 // key, and the allowances that turn an expected absence on the target into a pass with a note.
 import { byText } from "./catalog";
-import type { CheckResult, StoredFingerprint } from "./types";
+import type { CheckResult, StoredFingerprint, TableFingerprint } from "./types";
 
 /** JSON with sorted object keys: equal values give equal text whatever order keys were built in. */
 export function canonicalJson(value: unknown): string {
@@ -105,4 +105,15 @@ export function listChanges(source: string[], target: string[]): string {
     return [missing.length > 0 && `missing on target: ${missing.join(", ")}`, extra.length > 0 && `extra on target: ${extra.join(", ")}`]
         .filter(Boolean)
         .join("; ");
+}
+
+/**
+ * A table's checksum method in words, for comparing and reporting: checksums of different methods
+ * (or seeds, or text-form columns) never match, whatever the data. No method recorded (formats 2 and
+ * 3) is the text form.
+ */
+export function checksumMethod(t: Pick<TableFingerprint, "checksumMethod" | "checksumSeed" | "textColumns">): string {
+    if (t.checksumMethod !== "row-hash") return "text form";
+    const asText = t.textColumns ?? [];
+    return `row hash (seed ${t.checksumSeed ?? "none"}${asText.length > 0 ? `; as text: ${asText.join(", ")}` : ""})`;
 }

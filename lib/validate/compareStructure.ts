@@ -16,13 +16,13 @@ import type {
     CheckResult,
     ColumnFingerprint,
     ConstraintFingerprint,
-    Fingerprint,
     GrantFingerprint,
     IndexFingerprint,
     PublicationFingerprint,
     SequenceFingerprint,
     StorageBucketsFingerprint,
     StoredFingerprint,
+    StructuredFingerprint,
 } from "./types";
 
 /** The structure checks, in report order, with what each one covers. */
@@ -103,7 +103,7 @@ function privilegeOf(entry: string): string {
  * the objects to the restoring role, whose privileges are then implicit), and privileges that only the
  * newer of the two servers knows.
  */
-function compareGrants(source: Fingerprint, target: Fingerprint, allow: Allowances): CheckResult[] {
+function compareGrants(source: StructuredFingerprint, target: StructuredFingerprint, allow: Allowances): CheckResult[] {
     const unknown = new Set(newerPrivileges(Math.min(source.serverVersionNum, target.serverVersionNum)));
     const src = new Map(source.grants.map((g) => [g.object, g]));
     const tgt = new Map(target.grants.map((g) => [g.object, g]));
@@ -202,8 +202,9 @@ function compareBuckets(source: StorageBucketsFingerprint | null, target: Storag
 }
 
 export function compareStructure(source: StoredFingerprint, target: StoredFingerprint, allow: Allowances): CheckResult[] {
-    if (source.formatVersion !== 3) return notRecorded("source", source.formatVersion);
-    if (target.formatVersion !== 3) return notRecorded("target", target.formatVersion);
+    // Format 2 predates the structure fields; format 3 and later record them alike.
+    if (source.formatVersion === 2) return notRecorded("source", source.formatVersion);
+    if (target.formatVersion === 2) return notRecorded("target", target.formatVersion);
     return [
         ...compareIndexes(source.indexes, target.indexes, allow),
         ...compareConstraints(source.constraints, target.constraints, allow),

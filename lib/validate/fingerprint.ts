@@ -27,27 +27,36 @@ import { readRefusal } from "./readability";
 import { runRlsProbe } from "./rlsProbes";
 import { listSequences } from "./sequenceValues";
 import { storageBuckets } from "./storageBuckets";
+import { planChecksums, planFields, TEXT_PLAN, type ChecksumBasis, type PlanChoice } from "./rowHash";
 import { listColumns, listConstraints, listIndexes } from "./structure";
 import { attempt, pinOutputSettings, withIsolatedReads, type Queryable } from "./session";
-import { blockRanges, combineScans, qualifiedName, scanTable, scanTablePart, type BlockRange, type PartialScan } from "./tableScan";
+import { blockRanges, combineScans, qualifiedName, scanTable, scanTablePart, type BlockRange, type PartialScan, type TableScan } from "./tableScan";
 import { FINGERPRINT_FORMAT, type Fingerprint, type FingerprintOptions, type RlsProbeResult, type TableFingerprint } from "./types";
 
 export type { Fingerprint, FingerprintOptions, RlsProbe } from "./types";
+export type { ChecksumBasis } from "./rowHash";
 
-async function fingerprintTable(client: Queryable, name: string, table: CatalogTable | undefined): Promise<TableFingerprint> {
+/** A scanned table's entry: its data, and how its checksum was computed so the other side can repeat it. */
+function scannedTable(name: string, table: CatalogTable, scan: TableScan, choice: PlanChoice): TableFingerprint {
+    return {
+        table: name,
+        rowCount: scan.rowCount,
+        maxUpdatedAt: scan.maxUpdatedAt,
+        hasUpdatedAt: table.hasUpdatedAt,
+        checksum: scan.checksum,
+        ...planFields(choice.plan),
+        ...(choice.note ? { checksumNote: choice.note } : {}),
+    };
+}
+
+async function fingerprintTable(client: Queryable, name: string, table: CatalogTable | undefined, choice: PlanChoice): Promise<TableFingerprint> {
     const empty = { table: name, rowCount: null, maxUpdatedAt: null, checksum: null };
     if (!table) return { ...empty, hasUpdatedAt: false, error: "table does not exist" };
     const refusal = await readRefusal(client, table);
     if (refusal) return { ...empty, hasUpdatedAt: table.hasUpdatedAt, error: refusal };
-    const scan = await attempt(client, () => scanTable(client, table));
+    const scan = await attempt(client, () => scanTable(client, table, table.hasUpdatedAt, choice.plan));
     if (!scan.ok) return { ...empty, hasUpdatedAt: table.hasUpdatedAt, error: scan.error };
-    return {
-        table: name,
-        rowCount: scan.value.rowCount,
-        maxUpdatedAt: scan.value.maxUpdatedAt,
-        hasUpdatedAt: table.hasUpdatedAt,
-        checksum: scan.value.checksum,
-    };
+    return scannedTable(name, table, scan.value, choice);
 }
 
 // Tables under this size are scanned in one piece; larger ones in several block ranges.
@@ -69,10 +78,17 @@ async function tableBlocks(client: Queryable, table: CatalogTable): Promise<numb
  * Checksums every wanted table, sharing the work out over the clients: a big table is cut into block
  * ranges (its sums add up to the single-pass result), so one large table no longer serializes the run.
  */
-async function fingerprintTables(main: Queryable, clients: Queryable[], wanted: [string, CatalogTable | undefined][]): Promise<TableFingerprint[]> {
+async function fingerprintTables(
+    main: Queryable,
+    clients: Queryable[],
+    wanted: [string, CatalogTable | undefined][],
+    plans: Map<string, PlanChoice>,
+): Promise<TableFingerprint[]> {
+    // Every existing table has a plan (planChecksums is given them all); missing ones are never scanned.
+    const choiceFor = (table: CatalogTable): PlanChoice => plans.get(qualifiedName(table.schema, table.name)) ?? { plan: TEXT_PLAN };
     if (clients.length === 1) {
         const out: TableFingerprint[] = [];
-        for (const [name, table] of wanted) out.push(await fingerprintTable(main, name, table));
+        for (const [name, table] of wanted) out.push(await fingerprintTable(main, name, table, table ? choiceFor(table) : { plan: TEXT_PLAN }));
         return out;
     }
     const jobs: { index: number; table: CatalogTable; range: BlockRange }[] = [];
@@ -91,7 +107,11 @@ async function fingerprintTables(main: Queryable, clients: Queryable[], wanted: 
         const ranges = blocks.ok && blocks.value >= SPLIT_MIN_BLOCKS ? blockRanges(blocks.value, clients.length * 4) : [{}];
         for (const range of ranges) jobs.push({ index, table, range });
     }
-    const parts = await runOnClients(clients, jobs.map((j) => (c: Queryable) => attempt(c, () => scanTablePart(c, j.table, j.table.hasUpdatedAt, j.range))));
+    // Every part of a table is scanned with the same plan: only then do their sums add up.
+    const parts = await runOnClients(
+        clients,
+        jobs.map((j) => (c: Queryable) => attempt(c, () => scanTablePart(c, j.table, j.table.hasUpdatedAt, j.range, choiceFor(j.table).plan))),
+    );
     return wanted.map(([name, table], index) => {
         const empty = { table: name, rowCount: null, maxUpdatedAt: null, checksum: null };
         if (!table) return { ...empty, hasUpdatedAt: false, error: "table does not exist" };
@@ -101,7 +121,7 @@ async function fingerprintTables(main: Queryable, clients: Queryable[], wanted: 
         const failed = mine.find((p) => !p.ok);
         if (failed && !failed.ok) return { ...empty, hasUpdatedAt: table.hasUpdatedAt, error: failed.error };
         const scan = combineScans(mine.map((p) => (p as { ok: true; value: PartialScan }).value));
-        return { table: name, rowCount: scan.rowCount, maxUpdatedAt: scan.maxUpdatedAt, hasUpdatedAt: table.hasUpdatedAt, checksum: scan.checksum };
+        return scannedTable(name, table, scan, choiceFor(table));
     });
 }
 
@@ -161,7 +181,17 @@ async function prepareHelpers(parallel: ParallelScans | undefined): Promise<{ cl
     };
 }
 
-export async function takeFingerprint(client: ClientBase, opts: FingerprintOptions = {}, parallel?: ParallelScans): Promise<Fingerprint> {
+/**
+ * Fingerprints the database the client is connected to. `basis` is the source's fingerprint when this
+ * is the target: each table's checksum is then computed exactly the way the source recorded for it
+ * (the text form for a format 2 or 3 source), so that the two checksums can be compared at all.
+ */
+export async function takeFingerprint(
+    client: ClientBase,
+    opts: FingerprintOptions = {},
+    parallel?: ParallelScans,
+    basis?: ChecksumBasis,
+): Promise<Fingerprint> {
     return withIsolatedReads(client, async () => {
         // Probes run with the session's own search_path, so read it before pinning ours.
         const searchPath = (await client.query<{ p: string }>("select current_setting('search_path') as p")).rows[0].p;
@@ -176,12 +206,13 @@ export async function takeFingerprint(client: ClientBase, opts: FingerprintOptio
         const wanted = await dataTables(client, opts, schemaTables);
         const scanned = wanted.map(([, t]) => t).filter((t): t is CatalogTable => t !== undefined);
         const rlsTables = scanned.filter((t) => t.rlsEnabled);
+        const plans = await planChecksums(client, version.num, scanned, basis);
         const helpers = await prepareHelpers(parallel);
         let tables: TableFingerprint[];
         let rlsProbes: RlsProbeResult[];
         try {
             const clients = [client, ...helpers.clients];
-            tables = await fingerprintTables(client, clients, wanted);
+            tables = await fingerprintTables(client, clients, wanted, plans);
             rlsProbes = await runOnClients(clients, (opts.rlsProbes ?? []).map((probe) => (c: Queryable) => runRlsProbe(c, probe, rlsTables, searchPath)));
         } finally {
             await helpers.release();

@@ -34,8 +34,23 @@ export interface TableFingerprint {
     /** max(updated_at) as ISO 8601 text (UTC), null when the column is absent or the table is empty. */
     maxUpdatedAt: string | null;
     hasUpdatedAt: boolean;
-    /** md5 over two independent 64-bit sums of per-row md5 halves: order-independent, value-sensitive. */
+    /**
+     * md5 over two sums of per-row 64-bit hashes with different seeds: order-independent, counts
+     * duplicate rows, value-sensitive. Comparable only with a checksum of the same method.
+     */
     checksum: string | null;
+    /**
+     * How the rows were hashed (format 4; absent in formats 2 and 3, which always used the text form):
+     * "text" hashes each row's text form, "row-hash" hash_record_extended over the columns (rowHash.ts).
+     * Omitted when there is no checksum.
+     */
+    checksumMethod?: "text" | "row-hash";
+    /** row-hash: the seed given to hash_record_extended, decimal text (a bigint). */
+    checksumSeed?: string;
+    /** row-hash: the columns hashed through their text form (no safe native hash), in column order. */
+    textColumns?: string[];
+    /** Why the source's row-hash could not be repeated on this side, which then used the text form. */
+    checksumNote?: string;
     /** Why the table could not be read (missing, permission denied, ...). */
     error?: string;
 }
@@ -103,8 +118,11 @@ export interface RlsProbeResult {
     tables: RlsVisibility[];
 }
 
-/** Format of the fingerprints this version takes. Format 2 (older backups) lacks the structure fields. */
-export const FINGERPRINT_FORMAT = 3;
+/**
+ * Format of the fingerprints this version takes. Format 4 records each table's checksum method; format 3
+ * (older backups) checksummed every table through its text form; format 2 also lacks the structure fields.
+ */
+export const FINGERPRINT_FORMAT = 4;
 
 export interface IndexFingerprint {
     /** "schema.index" (index names are unique per schema). */
@@ -190,7 +208,7 @@ export interface StorageBucketsFingerprint {
     error?: string;
 }
 
-/** What a restore can lose without losing rows: definitions, grants, sequence positions. Format 3. */
+/** What a restore can lose without losing rows: definitions, grants, sequence positions. Format 3 and later. */
 export interface StructureFingerprint {
     indexes: IndexFingerprint[];
     constraints: ConstraintFingerprint[];
@@ -202,7 +220,7 @@ export interface StructureFingerprint {
     storageBuckets: StorageBucketsFingerprint | null;
 }
 
-/** Fields formats 2 and 3 share, computed the same way by both. */
+/** Fields formats 2 to 4 share, computed the same way by all (but for a table's checksum method). */
 export interface FingerprintCore {
     serverVersion: string;
     serverVersionNum: number;
@@ -226,13 +244,21 @@ export interface Fingerprint extends FingerprintCore, StructureFingerprint {
     formatVersion: typeof FINGERPRINT_FORMAT;
 }
 
+/** A fingerprint an older supabase-dr stored: every checksum is of the text form (no checksumMethod). */
+export interface FingerprintV3 extends FingerprintCore, StructureFingerprint {
+    formatVersion: 3;
+}
+
 /** A fingerprint an older supabase-dr stored in a backup manifest: the same fields minus the structure. */
 export interface FingerprintV2 extends FingerprintCore {
     formatVersion: 2;
 }
 
+/** A fingerprint that records the structure fields: format 3 and later. */
+export type StructuredFingerprint = Fingerprint | FingerprintV3;
+
 /** Any fingerprint a manifest may carry. */
-export type StoredFingerprint = Fingerprint | FingerprintV2;
+export type StoredFingerprint = Fingerprint | FingerprintV3 | FingerprintV2;
 
 export interface SqlAssertion {
     name: string;

@@ -1,6 +1,7 @@
 // Fingerprints against a real PostgreSQL: an exact copy compares clean, and every kind of damage a
 // restore can suffer (lost row, changed value, missing policy/extension/function, RLS that behaves
-// differently) is caught by exactly the checks that should catch it.
+// differently) is caught by exactly the checks that should catch it, with either checksum method (the
+// row hash and the text form give the same verdicts).
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Client } from "pg";
@@ -11,7 +12,8 @@ import { startLocalCluster, type LocalCluster } from "../../lib/postgres/localCl
 import { compareFingerprints } from "../../lib/validate/compare";
 import { takeFingerprint } from "../../lib/validate/fingerprint";
 import { formatValidationReport } from "../../lib/validate/format";
-import type { CheckResult, Fingerprint, FingerprintOptions } from "../../lib/validate/types";
+import type { ChecksumBasis } from "../../lib/validate/rowHash";
+import type { CheckResult, Fingerprint, FingerprintOptions, FingerprintV3, TableFingerprint } from "../../lib/validate/types";
 
 const execFileAsync = promisify(execFile);
 
@@ -80,6 +82,12 @@ begin new.updated_at := now(); return new; end $$;
 create trigger tasks_touch before update on public.tasks for each row execute function public.touch_updated_at();
 create view public.open_tasks as select id, title from public.tasks where not done;
 
+-- No primary key: rows may repeat, and a pair of repeated rows must not cancel out of the checksum.
+create table public.audit_log (kind text not null, note text, payload json);
+insert into public.audit_log values
+    ('login', 'x', '{"ip": "10.0.0.1"}'), ('login', 'x', '{"ip": "10.0.0.1"}'), ('logout', '', null), ('logout', null, '[]');
+grant select on public.audit_log to anon, authenticated;
+
 create schema supabase_migrations;
 create table supabase_migrations.schema_migrations (version text primary key, name text);
 insert into supabase_migrations.schema_migrations values ('20240101000000', 'init'), ('20240301000000', 'tasks');
@@ -93,12 +101,22 @@ let pg: LocalCluster;
 let source: Fingerprint;
 let cloneCounter = 0;
 
-async function fingerprintOf(database: string, opts: FingerprintOptions = OPTIONS, sessionSql?: string): Promise<Fingerprint> {
+async function fingerprintOf(database: string, opts: FingerprintOptions = OPTIONS, sessionSql?: string, basis?: ChecksumBasis): Promise<Fingerprint> {
     return withClient(pg.url(database), database, async (c) => {
         if (sessionSql) await c.query(sessionSql);
-        return takeFingerprint(c, opts);
+        return takeFingerprint(c, opts, undefined, basis);
     });
 }
+
+/** A table's entry as a format-3 fingerprint stored it: no checksum method (it was always the text form). */
+function withoutMethod(t: TableFingerprint): TableFingerprint {
+    const { checksumMethod, checksumSeed, textColumns, ...rest } = t;
+    void [checksumMethod, checksumSeed, textColumns];
+    return rest;
+}
+
+/** A basis that asks for the text form for every table of the source (what formats 2 and 3 recorded). */
+const textBasis = (): ChecksumBasis => ({ tables: source.tables.map(withoutMethod) });
 
 /** A copy of the source database (CREATE DATABASE ... TEMPLATE), then damaged by `sql`. */
 async function cloneOfSource(sql?: string): Promise<string> {
@@ -163,6 +181,19 @@ describe("takeFingerprint", () => {
         expect(visible("anon", "public.tasks")).toBe(0);
         expect(visible(`authenticated {"sub":"${ALICE}","role":"authenticated"}`, "public.tasks")).toBe(2);
         expect(visible(`authenticated {"sub":"${ALICE}","role":"authenticated"}`, "public.lms_subsection_progress")).toBe(2);
+    });
+
+    it("records per table how its checksum was computed: the row hash, with the columns it hashes as text", () => {
+        const method = (name: string) => {
+            const t = source.tables.find((x) => x.table === name);
+            return [t?.checksumMethod, t?.checksumSeed, t?.textColumns];
+        };
+        // numeric and double precision print values their equality merges (1.0 and 1.00, 0 and -0).
+        expect(method("public.tasks")).toEqual(["row-hash", "5381", ["amount", "score"]]);
+        expect(method("public.profiles")).toEqual(["row-hash", "5381", []]);
+        // json has no hash function at all.
+        expect(method("public.audit_log")).toEqual(["row-hash", "5381", ["payload"]]);
+        expect(source.formatVersion).toBe(4);
     });
 
     it("is stable across calls and survives a JSON round trip unchanged", async () => {
@@ -302,10 +333,47 @@ describe("compareFingerprints on a copy of the source", () => {
         ],
     ];
 
-    it.each(damage)("catches %s", async (_label, sql, expected) => {
+    // Data damage a checksum alone must catch, with rows kept in the same number.
+    const dataDamage: [string, string, string[]][] = [
+        [
+            "two rows' values swapped within one column (each column keeps its values, rows do not)",
+            "set session_replication_role = replica; update public.tasks set title = case id when 1 then 'Alice two' else 'Alice one' end where id in (1, 2)",
+            // Alice sees both rows: what she sees changed the same way.
+            ["checksum public.tasks", `rls_visibility ${ALICE_PROBE}: public.tasks`],
+        ],
+        [
+            "a repeated pair of rows replaced by another repeated pair (XOR of row hashes would not see it)",
+            "update public.audit_log set note = 'y' where note = 'x'",
+            ["checksum public.audit_log"],
+        ],
+        ["an empty string become NULL", "update public.audit_log set note = null where note = ''", ["checksum public.audit_log"]],
+        ["a NULL become an empty string", "update public.audit_log set note = '' where note is null", ["checksum public.audit_log"]],
+        [
+            "a changed value in a column hashed through its text form (json)",
+            "update public.audit_log set payload = '[ ]' where payload::text = '[]'",
+            ["checksum public.audit_log"],
+        ],
+        [
+            "columns in another order, every value kept",
+            `create table public.audit_log_reordered as select note, kind, payload from public.audit_log;
+             drop table public.audit_log;
+             alter table public.audit_log_reordered rename to audit_log;
+             alter table public.audit_log alter column kind set not null;
+             grant select on public.audit_log to anon, authenticated;`,
+            ["checksum public.audit_log"],
+        ],
+    ];
+
+    // Each case runs with the row hash (the default) and with the text form (a text-form source makes
+    // the target repeat it): both must fail exactly the expected checks.
+    it.each([...damage, ...dataDamage])("catches %s, with either checksum method", async (_label, sql, expected) => {
         const db = await cloneOfSource(sql);
-        const results = compareFingerprints(source, await fingerprintOf(db));
-        expect(failures(results)).toEqual([...expected].sort());
+        const textSource = await fingerprintOf("src", OPTIONS, undefined, textBasis());
+        expect(new Set(textSource.tables.map((t) => t.checksumMethod))).toEqual(new Set(["text"]));
+        const byRowHash = failures(compareFingerprints(source, await fingerprintOf(db, OPTIONS, undefined, source)));
+        const byText = failures(compareFingerprints(textSource, await fingerprintOf(db, OPTIONS, undefined, textSource)));
+        expect(byRowHash).toEqual([...expected].sort());
+        expect(byText).toEqual(byRowHash);
     });
 
     it("reports a changed value readably, with both checksums", async () => {
@@ -337,6 +405,48 @@ describe("compareFingerprints on a copy of the source", () => {
         expect(formatValidationReport(results)).toMatch(
             /FAIL rls_visibility authenticated .*: public\.tasks: source \{"checksum":"[0-9a-f]+","rows":2\} \| target \{"checksum":"[0-9a-f]+","rows":5\}/,
         );
+    });
+});
+
+describe("a source fingerprint that recorded another checksum method", () => {
+    it("of format 3 (text form, no method recorded): the target repeats the text form, and damage still shows", async () => {
+        const textSource = await fingerprintOf("src", OPTIONS, undefined, textBasis());
+        const older: FingerprintV3 = { ...textSource, formatVersion: 3, tables: textSource.tables.map(withoutMethod) };
+        const clean = await fingerprintOf(await cloneOfSource(), OPTIONS, undefined, older);
+        expect(new Set(clean.tables.map((t) => t.checksumMethod))).toEqual(new Set(["text"]));
+        expect(failures(compareFingerprints(older, clean))).toEqual([]);
+
+        const damaged = await cloneOfSource("set session_replication_role = replica; update public.tasks set score = 2.75 where id = 4");
+        expect(failures(compareFingerprints(older, await fingerprintOf(damaged, OPTIONS, undefined, older)))).toEqual(["checksum public.tasks"]);
+    });
+
+    it("is reported as not comparable, not as changed content, when the target did not repeat the source's method", async () => {
+        const textSource = await fingerprintOf("src", OPTIONS, undefined, textBasis());
+        const results = compareFingerprints(textSource, await fingerprintOf(await cloneOfSource()));
+        const checksum = find(results, "checksum", "public.tasks");
+        expect(checksum.status).toBe("fail");
+        expect(checksum.detail).toBe(
+            "not comparable: source text form, target row hash (seed 5381; as text: amount, score) " +
+                "(fingerprint the target with the source's fingerprint as basis)",
+        );
+        expect(find(results, "row_count", "public.tasks").status).toBe("pass");
+    });
+
+    it("falls back to the text form, and says why, when the target cannot repeat the source's row hash", async () => {
+        // display_name (text, hashed natively on the source) is json on the target: json has no hash.
+        const db = await cloneOfSource("alter table public.profiles alter column display_name type json using to_json(display_name)");
+        const target = await fingerprintOf(db, OPTIONS, undefined, source);
+        const profiles = target.tables.find((t) => t.table === "public.profiles");
+        expect(profiles).toMatchObject({
+            checksumMethod: "text",
+            checksumNote: "the source's row hash cannot be repeated: column(s) display_name cannot be hashed natively here",
+        });
+        const results = compareFingerprints(source, target);
+        expect(find(results, "checksum", "public.profiles").detail).toBe(
+            "not comparable: source row hash (seed 5381), target text form " +
+                "(the source's row hash cannot be repeated: column(s) display_name cannot be hashed natively here)",
+        );
+        expect(failures(results)).toContain("column public.profiles.display_name");
     });
 });
 

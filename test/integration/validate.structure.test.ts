@@ -118,7 +118,7 @@ afterAll(async () => {
 
 describe("structure fingerprint", () => {
     it("records indexes, constraints, columns, grants, sequence positions, publications and bucket settings", () => {
-        expect(source.formatVersion).toBe(3);
+        expect(source.formatVersion).toBe(4);
         expect(source.indexes.find((i) => i.index === "public.tasks_open_idx")).toEqual({
             index: "public.tasks_open_idx",
             table: "public.tasks",

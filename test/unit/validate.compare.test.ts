@@ -3,11 +3,11 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson, compareFingerprints } from "../../lib/validate/compare";
 import { sequenceVerdict } from "../../lib/validate/targetChecks";
-import type { CheckResult, Fingerprint, FingerprintV2 } from "../../lib/validate/types";
+import type { CheckResult, Fingerprint, FingerprintV2, FingerprintV3, TableFingerprint } from "../../lib/validate/types";
 
 function fingerprint(overrides: Partial<Fingerprint> = {}): Fingerprint {
     return {
-        formatVersion: 3,
+        formatVersion: 4,
         serverVersion: "15.8",
         serverVersionNum: 150008,
         schemas: ["public"],
@@ -126,7 +126,59 @@ describe("compareFingerprints", () => {
     });
 });
 
-describe("structure checks (format 3)", () => {
+describe("checksum methods", () => {
+    const tasks = (fields: Partial<TableFingerprint>): TableFingerprint => ({
+        table: "public.tasks",
+        rowCount: 2,
+        maxUpdatedAt: "2024-01-01T00:00:00+00:00",
+        hasUpdatedAt: true,
+        checksum: "c1",
+        ...fields,
+    });
+    const rowHash: Partial<TableFingerprint> = { checksumMethod: "row-hash", checksumSeed: "5381", textColumns: ["amount"] };
+    const checksumResult = (source: Partial<TableFingerprint>, target: Partial<TableFingerprint>) =>
+        compareFingerprints(fingerprint({ tables: [tasks(source)] }), fingerprint({ tables: [tasks(target)] })).find((r) => r.check === "checksum");
+
+    it("compares the sums of two tables checksummed the same way", () => {
+        expect(checksumResult(rowHash, rowHash)?.status).toBe("pass");
+        expect(checksumResult({ ...rowHash, checksum: "c1" }, { ...rowHash, checksum: "c2" })).toMatchObject({
+            status: "fail",
+            detail: "content differs with the same row count",
+        });
+        // No method recorded (formats 2 and 3) is the text form.
+        expect(checksumResult({}, { checksumMethod: "text" })?.status).toBe("pass");
+    });
+
+    it("reports checksums of different methods, seeds or text-form columns as not comparable, whatever their values", () => {
+        expect(checksumResult({ checksumMethod: "text" }, rowHash)).toMatchObject({
+            status: "fail",
+            detail: "not comparable: source text form, target row hash (seed 5381; as text: amount) (fingerprint the target with the source's fingerprint as basis)",
+        });
+        expect(checksumResult(rowHash, { ...rowHash, checksumSeed: "7" })?.detail).toMatch(/^not comparable: source row hash \(seed 5381; as text: amount\), target row hash \(seed 7; as text: amount\)/);
+        expect(checksumResult(rowHash, { ...rowHash, textColumns: [] })?.status).toBe("fail");
+    });
+
+    it("gives the target's reason when it could not repeat the source's row hash", () => {
+        const note = "the source's row hash cannot be repeated: column(s) id cannot be hashed natively here";
+        expect(checksumResult(rowHash, { checksumMethod: "text", checksumNote: note })?.detail).toBe(
+            `not comparable: source row hash (seed 5381; as text: amount), target text form (${note})`,
+        );
+    });
+
+    it("still compares row counts and updated_at across methods", () => {
+        const results = compareFingerprints(fingerprint({ tables: [tasks({ checksumMethod: "text" })] }), fingerprint({ tables: [tasks({ ...rowHash, rowCount: 3 })] }));
+        expect(failed(results).map((r) => `${r.check} ${r.object}`)).toEqual(["row_count public.tasks", "checksum public.tasks"]);
+    });
+});
+
+describe("structure checks (format 3 and later)", () => {
+    it("are compared for a format-3 source (an older backup) as for a format-4 one", () => {
+        const older: FingerprintV3 = { ...fingerprint(), formatVersion: 3 };
+        const target = fingerprint({ grants: [] });
+        expect(keys(compareFingerprints(older, target))).toEqual(keys(compareFingerprints(fingerprint(), target)));
+        expect(failed(compareFingerprints(older, target)).map((r) => `${r.check} ${r.object}`)).toEqual(["grant table public.tasks"]);
+    });
+
     it("names what changed in a column, an index and a constraint", () => {
         const target = fingerprint({
             columns: [{ column: "public.tasks.id", type: "bigint", default: null, notNull: false, generated: null, identity: "always" }],
@@ -240,6 +292,9 @@ describe("a format-2 fingerprint (older backups)", () => {
     it("refuses a fingerprint format it does not know", () => {
         const unknown = { ...fingerprint(), formatVersion: 1 } as unknown as Fingerprint;
         expect(keys(compareFingerprints(unknown, fingerprint()))).toEqual(["fail fingerprint_format fingerprint"]);
+        // A newer supabase-dr's format may checksum differently: refused rather than misread.
+        const newer = { ...fingerprint(), formatVersion: 5 } as unknown as Fingerprint;
+        expect(keys(compareFingerprints(newer, fingerprint()))).toEqual(["fail fingerprint_format fingerprint"]);
     });
 });
 
