@@ -4,7 +4,7 @@
 // Both parts run even when the other fails (a broken dump must not also cost the night's files).
 // Exit 0 when everything configured is in the vault and the mirror; 1 on any failure; 2 on bad configuration.
 import { backupSettingsFromEnv, mirrorStoreFor, secretsOf, vaultStoreFor, warmUpMirror, type BackupSettings } from "../lib/backupJob/config";
-import { dailyRetainUntil } from "../lib/backupJob/plan";
+import { dailyRetainUntil, monthlyRetainUntil } from "../lib/backupJob/plan";
 import { runBackup, type BackupJobResult } from "../lib/backupJob/run";
 import { redact } from "../lib/redact";
 import { snapshotStorage, type SnapshotResult } from "../lib/storage/snapshot";
@@ -13,7 +13,8 @@ const USAGE = `Usage: npm run backup [-- --split] [-- --json] [-- --require-stor
 
 Dumps SOURCE_DB_URL (custom format, fingerprinted) into $BACKUP_BUCKET under db/$BACKUP_ENV/YYYY/MM/DD/
 (plus monthly/db/... on the month's first backup) with Object Lock retention, snapshots the Storage
-buckets under storage/$BACKUP_ENV/<bucket>/YYYY/MM/DD/, and writes the same objects into the Azure archive.
+buckets under storage/$BACKUP_ENV/<bucket>/YYYY/MM/DD/ (plus monthly/storage/... on a bucket's first
+snapshot of the month), and writes the same objects into the Azure archive.
   --split            also roles.sql / schema.sql / data.sql (supabase db dump style)
   --require-storage  fail (exit 2) unless STORAGE_URL is set: scheduled jobs of Supabase projects
   --require-mirror   fail (exit 2) unless the Azure archive is configured
@@ -55,8 +56,14 @@ function summary(o: Outcome, s: BackupSettings): string[] {
     if (o.storage) {
         const st = o.storage;
         lines.push(`storage: ${st.buckets.length} bucket(s), ${st.listed} objects: ${st.uploaded} uploaded (${st.bytes} bytes), ${st.serverSideCopies} unchanged copied in the vault`);
-        for (const b of st.buckets) lines.push(`  ${b.bucket}: ${b.listed} objects → ${b.manifestKey}`);
-        if (st.mirror && !st.mirror.error) lines.push(`  mirrored: ${st.mirror.buckets.length} bucket(s) in ${st.mirror.location}`);
+        for (const b of st.buckets) {
+            lines.push(`  ${b.bucket}: ${b.listed} objects → ${b.manifestKey}`);
+            if (b.monthly) lines.push(`  ${b.bucket}: monthly archive → ${b.monthly.manifestKey} (locked until ${b.monthly.retainUntil})`);
+        }
+        if (st.mirror && !st.mirror.error) {
+            const archived = st.mirror.buckets.filter((b) => b.monthly).length;
+            lines.push(`  mirrored: ${st.mirror.buckets.length} bucket(s) in ${st.mirror.location}${archived > 0 ? `, ${archived} monthly archive(s)` : ""}`);
+        }
     } else if (!s.storage) {
         lines.push("storage: not backed up (STORAGE_URL is not set)");
     }
@@ -122,8 +129,9 @@ async function main(): Promise<number> {
                 store,
                 mirror,
                 now,
-                // Same lock as the night's database backup: both leave the vault together.
+                // Same locks as the night's database backup: both leave the vault together.
                 retainUntil: dailyRetainUntil(now, settings.retentionDays),
+                monthly: { retainUntil: monthlyRetainUntil(now, settings.monthlyArchiveMonths) },
             });
         } catch (err) {
             outcome.storageError = redact((err as Error).message, secrets);

@@ -17,6 +17,20 @@
 // is storage: the vault holds dailyRetentionDays full copies of each bucket (server-side copies cost
 // requests, not transfer). A content-addressed store would need expiry that follows the newest
 // reference, which S3 lifecycle rules cannot express, and a deleter the writer role must not be.
+//
+// Runbook 004's monthly archives ("12 monthly archives") follow the same idea one level up: the
+// month's first snapshot of a bucket in a store is also copied, server-side and object by object, from
+// its own day folder into monthly/storage/{env}/{bucket}/YYYY/MM/, with the monthly lock, and gets a
+// manifest there that names only those copies. The vault's monthly-storage rule keeps that folder for
+// the monthly window (moving objects of 128 KB and more to the archive class after a day), while the
+// day folder it came from expires after a week. "First of the month" is the database monthly tier's
+// rule (lib/backupJob/run.ts, plan.ts): no monthly manifest for the month in that store yet. It is
+// decided per bucket and per store, so a bucket added mid-month, a night whose database dump failed,
+// or a mirror that was down on the 1st still gets its archive the next night. Copies are written in
+// the store's default class, like the database's monthly files: the lifecycle rule, not the writer,
+// moves them to the archive class. Restoring an archive once it is there needs the objects brought back
+// first (S3 RestoreObject, Azure rehydration), which the storage restore does not do: the monthly
+// rehearsal (scripts/storage-restore-rehearsal.ts --monthly current) checks an archive on its first day.
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -29,7 +43,9 @@ import { redactError } from "../redact";
 import type { BlobStore, PutOptions } from "../vault/blobStore";
 import { dayPath } from "../vault/keys";
 import { downloadStream, listAllObjects, storageClient, unwrap, type ListedObject } from "./client";
-import { MANIFEST_VERSION, manifestKey, objectVaultKey, parseManifest, type ManifestEntry, type StorageManifest } from "./manifest";
+import {
+    MANIFEST_VERSION, manifestKey, monthlyManifestKey, monthlyObjectVaultKey, objectVaultKey, parseManifest, type ManifestEntry, type StorageManifest,
+} from "./manifest";
 import { forEachLimited } from "./pool";
 
 export interface SnapshotOptions {
@@ -52,6 +68,21 @@ export interface SnapshotOptions {
     /** Only these buckets (default: all). */
     buckets?: string[];
     concurrency?: number;
+    /**
+     * Write runbook 004's monthly archive when due (see the top of this file), locked until this date
+     * (lib/backupJob/plan.ts monthlyRetainUntil, as the database's monthly tier). Absent: daily only.
+     */
+    monthly?: { retainUntil: Date };
+}
+
+/** A monthly archive written by this run (into the vault, or into the mirror). */
+export interface MonthlyArchive {
+    manifestKey: string;
+    /** Objects copied server-side from the night's day folder. */
+    copied: number;
+    /** Objects an earlier attempt this month had already copied (it died before writing the manifest). */
+    alreadyThere: number;
+    retainUntil: string;
 }
 
 export interface BucketSnapshot {
@@ -66,6 +97,8 @@ export interface BucketSnapshot {
     alreadyThere: number;
     /** Bytes uploaded (objects, not the manifest). */
     bytes: number;
+    /** Present on the night the bucket's monthly archive was written. */
+    monthly?: MonthlyArchive;
 }
 
 export interface SnapshotResult {
@@ -92,6 +125,61 @@ export async function findPreviousManifest(store: BlobStore, env: string, bucket
         if (await store.head(key)) return parseManifest(await readText(store, key), key);
     }
     return undefined;
+}
+
+/** The bucket's monthly archive for `month`'s calendar month (UTC), or undefined when there is none. */
+export async function findMonthlyManifest(store: BlobStore, env: string, bucket: string, month: Date): Promise<StorageManifest | undefined> {
+    const key = monthlyManifestKey(env, bucket, month);
+    if (!(await store.head(key))) return undefined;
+    return parseManifest(await readText(store, key), key);
+}
+
+async function putManifest(store: BlobStore, key: string, manifest: StorageManifest, retainUntil: Date | undefined): Promise<void> {
+    const body = Buffer.from(JSON.stringify(manifest, null, 1));
+    await store.put(key, Readable.from([body]), {
+        sha256: createHash("sha256").update(body).digest("hex"),
+        bytes: body.length,
+        contentType: "application/json",
+        metadata: { objects: String(manifest.objects.length), ...(manifest.tier ? { tier: manifest.tier } : {}) },
+        retainUntil,
+    });
+}
+
+/**
+ * Copies the night's complete snapshot `daily` (already in `store`) into the month's archive folder,
+ * unless the month has its archive already; returns what was written, or undefined when not due.
+ * Every copy is checked against the manifest's sha256 by the store before it is made (BlobStore.copy),
+ * and the manifest goes last, so an archive that died halfway is not mistaken for one.
+ */
+async function archiveMonthly(store: BlobStore, daily: StorageManifest, now: Date, retainUntil: Date, concurrency: number): Promise<MonthlyArchive | undefined> {
+    const { env, bucket } = daily;
+    const key = monthlyManifestKey(env, bucket, now);
+    if (await store.head(key)) return undefined;
+    const archive: MonthlyArchive = { manifestKey: key, copied: 0, alreadyThere: 0, retainUntil: retainUntil.toISOString() };
+    const objects: ManifestEntry[] = [];
+    await forEachLimited(daily.objects, concurrency, async (e) => {
+        const vaultKey = monthlyObjectVaultKey(env, bucket, now, e.key);
+        const existing = await store.head(vaultKey);
+        // An earlier night of this month copied it before dying (it cannot be overwritten while locked
+        // in a store without versions). Its lock and lifecycle started that night, a few days before
+        // this manifest's: the price of not re-copying, paid only at the very end of the window.
+        if (existing?.sha256 === e.sha256 && existing.bytes === e.bytes) {
+            archive.alreadyThere++;
+        } else {
+            await store.copy(e.vaultKey, vaultKey, {
+                sha256: e.sha256,
+                bytes: e.bytes,
+                contentType: e.contentType,
+                metadata: { sha256: e.sha256, bucket, env, tier: "monthly" },
+                retainUntil,
+            });
+            archive.copied++;
+        }
+        objects.push({ ...e, vaultKey });
+    });
+    objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    await putManifest(store, key, { ...daily, tier: "monthly", objects }, retainUntil);
+    return archive;
 }
 
 interface Spooled {
@@ -216,17 +304,15 @@ async function snapshotBucket(client: StorageClient, bucket: string, isPublic: b
 
     entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const manifest: StorageManifest = { version: MANIFEST_VERSION, env, bucket, takenAt: now.toISOString(), public: isPublic, objects: entries };
-    const body = Buffer.from(JSON.stringify(manifest, null, 1));
     // The manifest goes last: its presence is what marks the snapshot complete.
-    await onTargets(targets, async (t) => {
-        await t.store.put(key, Readable.from([body]), {
-            sha256: createHash("sha256").update(body).digest("hex"),
-            bytes: body.length,
-            contentType: "application/json",
-            metadata: { objects: String(entries.length) },
-            retainUntil: opts.retainUntil,
+    await onTargets(targets, (t) => putManifest(t.store, key, manifest, opts.retainUntil));
+    const monthly = opts.monthly;
+    if (monthly) {
+        // Each store archives its own copies: the mirror's day folder is in the mirror.
+        await onTargets(targets, async (t) => {
+            t.stats.monthly = await archiveMonthly(t.store, manifest, now, monthly.retainUntil, opts.concurrency ?? 8);
         });
-    });
+    }
     if (mirror) mirror.stats.listed = primary.stats.listed;
     return primary.stats;
 }
