@@ -1,7 +1,7 @@
 // The vault's policy documents as pure functions of resolved strings, so the rules that make backups
 // immutable and the roles least-privileged can be unit-tested without Pulumi, and the components only
 // call them inside `pulumi.all(...).apply`.
-import { assertEnvironment, environmentPrefixes } from "./keys";
+import { assertEnvironment, environmentPrefixes, monthlyStoragePrefix, storagePrefix } from "./keys";
 
 export type ConditionBlock = Record<string, Record<string, string | string[]>>;
 
@@ -341,8 +341,18 @@ export function writerPolicy(input: RolePolicyInput): PolicyDocument {
                 Resource: bucketArn,
                 Condition: { StringLike: { "s3:prefix": backupListPrefixes(environment) } },
             },
-            // Decrypt is not a read grant here (the writer has no s3:GetObject): S3 needs it to
-            // complete SSE-KMS multipart uploads, which every dump above 8 MB is.
+            // The storage snapshot checks what is already there (HeadObject is authorized as
+            // s3:GetObject), reads the previous night's manifest, and copies unchanged objects and
+            // monthly archives server-side (CopyObject reads its source, pinned to a version). Only its
+            // own environment's storage snapshots: the job fetched those objects from Storage anyway.
+            {
+                Sid: "ReadStorageSnapshotsForCopies",
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:GetObjectVersion"],
+                Resource: [`${bucketArn}/${storagePrefix(environment)}*`, `${bucketArn}/${monthlyStoragePrefix(environment)}*`],
+            },
+            // Decrypt is not a read grant of the dumps (the writer reads only storage snapshots): S3
+            // needs it to complete SSE-KMS multipart uploads and to serve those snapshot reads.
             {
                 Sid: "UseVaultKeyThroughS3",
                 Effect: "Allow",

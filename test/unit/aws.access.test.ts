@@ -131,8 +131,14 @@ describe("BackupAccess for prod (GitHub environment, new OIDC provider)", () => 
         expect(role).toBe(`${name}-writer-id`);
         expect(allowedActions(doc).sort()).toEqual([
             "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
-            "s3:AbortMultipartUpload", "s3:ListBucket", "s3:PutObject", "s3:PutObjectRetention",
+            "s3:AbortMultipartUpload", "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject", "s3:PutObjectRetention",
         ]);
+        // The storage snapshot HEADs what is there (authorized as s3:GetObject), reads the previous
+        // manifest and copies unchanged objects server-side (CopyObject reads its source version):
+        // reads of its own environment's storage snapshots only — never of the database dumps.
+        const read = allows(doc).find((s) => asList(s.Action).includes("s3:GetObject"))!;
+        expect(asList(read.Action).sort()).toEqual(["s3:GetObject", "s3:GetObjectVersion"]);
+        expect(asList(read.Resource).sort()).toEqual([`${BUCKET_ARN}/monthly/storage/prod/*`, `${BUCKET_ARN}/storage/prod/*`]);
         expect(allowedActions(doc).filter((a) => /Delete|Bypass|LegalHold|Lifecycle|PutBucket|Encryption|Versioning|\*/.test(a))).toEqual([]);
         const put = allows(doc).find((s) => asList(s.Action).includes("s3:PutObject"))!;
         expect(asList(put.Resource).sort()).toEqual(PREFIXES("prod").map((p) => `${BUCKET_ARN}/${p}*`).sort());
