@@ -58,12 +58,15 @@ export const backupArtifactProvider: pulumi.dynamic.ResourceProvider<Inputs, Out
         const id = `backup_${inputs.drillId}`;
         try {
             let backupPath = inputs.backupPath;
+            let vaultObject: string | undefined;
             if (inputs.vault) {
                 const v = inputs.vault;
-                const fetched = await fetchBackupFromVault(openVault(v.settings), v.env, path.join(inputs.artifactsDir, "vault"), {
+                const store = openVault(v.settings);
+                const fetched = await fetchBackupFromVault(store, v.env, path.join(inputs.artifactsDir, "vault"), {
                     notAfter: v.notAfter ? new Date(v.notAfter) : undefined,
                 });
                 backupPath = fetched.backupPath;
+                vaultObject = `${store.location}/${fetched.manifestKey}`;
             }
             const r = inputs.sourceUrl
                 ? await dumpSource({ sourceUrl: inputs.sourceUrl, outDir: inputs.artifactsDir, id, fingerprint: inputs.fingerprint ?? {} })
@@ -73,6 +76,7 @@ export const backupArtifactProvider: pulumi.dynamic.ResourceProvider<Inputs, Out
                 mode: inputs.sourceUrl ? "dump" : "adopt",
                 manifestPath: r.manifestPath,
                 manifest: r.manifest,
+                ...(vaultObject ? { vaultObject } : {}),
                 startedAt: started.toISOString(),
                 finishedAt: finished.toISOString(),
                 durationMs: finished.getTime() - started.getTime(),

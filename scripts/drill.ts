@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import * as yaml from "js-yaml";
 import { formatIssue, isConfigError, type ConfigIssue } from "../lib/config/errors";
 import { CONFIG_NAMESPACE, DRILL_CONFIG_KEY, drillSecretIssues, parseUserDrillSettings, type DrillSecrets, type UserDrillSettings } from "../lib/drill/config";
+import { vaultAtBackupBucket } from "../lib/drill/vaultOverride";
 import { redact } from "../lib/redact";
 import { defaultSupabaseChecks } from "../lib/smoke/checks";
 
@@ -31,6 +32,9 @@ Inputs (flags win over environment variables):
   --target URL             TARGET_DB_URL       scratch server: a role that may CREATE DATABASE there
                                                (default: the drill starts its own PostgreSQL cluster)
   --backup-dir DIR         BACKUP_DIR          where artifacts go (default: ./drill-artifacts)
+                           BACKUP_BUCKET       the vault the nightly job writes (bucket name, or file:///dir):
+                                               replaces the location of the settings' vault (not used without one);
+                                               S3_ENDPOINT for an S3-compatible server
   --api-url URL            TARGET_API_URL      restored environment's API base URL for smoke checks
                            API_BEARER_TOKEN    bearer token for protected smoke endpoints (environment only)
                            SUPABASE_ACCESS_TOKEN  Management API token when the settings' target is
@@ -203,6 +207,17 @@ async function main(): Promise<number> {
             // backup carries no fingerprint of its own.
             if (!fs.existsSync(backupPath)) fail(`backup not found: ${backupPath}`);
             settings.backupPath = path.resolve(backupPath);
+        }
+        const bucket = process.env.BACKUP_BUCKET;
+        if (bucket) {
+            let moved: ReturnType<typeof vaultAtBackupBucket>;
+            try {
+                moved = vaultAtBackupBucket(settings.vault, bucket, process.env);
+            } catch (err) {
+                fail((err as Error).message);
+            }
+            if (moved) settings.vault = moved.vault;
+            process.stdout.write(`${moved ? moved.note : "BACKUP_BUCKET not used: the settings have no drill.vault (the drill dumps SOURCE_DB_URL now)"}\n`);
         }
         const takenAt = values["backup-taken-at"] ?? process.env.BACKUP_TAKEN_AT;
         if (takenAt) settings.backupTakenAt = takenAt;

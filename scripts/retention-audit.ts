@@ -5,9 +5,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { backupEnvName, positiveInt, secretsOf, vaultSettingsFromEnv } from "../lib/backupJob/config";
+import { backupEnvName, clockOverride, positiveInt, secretsOf, vaultSettingsFromEnv } from "../lib/backupJob/config";
 import { redact } from "../lib/redact";
 import { auditRetention, formatAuditReport, type ExpectedLock } from "../lib/vault/audit";
+import { DirAuditSource } from "../lib/vault/dirAudit";
+import { DirBlobStore } from "../lib/vault/dirStore";
 import { S3AuditSource } from "../lib/vault/s3Audit";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -20,7 +22,9 @@ const USAGE = `Usage: npm run retention-audit -- [--env NAME] [--report FILE] [-
   --no-delete-proof   do not attempt the delete: the result is at best SKIPPED, never PASS
 
 Environment: BACKUP_BUCKET, AWS_REGION, AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or
-the SDK's chain: in CI the retention-auditor role), S3_ENDPOINT (test server). The expected bucket
+the SDK's chain: in CI the retention-auditor role), S3_ENDPOINT (test server), NOW (ISO time the audit
+acts at, for rehearsals). A file:///dir BACKUP_BUCKET is audited too and always FAILs: a directory has
+no Object Lock. The expected bucket
 lock is OBJECT_LOCK_MODE and LOCK_RETENTION_DAYS, or else supabase-dr:aws objectLockMode and
 retentionDays of Pulumi.<env>.yaml.
 
@@ -83,14 +87,18 @@ async function main(): Promise<number> {
             vault: vaultSettingsFromEnv(process.env),
             expected: expectedLock(process.env, env),
             prove: !args.includes("--no-delete-proof"),
+            now: clockOverride(process.env),
         };
     } catch (err) {
         process.stderr.write(`retention-audit: ${redact((err as Error).message, secrets)}\n\n${USAGE}\n`);
         return 2;
     }
-    const { vault } = settings;
-    const source = new S3AuditSource({ bucket: vault.bucket, region: vault.region, endpoint: vault.endpoint, credentials: vault.credentials });
-    const report = await auditRetention({ source, env: settings.env, expected: settings.expected, proveImmutability: settings.prove });
+    const { vault, now } = settings;
+    // A file:// vault (rehearsals, air-gapped runs) is audited too, and always FAILs: a directory has no Object Lock.
+    const source = vault.localDir
+        ? new DirAuditSource(new DirBlobStore(vault.localDir))
+        : new S3AuditSource({ bucket: vault.bucket, region: vault.region, endpoint: vault.endpoint, credentials: vault.credentials });
+    const report = await auditRetention({ source, env: settings.env, expected: settings.expected, proveImmutability: settings.prove, now: () => now ?? new Date() });
     const text = redact(formatAuditReport(report), secrets) + "\n";
     process.stdout.write(text);
     if (settings.reportFile) fs.writeFileSync(settings.reportFile, text);

@@ -17,6 +17,7 @@ import { ConfigError, safeParseConfig, type ConfigIssue } from "../config/errors
 import { parseConnectionString } from "../postgres/connection";
 import { smokeChecksFor, type DrillTargetKind } from "../smoke/target";
 import { drillStackSettingsSchema, userDrillSettingsSchema, type DrillStackSettings, type UserDrillSettings } from "./settingsSchema";
+import type { VaultSettings } from "../vault/openVault";
 import type { RestoreDrillArgs } from "../../components/RestoreDrill";
 
 export const CONFIG_NAMESPACE = "supabase-dr";
@@ -123,7 +124,7 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
         backupPath: d.backupPath,
         backupTakenAt: d.backupTakenAt,
         vault: d.vault && {
-            settings: { kind: "s3", bucket: d.vault.bucket, region: d.vault.region, endpoint: d.vault.endpoint },
+            settings: vaultLocation(d.vault),
             env: d.vault.env ?? env,
             notAfter: d.vault.notAfter,
         },
@@ -137,7 +138,7 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
             storageUrl: d.storage.storageUrl,
             buckets: d.storage.buckets,
             // The schema requires storage.vault when drill.vault is absent.
-            vault: d.storage.vault ?? { kind: "s3", bucket: d.vault!.bucket, region: d.vault!.region, endpoint: d.vault!.endpoint },
+            vault: d.storage.vault ?? vaultLocation(d.vault!),
             env: d.storage.env ?? env,
             serviceKey: secrets.storageServiceKey!,
         },
@@ -147,6 +148,11 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
         },
         nextDrillDays: d.nextDrillDays ?? DEFAULT_NEXT_DRILL_DAYS,
     };
+}
+
+/** Where a vault is, without the drill's adoption settings (env, notAfter). */
+function vaultLocation(v: NonNullable<DrillStackSettings["vault"]>): VaultSettings {
+    return v.kind === "dir" ? { kind: "dir", path: v.path } : { kind: "s3", bucket: v.bucket, region: v.region, endpoint: v.endpoint };
 }
 
 function drillTarget(d: DrillStackSettings, secrets: DrillSecrets): RestoreDrillArgs["target"] {

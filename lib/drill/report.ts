@@ -43,6 +43,8 @@ export interface BackupStep {
     mode: "dump" | "adopt";
     manifestPath: string;
     manifest: BackupManifest;
+    /** The vault manifest an adopted backup came from (location/key), when it came from the vault. */
+    vaultObject?: string;
     startedAt: string;
     finishedAt: string;
     durationMs: number;
@@ -76,7 +78,7 @@ export interface DrillReport {
         report_at: string;
     };
     durations_seconds: { backup?: number; restore?: number; validation?: number; masking?: number; total: number };
-    backup?: { id: string; mode: string; format: string; files: BackupManifest["files"]; taken_at: string; taken_at_source: string; source?: string };
+    backup?: { id: string; mode: string; format: string; files: BackupManifest["files"]; taken_at: string; taken_at_source: string; source?: string; vault_object?: string };
     restore?: { target: string; errors: string[]; allowed_errors: string[]; log: string };
     validation?: {
         status: string;
@@ -200,6 +202,7 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
             taken_at: backup.manifest.takenAt,
             taken_at_source: backup.manifest.takenAtSource,
             source: backup.manifest.source?.endpoint,
+            vault_object: backup.vaultObject,
         },
         restore: restore && { target: restore.target, errors: restore.errors, allowed_errors: restore.allowedErrors, log: path.basename(restore.logPath) },
         validation: validation && {
@@ -267,7 +270,7 @@ export function formatSummary(r: DrillReport): string {
         `- Issues Encountered: ${r.issues.length}`,
         "",
         "Metrics:",
-        `- Backup Duration: ${r.durations_seconds.backup ?? "—"}s${r.backup ? ` (${r.backup.mode}, ${r.backup.format}, taken ${r.backup.taken_at})` : ""}`,
+        `- Backup Duration: ${r.durations_seconds.backup ?? "—"}s${r.backup ? ` (${r.backup.mode}, ${r.backup.format}, taken ${r.backup.taken_at}${r.backup.vault_object ? `, from ${r.backup.vault_object}` : ""})` : ""}`,
         `- Restore Duration: ${r.durations_seconds.restore ?? "—"}s`,
         `- Validation Duration: ${r.durations_seconds.validation ?? "—"}s`,
         `- Validation: ${validationLine(r)}`,

@@ -86,24 +86,27 @@ const s3VaultShape = {
     endpoint: httpUrl("An S3-compatible endpoint (e.g. a local test server); default AWS.").optional(),
 };
 
+const dirVaultShape = {
+    kind: z.literal("dir").describe('"dir": a directory holding the vault layout (air-gapped runs, rehearsals).'),
+    path: nonEmptyString("The directory."),
+};
+
+const adoptionShape = {
+    env: nonEmptyString("Whose backups: the environment name the backup job used (default: drill.env).").optional(),
+    notAfter: isoTime("Adopt the newest backup taken at or before this time (default: the newest).").optional(),
+};
+
 const drillVaultSchema = z
-    .strictObject({
-        ...s3VaultShape,
-        env: nonEmptyString("Whose backups: the environment name the backup job used (default: drill.env).").optional(),
-        notAfter: isoTime("Adopt the newest backup taken at or before this time (default: the newest).").optional(),
-    })
-    .describe("Fetch the newest backup from the vault and adopt it (credentials from the environment). Not with backupPath.");
+    .discriminatedUnion("kind", [
+        z.strictObject({ ...s3VaultShape, ...adoptionShape }),
+        z.strictObject({ ...dirVaultShape, ...adoptionShape }),
+    ], { error: 'expected {kind: "s3", bucket, …} or {kind: "dir", path}' })
+    .describe("Fetch the newest backup from the vault and adopt it (S3 credentials from the environment). Not with backupPath. BACKUP_BUCKET, when set, replaces its location.");
 
 // Storage snapshots may also sit in a local directory (tests, air-gapped runs). Azure is left out:
 // its connection string holds the account key, and drill settings are not secret.
 const storageVaultSchema = z
-    .discriminatedUnion("kind", [
-        z.strictObject(s3VaultShape),
-        z.strictObject({
-            kind: z.literal("dir").describe('"dir": a directory holding the vault layout.'),
-            path: nonEmptyString("The directory."),
-        }),
-    ], { error: 'expected {kind: "s3", bucket, …} or {kind: "dir", path}' })
+    .discriminatedUnion("kind", [z.strictObject(s3VaultShape), z.strictObject(dirVaultShape)], { error: 'expected {kind: "s3", bucket, …} or {kind: "dir", path}' })
     .describe("Where the storage snapshots are (default: drill.vault).");
 
 const targetSchema = z

@@ -176,6 +176,9 @@ async function probe(source: VaultAuditSource, target: AuditedVersion, protected
     if (attempt.outcome === "deleted") {
         return { ...base, attempt, status: "FAIL", detail: `DELETE OF A LOCKED VERSION SUCCEEDED: ${name} (protected by ${protectedBy}${target.retainUntil ? ` until ${target.retainUntil}` : ""}) is gone — the vault is not immutable` };
     }
+    if (attempt.outcome === "impossible") {
+        return { ...base, attempt, status: "FAIL", detail: `no delete of ${name} was attempted: ${attempt.message}` };
+    }
     if (attempt.outcome === "error") {
         return { ...base, attempt, status: "FAIL", detail: `the delete of ${name} got no answer from S3 (${attempt.message}): nothing was proven` };
     }

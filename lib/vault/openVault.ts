@@ -8,7 +8,7 @@ import { DirBlobStore } from "./dirStore";
 import { S3Store } from "./s3Store";
 
 export type VaultSettings =
-    | { kind: "s3"; bucket: string; region?: string; /** S3-compatible endpoint (MinIO); default AWS. */ endpoint?: string }
+    | { kind: "s3"; bucket: string; region?: string; /** S3-compatible endpoint; default AWS. */ endpoint?: string }
     | { kind: "dir"; path: string }
     /** connectionString holds the account key: pass it as a secret. */
     | { kind: "azure"; connectionString: string; container: string };

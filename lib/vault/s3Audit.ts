@@ -59,7 +59,9 @@ export type DeleteAttempt =
     /** Refused for any other reason (IAM, bucket policy, missing bucket): proves nothing about the lock. */
     | { outcome: "refused-other"; code: string; httpStatus?: number; message: string }
     /** No answer from S3 at all (network, credentials, timeout). */
-    | { outcome: "error"; message: string };
+    | { outcome: "error"; message: string }
+    /** Not attempted: this kind of vault has nothing that could refuse a delete on its own authority. */
+    | { outcome: "impossible"; message: string };
 
 /** What the audit reads and tries; S3AuditSource in production, fakes in unit tests. */
 export interface VaultAuditSource {
@@ -75,8 +77,8 @@ export interface VaultAuditSource {
 
 /**
  * True when an S3 error is a refusal on Object Lock's authority: AWS (and Versity Gateway) answer
- * AccessDenied "Access Denied because object protected by object lock."; MinIO answered
- * InvalidRequest "Object is WORM protected and cannot be overwritten". Any other AccessDenied is IAM
+ * AccessDenied "Access Denied because object protected by object lock."; MinIO (no
+ * longer used here) answered InvalidRequest "Object is WORM protected and cannot be overwritten". Any other AccessDenied is IAM
  * or a bucket policy speaking, not the lock.
  */
 export function isObjectLockRefusal(code: string, message: string): boolean {

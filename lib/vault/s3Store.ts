@@ -1,11 +1,11 @@
-// The vault's S3 side: a BlobStore over S3 Object Lock (AWS in production, MinIO in the tests).
+// The vault's S3 side: a BlobStore over S3 Object Lock (AWS in production, Versity Gateway in the tests).
 //
 // AWS refuses a PutObject/UploadPart with Object Lock headers that carries neither Content-MD5 nor an
 // x-amz-checksum-*. Content-MD5 would need the whole body hashed before the request starts, which a
 // stream cannot give; `ChecksumAlgorithm: "SHA256"` makes the SDK compute a flexible checksum per
-// request (per part for multipart uploads), which AWS accepts in place of Content-MD5. MinIO (our
-// test server) does not insist on either — probed: a lock put with no checksum succeeds there — so
-// the tests assert that the SHA256 checksum is actually stored rather than that MinIO refuses without.
+// request (per part for multipart uploads), which AWS accepts in place of Content-MD5. Whether
+// an S3-compatible test server insists on either is not relied on: the tests assert that the SHA256
+// checksum is actually stored.
 // The whole-object sha256 the caller claims is also stored as the `sha256` metadata: a multipart
 // object's S3 checksum is a checksum of part checksums, which no one can compare with `sha256sum`.
 import { Readable } from "node:stream";
@@ -38,7 +38,7 @@ export interface S3StoreOptions {
     /** A ready client (tests); otherwise one is built from the fields below. */
     client?: S3Client;
     region?: string;
-    /** Custom endpoint (MinIO); turns on path-style addressing. */
+    /** Custom endpoint (an S3-compatible server); turns on path-style addressing. */
     endpoint?: string;
     /** Default: the SDK's credential chain (AWS_* variables, profile, role). */
     credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };

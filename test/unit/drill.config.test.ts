@@ -155,6 +155,19 @@ describe("drillArgsFromConfig", () => {
         ]);
     });
 
+    it("adopts from a directory vault, and storage defaults to the same directory", () => {
+        const args = drillArgsFromConfig(
+            { ...BASE, backupPath: undefined, vault: { kind: "dir", path: "/vault", notAfter: "2026-10-01T00:00:00Z" }, storage: { storageUrl: "https://x.supabase.co/storage/v1", buckets: ["avatars"] } },
+            { storageServiceKey: "service-key" },
+            "drill-staging-1",
+        );
+        expect(args.vault).toEqual({ settings: { kind: "dir", path: "/vault" }, env: "staging", notAfter: "2026-10-01T00:00:00Z" });
+        expect(args.storage?.vault).toEqual({ kind: "dir", path: "/vault" });
+        // A dir vault takes no S3 fields; an unknown kind names both forms.
+        expect(issuesOf(() => parseUserDrillSettings({ vault: { kind: "dir", path: "/v", bucket: "b" } })).map((i) => i.path)).toEqual(["supabase-dr:drill.vault"]);
+        expect(issuesOf(() => parseUserDrillSettings({ vault: { kind: "ftp", path: "/v" } })).map((i) => i.message).join()).toMatch(/expected \{kind: "s3"/);
+    });
+
     it("returns the component's arguments, with the new restore and validation fields and the defaults", () => {
         const args = drillArgsFromConfig(
             {
