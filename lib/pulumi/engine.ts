@@ -77,7 +77,7 @@ export function localBackend(opts: LocalBackendOptions = {}): LocalBackend {
         PULUMI_HOME: home,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+        PATH: enginePath(binDir),
         // Inline programs run from a temp work dir: the dynamic-provider plugin finds our SDK here.
         SUPABASE_DR_NODE_MODULES: path.join(REPO_ROOT, "node_modules"),
     };
@@ -179,4 +179,16 @@ function configSetFromStdin(ws: LocalWorkspace, stackName: string, key: string, 
         child.stdin.on("error", () => undefined);
         child.stdin.end(entry.value);
     });
+}
+
+/**
+ * Engine plugins (dynamic providers, the language host) run `node` from PATH: make it the Node running
+ * this orchestrator — started any other way than scripts/with-node.sh, PATH may name an older one —
+ * without putting its directory ahead of everything when it already is the first `node` on PATH.
+ */
+function enginePath(binDir: string): string {
+    const rest = process.env.PATH ?? "";
+    const onPath = rest.split(path.delimiter).filter(Boolean).map((d) => path.join(d, "node")).find((f) => fs.existsSync(f));
+    const same = onPath !== undefined && fs.realpathSync(onPath) === fs.realpathSync(process.execPath);
+    return [binDir, ...(same ? [] : [path.dirname(process.execPath)]), rest].join(path.delimiter);
 }
