@@ -18,7 +18,7 @@ import {
     type OwnerClaim,
 } from "../../lib/drill/stackLocks";
 
-// Messages as the engine prints them (pulumi 3.259, file backend).
+// Messages as the engine prints them (pulumi 3.259–3.276, file backend).
 const TRANSIENT = "error: list bucket: lstat /tmp/state/.pulumi/stacks/supabase-dr/drill-a-20261130000000.json.18a2b3c4d5e6f708.tmp: no such file or directory";
 const GONE = "error: no stack named 'drill-x-20260101000000' found";
 const EXISTS = "error: stack 'organization/supabase-dr/drill-x-20260101000000' already exists";
