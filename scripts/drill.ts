@@ -10,6 +10,7 @@ import { formatIssue, isConfigError, type ConfigIssue } from "../lib/config/erro
 import { CONFIG_NAMESPACE, DRILL_CONFIG_KEY, drillSecretIssues, parseUserDrillSettings, type DrillSecrets, type UserDrillSettings } from "../lib/drill/config";
 import { redact } from "../lib/redact";
 import { defaultSupabaseChecks } from "../lib/smoke/checks";
+import { drillProgram } from "../programs/drill";
 
 // The drill engine (Automation API, the components and their providers) is loaded only once the
 // input is known to be good: a settings error is reported without loading, or looking for, any of it.
@@ -228,6 +229,7 @@ async function main(): Promise<number> {
             return 0;
         }
         const result = await runDrill({
+            program: drillProgram,
             env,
             backend,
             backupDir: values["backup-dir"] ?? process.env.BACKUP_DIR ?? path.resolve("drill-artifacts"),

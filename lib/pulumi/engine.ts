@@ -31,6 +31,22 @@ export function ensureEngine(): string {
     return (cachedBinDir = lines[lines.length - 1]);
 }
 
+let cachedPluginsDir: string | undefined;
+
+/**
+ * The plugin directory holding the supabase-dr resource provider plugin at this package's version,
+ * built and installed (when missing or outdated) by scripts/ensure-provider.sh. It is a stable
+ * directory outside the checkout (~/.cache/supabase-dr/plugins, or $SUPABASE_DR_PLUGINS_DIR), never a
+ * temp dir: a stack names only the plugin's version, so any later run, from any checkout, finds it.
+ */
+export function ensureProviderPlugin(): string {
+    if (cachedPluginsDir) return cachedPluginsDir;
+    const script = path.join(REPO_ROOT, "scripts", "ensure-provider.sh");
+    const out = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const lines = out.trim().split("\n");
+    return (cachedPluginsDir = lines[lines.length - 1]);
+}
+
 export interface LocalBackend {
     /** file:// URL of the state directory. */
     url: string;
@@ -52,13 +68,18 @@ export interface LocalBackendOptions {
 /**
  * A backend with its own PULUMI_HOME and work dir, so no state or credentials leak between runs.
  * Without a URL it is a fresh local file backend that cleanup() deletes (tests, demo).
+ * The private PULUMI_HOME's `plugins` is a link to the stable plugin directory of ensureProviderPlugin:
+ * the engine finds the supabase-dr plugin there like any installed plugin, at the version a resource
+ * asks for, and nothing is copied per run.
  */
 export function localBackend(opts: LocalBackendOptions = {}): LocalBackend {
     const binDir = ensureEngine();
+    const pluginsDir = ensureProviderPlugin();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-dr-pulumi-"));
     const home = path.join(root, "home");
     const workDir = path.join(root, "work");
     for (const dir of [home, workDir]) fs.mkdirSync(dir, { recursive: true });
+    fs.symlinkSync(pluginsDir, path.join(home, "plugins"), "dir");
     let url = opts.url;
     if (!url) {
         const stateDir = path.join(root, "state");
@@ -78,7 +99,8 @@ export function localBackend(opts: LocalBackendOptions = {}): LocalBackend {
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ""}`,
-        // Inline programs run from a temp work dir: the dynamic-provider plugin finds our SDK here.
+        // Only for stacks made before the provider package (dynamic resources, README "Upgrading from
+        // dynamic providers"): the dynamic-provider plugin finds @pulumi/pulumi here.
         SUPABASE_DR_NODE_MODULES: path.join(REPO_ROOT, "node_modules"),
     };
     return {

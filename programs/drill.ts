@@ -1,8 +1,8 @@
 // The drill stack's program, shared by index.ts (`pulumi up` of a drill-* stack) and the drill
 // command's Automation API inline program: both read the stack's config, so both run the same drill.
 import * as pulumi from "@pulumi/pulumi";
-import { RestoreDrill, type DrillTarget } from "../../components/RestoreDrill";
-import { CONFIG_NAMESPACE, drillArgsFromConfig } from "./config";
+import { RestoreDrill, type DrillTarget } from "../components/RestoreDrill";
+import { CONFIG_NAMESPACE, drillArgsFromConfig } from "../lib/drill/config";
 
 export function drillProgram(): Record<string, pulumi.Output<unknown>> {
     const config = new pulumi.Config(CONFIG_NAMESPACE);
