@@ -4,7 +4,9 @@
 // files modules read beside themselves at run time are copied beside the bundle:
 //   - libpg-query.wasm (libpg-query's emscripten loader reads `${__dirname}/libpg-query.wasm`);
 //   - sql/*.sql (lib/supabase/platform/baseline.ts reads `${__dirname}/sql`).
-// Any other bundled module that uses __dirname fails the build: it would read a file nobody copied.
+// ESM modules bundled into CommonJS lose import.meta: import.meta.url is defined as the bundle's URL
+// (their createRequire/fileURLToPath calls then work, and name the bundle's directory).
+// Any other bundled module that reads files beside itself fails the build: nobody copied them.
 //
 //     node scripts/build-provider.mjs <out-dir>
 //
@@ -27,6 +29,8 @@ fs.mkdirSync(outDir, { recursive: true });
 const RUNTIME_FILES = [
     { module: "node_modules/libpg-query/wasm/libpg-query.js", copy: [["node_modules/libpg-query/wasm/libpg-query.wasm", "libpg-query.wasm"]] },
     { module: "lib/supabase/platform/baseline.ts", copy: [["lib/supabase/platform/sql", "sql"]] },
+    // Emscripten loader whose wasm is embedded as a data: URI; its file fallback is never taken.
+    { module: "node_modules/@azure/storage-common/dist/esm/crc64.js", copy: [] },
 ];
 
 const result = await build({
@@ -43,6 +47,8 @@ const result = await build({
     // No source map: it would carry this checkout's paths. Not minified, and names kept, so a stack
     // trace from the plugin still names the functions.
     legalComments: "none",
+    define: { "import.meta.url": "__supabaseDrBundleUrl" },
+    banner: { js: 'var __supabaseDrBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
     keepNames: true,
     metafile: true,
     logLevel: "warning",
@@ -70,5 +76,7 @@ console.error(`build-provider: ${path.join(outDir, "main.js")} (${(bytes / 2 ** 
 /** __dirname used to build a path that is then read (not only to print or resolve modules). */
 function readsFilesBesideItself(source) {
     return /(readFileSync|readFile|readdirSync|existsSync|createReadStream)\s*\([^)]*(__dirname|__filename|import\.meta\.url)/.test(source) ||
-        /(path\.(join|resolve)|new URL)\s*\([^)]*(__dirname|__filename|import\.meta\.url)/.test(source);
+        /(path\.(join|resolve)|new URL)\s*\([^)]*(__dirname|__filename|import\.meta\.url)/.test(source) ||
+        // Emscripten loaders: locateFile() joins the script's directory with a .wasm name.
+        (/\.wasm\b/.test(source) && /scriptDirectory|locateFile/.test(source));
 }

@@ -10,7 +10,6 @@ import { formatIssue, isConfigError, type ConfigIssue } from "../lib/config/erro
 import { CONFIG_NAMESPACE, DRILL_CONFIG_KEY, drillSecretIssues, parseUserDrillSettings, type DrillSecrets, type UserDrillSettings } from "../lib/drill/config";
 import { redact } from "../lib/redact";
 import { defaultSupabaseChecks } from "../lib/smoke/checks";
-import { drillProgram } from "../programs/drill";
 
 // The drill engine (Automation API, the components and their providers) is loaded only once the
 // input is known to be good: a settings error is reported without loading, or looking for, any of it.
@@ -219,7 +218,11 @@ async function main(): Promise<number> {
         }
     }
 
-    const [{ cleanupStack, runDrill }, { localBackend }] = await Promise.all([import("../lib/drill/run"), import("../lib/pulumi/engine")]);
+    const [{ cleanupStack, runDrill }, { localBackend }, { drillProgram }] = await Promise.all([
+        import("../lib/drill/run"),
+        import("../lib/pulumi/engine"),
+        import("../programs/drill"),
+    ]);
     const backend = localBackend(backendUrl ? { url: backendUrl } : defaultBackend());
     const write = (t: string) => process.stdout.write(t);
     try {

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, type InlineProgramArgs, type LocalWorkspaceOptions, type Stack } from "@pulumi/pulumi/automation";
+import { omitSourcePositions } from "./sourcePositions";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -150,6 +151,8 @@ export async function inlineStack(
     mode: "createOrSelect" | "create" | "select" = "createOrSelect",
 ): Promise<Stack> {
     const opts = { ...workspaceOptions(backend, args.projectName, await pulumiCommand()), ...extra };
+    // Before the engine runs the program: the automation runtime registers the stack resource itself.
+    omitSourcePositions();
     switch (mode) {
         case "create":
             return LocalWorkspace.createStack(args, opts);
