@@ -17,7 +17,6 @@ import { ConfigError, safeParseConfig, type ConfigIssue } from "../config/errors
 import { parseConnectionString } from "../postgres/connection";
 import { smokeChecksFor, type DrillTargetKind } from "../smoke/target";
 import { drillStackSettingsSchema, userDrillSettingsSchema, type DrillStackSettings, type UserDrillSettings } from "./settingsSchema";
-import type { RestoreDrillArgs } from "../../components/RestoreDrill";
 
 export const CONFIG_NAMESPACE = "supabase-dr";
 /** Where the drill settings live in a stack's config; the prefix of every settings error. */
@@ -105,8 +104,18 @@ export function parseUserDrillSettings(raw: unknown): UserDrillSettings {
     return result.data;
 }
 
-/** Validates the drill settings and secrets and returns the component's arguments. */
-export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: string): RestoreDrillArgs {
+/**
+ * Where the drill restores, with its credential in plain text: components/RestoreDrill's DrillTarget
+ * before the program wraps the credential as a secret (programs/drill.ts, where the compiler checks the
+ * two agree; lib/ does not import the components).
+ */
+export type DrillTargetArgs =
+    | { kind: "cluster" }
+    | { kind: "database"; adminUrl: string }
+    | ({ kind: "supabase-project"; accessToken: string } & Omit<Extract<NonNullable<DrillStackSettings["target"]>, { kind: "supabase-project" }>, "kind">);
+
+/** Validates the drill settings and secrets and returns the drill component's arguments (RestoreDrillArgs). */
+export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: string) {
     const parsed = safeParseConfig(drillStackSettingsSchema, raw, DRILL_CONFIG_KEY);
     const issues = [...(parsed.success ? [] : parsed.issues), ...drillSecretIssues(raw, secrets)];
     if (!parsed.success || issues.length > 0) throw new ConfigError(issues);
@@ -123,7 +132,7 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
         backupPath: d.backupPath,
         backupTakenAt: d.backupTakenAt,
         vault: d.vault && {
-            settings: { kind: "s3", bucket: d.vault.bucket, region: d.vault.region, endpoint: d.vault.endpoint },
+            settings: { kind: "s3" as const, bucket: d.vault.bucket, region: d.vault.region, endpoint: d.vault.endpoint },
             env: d.vault.env ?? env,
             notAfter: d.vault.notAfter,
         },
@@ -137,7 +146,7 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
             storageUrl: d.storage.storageUrl,
             buckets: d.storage.buckets,
             // The schema requires storage.vault when drill.vault is absent.
-            vault: d.storage.vault ?? { kind: "s3", bucket: d.vault!.bucket, region: d.vault!.region, endpoint: d.vault!.endpoint },
+            vault: d.storage.vault ?? { kind: "s3" as const, bucket: d.vault!.bucket, region: d.vault!.region, endpoint: d.vault!.endpoint },
             env: d.storage.env ?? env,
             serviceKey: secrets.storageServiceKey!,
         },
@@ -149,7 +158,7 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
     };
 }
 
-function drillTarget(d: DrillStackSettings, secrets: DrillSecrets): RestoreDrillArgs["target"] {
+function drillTarget(d: DrillStackSettings, secrets: DrillSecrets): DrillTargetArgs {
     const t = d.target;
     switch (targetKind(d, secrets)) {
         case "cluster":
