@@ -27,7 +27,9 @@ export function ensureEngine(): string {
         return (cachedBinDir = fromEnv);
     }
     const script = path.join(REPO_ROOT, "scripts", "ensure-pulumi.sh");
-    const out = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    // Drill runs get the provider plugin from ensureProviderPlugin, not from the CLI's ~/.pulumi.
+    const env = { ...process.env, SUPABASE_DR_SKIP_CLI_PLUGIN: "1" };
+    const out = execFileSync("bash", [script], { encoding: "utf8", env, stdio: ["ignore", "pipe", "inherit"] });
     const lines = out.trim().split("\n");
     return (cachedBinDir = lines[lines.length - 1]);
 }

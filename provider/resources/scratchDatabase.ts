@@ -1,6 +1,5 @@
-// Provider side of the resource: a scratch database on a PostgreSQL server, created for a drill and dropped with it.
-// Thin adapter over lib/postgres/scratchDatabase; pg clients are built inside the methods (a client
-// captured at module scope would break closure serialization).
+// Provider side of the resource: a scratch database on a PostgreSQL server, created for a drill and
+// dropped with it. Thin adapter over lib/postgres/scratchDatabase; each call opens its own pg client.
 import type * as pulumi from "@pulumi/pulumi";
 import { parseConnectionString, withDatabase } from "../../lib/postgres/connection";
 import { createScratchDatabase, dropScratchDatabase, scratchDatabaseExists } from "../../lib/postgres/scratchDatabase";

@@ -1,6 +1,5 @@
-// Provider side of the resource: a scratch Supabase project created through the Management API for a drill and
-// deleted with it. Thin adapter over lib/supabase/project; API clients are built inside the
-// methods (a client captured at module scope would break closure serialization).
+// Provider side of the resource: a scratch Supabase project created through the Management API for a
+// drill and deleted with it. Thin adapter over lib/supabase/project; each call builds its own API client.
 //
 // It exposes `connectionString` (the session pooler URL) and `databaseName` ("postgres"), the same
 // interface as ScratchDatabase, so a drill can restore into a Supabase project instead; and the
