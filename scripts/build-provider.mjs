@@ -15,12 +15,13 @@
 import { build } from "esbuild";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = process.argv[2];
 if (!outDir) {
-    console.error("usage: node scripts/build-provider.mjs <out-dir>");
+    process.stderr.write("usage: node scripts/build-provider.mjs <out-dir>\n");
     process.exit(2);
 }
 fs.mkdirSync(outDir, { recursive: true });
@@ -63,7 +64,7 @@ for (const input of Object.keys(result.metafile.inputs)) {
     if (/\b__dirname\b|\b__filename\b|import\.meta\.url/.test(source) && readsFilesBesideItself(source)) unknown.push(input);
 }
 if (unknown.length > 0) {
-    console.error(`build-provider: these bundled modules read files relative to themselves, which the plugin does not ship:\n  ${unknown.join("\n  ")}`);
+    process.stderr.write(`build-provider: these bundled modules read files relative to themselves, which the plugin does not ship:\n  ${unknown.join("\n  ")}\n`);
     process.exit(1);
 }
 for (const { module, copy } of RUNTIME_FILES) {
@@ -71,7 +72,7 @@ for (const { module, copy } of RUNTIME_FILES) {
     for (const [from, to] of copy) fs.cpSync(path.join(repo, from), path.join(outDir, to), { recursive: true });
 }
 const bytes = fs.statSync(path.join(outDir, "main.js")).size;
-console.error(`build-provider: ${path.join(outDir, "main.js")} (${(bytes / 2 ** 20).toFixed(1)} MiB, ${Object.keys(result.metafile.inputs).length} modules)`);
+process.stderr.write(`build-provider: ${path.join(outDir, "main.js")} (${(bytes / 2 ** 20).toFixed(1)} MiB, ${Object.keys(result.metafile.inputs).length} modules)\n`);
 
 /** __dirname used to build a path that is then read (not only to print or resolve modules). */
 function readsFilesBesideItself(source) {
