@@ -55,12 +55,23 @@ const result = await build({
     logLevel: "warning",
 });
 
+// Bundled modules by path from the repository. esbuild names inputs by their real path, so with a
+// linked node_modules (a second checkout sharing the first one's) they come out as ../../…/node_modules/….
+const realNodeModules = fs.realpathSync(path.join(repo, "node_modules"));
+const inputs = new Map(
+    Object.keys(result.metafile.inputs).map((input) => {
+        const abs = path.resolve(repo, input);
+        const rel = abs.startsWith(realNodeModules + path.sep) ? path.join("node_modules", path.relative(realNodeModules, abs)) : path.relative(repo, abs);
+        return [rel.split(path.sep).join("/"), abs];
+    }),
+);
+
 // Every bundled module that reads files beside itself must be one whose files we copy.
 const known = new Set(RUNTIME_FILES.map((f) => f.module));
 const unknown = [];
-for (const input of Object.keys(result.metafile.inputs)) {
+for (const [input, abs] of inputs) {
     if (known.has(input) || !/\.(c|m)?[jt]s$/.test(input)) continue;
-    const source = fs.readFileSync(path.join(repo, input), "utf8");
+    const source = fs.readFileSync(abs, "utf8");
     if (/\b__dirname\b|\b__filename\b|import\.meta\.url/.test(source) && readsFilesBesideItself(source)) unknown.push(input);
 }
 if (unknown.length > 0) {
@@ -68,11 +79,11 @@ if (unknown.length > 0) {
     process.exit(1);
 }
 for (const { module, copy } of RUNTIME_FILES) {
-    if (!result.metafile.inputs[module]) continue;
+    if (!inputs.has(module)) continue;
     for (const [from, to] of copy) fs.cpSync(path.join(repo, from), path.join(outDir, to), { recursive: true });
 }
 const bytes = fs.statSync(path.join(outDir, "main.js")).size;
-process.stderr.write(`build-provider: ${path.join(outDir, "main.js")} (${(bytes / 2 ** 20).toFixed(1)} MiB, ${Object.keys(result.metafile.inputs).length} modules)\n`);
+process.stderr.write(`build-provider: ${path.join(outDir, "main.js")} (${(bytes / 2 ** 20).toFixed(1)} MiB, ${inputs.size} modules)\n`);
 
 /** __dirname used to build a path that is then read (not only to print or resolve modules). */
 function readsFilesBesideItself(source) {
