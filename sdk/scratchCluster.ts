@@ -1,5 +1,5 @@
 // The drill's own throw-away PostgreSQL cluster (initdb into a temp dir, free loopback port, random
-// password), started on create and stopped and deleted on destroy. Served by provider/resources/scratchCluster.
+// password), started on create and stopped and deleted on destroy.
 // Provider side: provider/resources/scratchCluster.ts.
 import * as pulumi from "@pulumi/pulumi";
 import { packageOptions, typeToken } from "./package";
