@@ -4,7 +4,7 @@
 // "Restore drills"), which writes their config. Every other stack (prod, staging) holds the backup
 // infrastructure (README: "Backup infrastructure").
 import * as pulumi from "@pulumi/pulumi";
-import { drillProgram } from "./lib/drill/program";
-import { infrastructureProgram } from "./lib/infra/program";
+import { drillProgram } from "./programs/drill";
+import { infrastructureProgram } from "./programs/infra";
 
 export = pulumi.getStack().startsWith("drill-") ? drillProgram() : infrastructureProgram();

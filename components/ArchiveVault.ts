@@ -18,7 +18,7 @@
 // - Locking the immutability policy is irreversible (nobody, including the subscription owner, can then
 //   shorten the retention or delete the container before every blob has expired). azure-native creates
 //   the policy Unlocked and has no resource or function for the lock (a POST action on the policy), so
-//   `lockImmutabilityPolicy: true` adds the ImmutabilityPolicyLock dynamic resource below, which calls
+//   `lockImmutabilityPolicy: true` adds the ImmutabilityPolicyLock resource (sdk/immutabilityPolicyLock), which calls
 //   that action with a token of the azure-native provider's own identity (authorization.getClientToken).
 //   Manual equivalent:
 //     az storage container immutability-policy lock --resource-group <rg> --account-name <account> \
@@ -32,7 +32,7 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import * as storage from "@pulumi/azure-native/storage";
 import type * as azureInputs from "@pulumi/azure-native/types/input";
-import { forwardingProvider } from "../dynamic/forwardingProvider";
+import { ImmutabilityPolicyLock } from "../sdk/immutabilityPolicyLock";
 
 export interface ArchiveVaultArgs {
     /** prod, staging, …: the `db/{env}/` and `storage/{env}/` prefixes of runbook 001. */
@@ -64,9 +64,6 @@ const MAX_IMMUTABILITY_DAYS = 146_000;
 const MIN_SOFT_DELETE_DAYS = 7;
 const MAX_SOFT_DELETE_DAYS = 365;
 const DAYS_PER_MONTH = 31;
-/** The ARM API version of the lock action (the version azure-native 3.x uses for the policy). */
-export const LOCK_API_VERSION = "2024-01-01";
-const ARM_ENDPOINT = "https://management.azure.com";
 
 function fail(message: string): never {
     throw new Error(`ArchiveVault ${message}`);
@@ -275,114 +272,8 @@ export class ArchiveVault extends pulumi.ComponentResource {
     }
 }
 
-// ---- The lock: a dynamic resource over ARM's lockImmutabilityPolicy action ----
-
-interface LockInputs {
-    /** ARM id of the container's immutability policy (…/immutabilityPolicies/default). */
-    policyId: string;
-    /** ARM bearer token of the azure-native provider's identity. A secret; short-lived. */
-    token: string;
-    armEndpoint?: string;
-}
-
-interface LockOutputs {
-    policyId: string;
-    state: string;
-    lockedAt: string;
-    armEndpoint?: string;
-}
-
-interface ArmPolicy {
-    etag?: string;
-    properties?: { state?: string; immutabilityPeriodSinceCreationInDays?: number };
-}
-
-const POLICY_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Storage\/storageAccounts\/[a-z0-9]{3,24}\/blobServices\/default\/containers\/[a-z0-9-]{3,63}\/immutabilityPolicies\/default$/i;
-
-async function armRequest(method: "GET" | "POST", inputs: LockInputs, suffix: string, etag?: string): Promise<ArmPolicy> {
-    const url = `${inputs.armEndpoint ?? ARM_ENDPOINT}${inputs.policyId}${suffix}?api-version=${LOCK_API_VERSION}`;
-    const headers: Record<string, string> = { Authorization: `Bearer ${inputs.token}`, Accept: "application/json" };
-    if (etag !== undefined) headers["If-Match"] = etag;
-    const res = await fetch(url, { method, headers, signal: AbortSignal.timeout(60_000) });
-    const text = await res.text();
-    if (!res.ok) {
-        let detail = text.slice(0, 300);
-        try {
-            const err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-            if (err) detail = `${err.code ?? "error"}: ${err.message ?? ""}`;
-        } catch {
-            // not JSON: keep the raw excerpt
-        }
-        const hint = res.status === 412 ? " (the policy changed while locking; run `pulumi refresh`, then `pulumi up` again)"
-            : res.status === 401 || res.status === 403 ? " (the azure-native provider's identity needs Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies/lock/action)"
-                : "";
-        throw new Error(`${method} ${inputs.policyId}${suffix} failed: HTTP ${res.status} ${detail}${hint}`.split(inputs.token).join("[redacted]"));
-    }
-    return JSON.parse(text) as ArmPolicy;
-}
-
-/**
- * Locks the policy (If-Match with the etag just read, so a concurrent change is refused rather than
- * locked blindly). Idempotent: a policy already Locked (say, by hand) is adopted. Deleting this resource
- * does nothing in Azure — a lock cannot be undone.
- */
-export const immutabilityPolicyLockProvider: pulumi.dynamic.ResourceProvider<LockInputs, LockOutputs> = {
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (typeof news.policyId !== "string" || !POLICY_ID.test(news.policyId)) {
-            failures.push({ property: "policyId", reason: "must be the ARM id of a container's immutabilityPolicies/default" });
-        }
-        if (typeof news.token !== "string" || news.token === "") {
-            failures.push({ property: "token", reason: "an ARM bearer token is required (authorization.getClientToken)" });
-        }
-        return { inputs: news, failures };
-    },
-
-    async create(inputs) {
-        const current = await armRequest("GET", inputs, "");
-        let state = current.properties?.state;
-        if (state !== "Locked") {
-            if (!current.etag) throw new Error(`GET ${inputs.policyId} returned no etag: cannot lock safely`);
-            const lockedPolicy = await armRequest("POST", inputs, "/lock", current.etag);
-            state = lockedPolicy.properties?.state;
-            if (state !== "Locked") throw new Error(`locking ${inputs.policyId} returned state ${JSON.stringify(state)}, not Locked`);
-        }
-        return {
-            id: inputs.policyId,
-            // The token is not kept in the outputs: it is short-lived and needed only here.
-            outs: { policyId: inputs.policyId, state, lockedAt: new Date().toISOString(), armEndpoint: inputs.armEndpoint },
-        };
-    },
-
-    async diff(_id, olds, news) {
-        // A new token on every run is not a change; a different policy (the container was replaced) is.
-        const replaces = olds.policyId !== news.policyId ? ["policyId"] : [];
-        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
-    },
-
-    async delete() {
-        // Nothing to do: Azure has no unlock. The policy stays Locked until its container is deleted,
-        // which Azure allows only once every blob has expired.
-    },
-};
-
-interface ImmutabilityPolicyLockArgs {
-    policyId: pulumi.Input<string>;
-    token: pulumi.Input<string>;
-}
-
-class ImmutabilityPolicyLock extends pulumi.dynamic.Resource {
-    declare public readonly state: pulumi.Output<string>;
-    declare public readonly lockedAt: pulumi.Output<string>;
-
-    constructor(name: string, args: ImmutabilityPolicyLockArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            forwardingProvider(__filename, "immutabilityPolicyLockProvider"),
-            name,
-            { state: undefined, lockedAt: undefined, policyId: args.policyId, token: pulumi.secret(args.token) },
-            opts,
-            "azure",
-            "ImmutabilityPolicyLock",
-        );
-    }
-}
+// Legacy: infrastructure stacks created before the supabase-dr provider package hold the lock as a
+// dynamic resource whose serialized forwarder loads this module by path and calls this export
+// (dynamic/forwardingProvider.ts). Kept so their next `pulumi up` can delete that old resource (a
+// no-op in Azure) while it creates the new one, which adopts the already Locked policy.
+export { immutabilityPolicyLockProvider } from "../provider/resources/immutabilityPolicyLock";

@@ -4,16 +4,16 @@
 // Smoke tests go to the restored environment: a scratch Supabase project's own API with its key by
 // default; a local database target has no API, so its smoke needs an explicit base URL.
 import * as pulumi from "@pulumi/pulumi";
-import { BackupArtifact } from "../dynamic/backupArtifact";
-import { DrillReport } from "../dynamic/drillReport";
-import { Masking } from "../dynamic/masking";
-import { Restore, type RestoreArgs } from "../dynamic/restore";
-import { ScratchCluster } from "../dynamic/scratchCluster";
-import { ScratchDatabase } from "../dynamic/scratchDatabase";
-import { SmokeTest } from "../dynamic/smokeTest";
-import { StorageRestore } from "../dynamic/storageRestore";
-import { SupabaseProject } from "../dynamic/supabaseProject";
-import { Validation } from "../dynamic/validation";
+import { BackupArtifact } from "../sdk/backupArtifact";
+import { DrillReport } from "../sdk/drillReport";
+import { Masking } from "../sdk/masking";
+import { Restore, type RestoreArgs } from "../sdk/restore";
+import { ScratchCluster } from "../sdk/scratchCluster";
+import { ScratchDatabase } from "../sdk/scratchDatabase";
+import { SmokeTest } from "../sdk/smokeTest";
+import { StorageRestore } from "../sdk/storageRestore";
+import { SupabaseProject } from "../sdk/supabaseProject";
+import { Validation } from "../sdk/validation";
 import type { DrillTargets } from "../lib/drill/report";
 import { smokeChecksFor, smokeEndpoint, type ProjectKeyRole } from "../lib/smoke/target";
 import { SUPABASE_ONLY_EXTENSIONS } from "../lib/supabase/platform/extensions";

@@ -1,4 +1,9 @@
-// Why this exists: Pulumi serializes a dynamic provider's code (and everything it captures) into the
+// LEGACY: no new resource uses this. Resources are custom resources of the supabase-dr provider
+// package (sdk/, provider/); this stays loadable because stacks made before it hold this forwarder's
+// serialized code, which loads dynamic/<name>.ts of their checkout (README: "Upgrading from dynamic
+// providers").
+//
+// Why it existed: Pulumi serializes a dynamic provider's code (and everything it captures) into the
 // resource's state, and runs it in a separate provider process. Capturing our modules by value is
 // fragile: test runners and TypeScript loaders wrap imports in objects the serializer walks into
 // (down to Node internals it cannot serialize). So the provider that gets serialized is this small

@@ -31,6 +31,7 @@ import { formatFlatness, formatResults, sizeLabel } from "../lib/bench/format";
 import { runRawPass } from "../lib/bench/rawPass";
 import { evaluateSize, flatnessChecks, missedTargets, TARGETS, type SizeRun } from "../lib/bench/results";
 import { formatSize } from "../lib/bench/size";
+import { drillProgram } from "../programs/drill";
 import { demoSettings } from "./demo";
 
 // Server settings for a bulk load, the same for every pass: room for index builds, and no forced
@@ -93,6 +94,7 @@ async function benchOneSize(bytes: number, jobs: number, workDir: string): Promi
             targetAdminUrl: adminUrl,
             backupDir: path.join(dir, "drill"),
             settings,
+            program: drillProgram,
             onOutput: (t) => process.stdout.write(redact(t, secrets)),
         });
         log(`  drill ${drill.totalSeconds.toFixed(1)} s (restore ${drill.restoreSeconds.toFixed(1)} s, validation ${drill.validationSeconds.toFixed(1)} s)`);

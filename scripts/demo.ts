@@ -12,6 +12,7 @@ import { runDrill } from "../lib/drill/run";
 import { withClient } from "../lib/postgres/connection";
 import { startLocalCluster } from "../lib/postgres/localCluster";
 import { localBackend } from "../lib/pulumi/engine";
+import { drillProgram } from "../programs/drill";
 
 const log = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
 
@@ -64,6 +65,7 @@ async function main(): Promise<number> {
 
         log("running the drill through the Pulumi engine (local file backend)");
         const result = await runDrill({
+            program: drillProgram,
             env: "demo",
             backend,
             backupDir,

@@ -233,7 +233,11 @@ async function main(): Promise<number> {
         }
     }
 
-    const [{ cleanupStack, runDrill }, { localBackend }] = await Promise.all([import("../lib/drill/run"), import("../lib/pulumi/engine")]);
+    const [{ cleanupStack, runDrill }, { localBackend }, { drillProgram }] = await Promise.all([
+        import("../lib/drill/run"),
+        import("../lib/pulumi/engine"),
+        import("../programs/drill"),
+    ]);
     const backend = localBackend(backendUrl ? { url: backendUrl } : defaultBackend());
     const write = (t: string) => process.stdout.write(t);
     try {
@@ -243,6 +247,7 @@ async function main(): Promise<number> {
             return 0;
         }
         const result = await runDrill({
+            program: drillProgram,
             env,
             backend,
             backupDir: values["backup-dir"] ?? process.env.BACKUP_DIR ?? path.resolve("drill-artifacts"),

@@ -13,7 +13,11 @@
 #      pkg/v3 and sdk/v3 at the same version and repeats pkg/v3's non-local replaces.
 # The Node.js language host is built from its Go module when the proxy serves it; when it does not
 # (ours refuses that module), the project's own minimal host in tools/language-host-nodejs is built.
-# The pulumi-resource-pulumi-nodejs script (dynamic providers) is installed beside them.
+# The pulumi-resource-pulumi-nodejs script (dynamic providers, only for stacks made before the
+# supabase-dr provider package) is installed beside them. The supabase-dr provider plugin is installed
+# by scripts/ensure-provider.sh into the `pulumi` CLI's plugin directory, ${PULUMI_HOME:-~/.pulumi}/plugins,
+# for prod/staging stacks run with the CLI (drill runs use their own directory: lib/pulumi/engine.ts
+# sets SUPABASE_DR_SKIP_CLI_PLUGIN=1).
 # Progress goes to stderr; only the bin directory goes to stdout.
 set -euo pipefail
 
@@ -57,11 +61,17 @@ EOF
   chmod +x "$1/pulumi-resource-pulumi-nodejs"
 }
 
+install_provider_for_cli() {
+  [[ "${SUPABASE_DR_SKIP_CLI_PLUGIN:-}" == "1" ]] && return 0
+  bash "$repo_root/scripts/ensure-provider.sh" "${PULUMI_HOME:-$HOME/.pulumi}/plugins" >/dev/null
+}
+
 # 1. A pulumi on PATH at the right version, with its language host beside it.
 if path_pulumi=$(command -v pulumi 2>/dev/null) && [[ "$(installed_version "$path_pulumi")" == "v$version" ]]; then
   dir=$(dirname "$path_pulumi")
   if [[ -x "$dir/pulumi-language-nodejs" && -x "$dir/pulumi-resource-pulumi-nodejs" ]]; then
     log "using pulumi v$version from PATH ($dir)"
+    install_provider_for_cli
     echo "$dir"
     exit 0
   fi
@@ -71,6 +81,7 @@ fi
 if [[ -x "$bin_dir/pulumi" && -x "$bin_dir/pulumi-language-nodejs" && "$(installed_version "$bin_dir/pulumi")" == "v$version" ]]; then
   install_dynamic_provider_script "$bin_dir" # cheap, and follows a moved checkout
   log "using cached pulumi v$version ($bin_dir)"
+  install_provider_for_cli
   echo "$bin_dir"
   exit 0
 fi
@@ -168,4 +179,5 @@ else
   mv "$partial" "$bin_dir"
 fi
 log "pulumi v$version ready in $bin_dir ($(( $(date +%s) - start ))s)"
+install_provider_for_cli
 echo "$bin_dir"

@@ -15,6 +15,8 @@ export interface DrillPassOptions {
     /** BACKUP_DIR for the drill's artifacts. */
     backupDir: string;
     settings: NonNullable<RunDrillOptions["settings"]>;
+    /** The drill stack's program (programs/drill.ts). */
+    program: RunDrillOptions["program"];
     onOutput?: (text: string) => void;
 }
 
@@ -53,6 +55,7 @@ export async function runDrillPass(opts: DrillPassOptions): Promise<DrillPassRes
         try {
             result = await runDrill({
                 env: "bench",
+                program: opts.program,
                 backend,
                 backupDir: opts.backupDir,
                 secrets: { sourceDbUrl: opts.sourceUrl, targetDbUrl: opts.targetAdminUrl },

@@ -18,7 +18,6 @@ import { parseConnectionString } from "../postgres/connection";
 import { smokeChecksFor, type DrillTargetKind } from "../smoke/target";
 import { drillStackSettingsSchema, userDrillSettingsSchema, type DrillStackSettings, type UserDrillSettings } from "./settingsSchema";
 import type { VaultSettings } from "../vault/openVault";
-import type { RestoreDrillArgs } from "../../components/RestoreDrill";
 
 export const CONFIG_NAMESPACE = "supabase-dr";
 /** Where the drill settings live in a stack's config; the prefix of every settings error. */
@@ -106,8 +105,18 @@ export function parseUserDrillSettings(raw: unknown): UserDrillSettings {
     return result.data;
 }
 
-/** Validates the drill settings and secrets and returns the component's arguments. */
-export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: string): RestoreDrillArgs {
+/**
+ * Where the drill restores, with its credential in plain text: components/RestoreDrill's DrillTarget
+ * before the program wraps the credential as a secret (programs/drill.ts, where the compiler checks the
+ * two agree; lib/ does not import the components).
+ */
+export type DrillTargetArgs =
+    | { kind: "cluster" }
+    | { kind: "database"; adminUrl: string }
+    | ({ kind: "supabase-project"; accessToken: string } & Omit<Extract<NonNullable<DrillStackSettings["target"]>, { kind: "supabase-project" }>, "kind">);
+
+/** Validates the drill settings and secrets and returns the drill component's arguments (RestoreDrillArgs). */
+export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: string) {
     const parsed = safeParseConfig(drillStackSettingsSchema, raw, DRILL_CONFIG_KEY);
     const issues = [...(parsed.success ? [] : parsed.issues), ...drillSecretIssues(raw, secrets)];
     if (!parsed.success || issues.length > 0) throw new ConfigError(issues);
@@ -155,7 +164,7 @@ function vaultLocation(v: NonNullable<DrillStackSettings["vault"]>): VaultSettin
     return v.kind === "dir" ? { kind: "dir", path: v.path } : { kind: "s3", bucket: v.bucket, region: v.region, endpoint: v.endpoint };
 }
 
-function drillTarget(d: DrillStackSettings, secrets: DrillSecrets): RestoreDrillArgs["target"] {
+function drillTarget(d: DrillStackSettings, secrets: DrillSecrets): DrillTargetArgs {
     const t = d.target;
     switch (targetKind(d, secrets)) {
         case "cluster":

@@ -4,13 +4,23 @@
 // one backend see each other's half-written state files: backend errors that pass are retried.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { timestampId } from "../backup/manifest";
 import { backendWorkspace, inlineStack, type LocalBackend } from "../pulumi/engine";
-import { drillProgram } from "./program";
 import { formatClaim, KEEP_TAG, liveLocks, newClaim, OWNER_TAG, parseClaim, releaseClaim, stackHolder, stackLocks, type Holder, type OwnerClaim } from "./stackLocks";
 
 export const PROJECT = "supabase-dr";
+
+/**
+ * The program of a stack that is only refreshed, destroyed or tagged: the engine never runs it (destroy
+ * and refresh work from the state alone), so cleanup needs neither the drill's program nor its config.
+ */
+/** A stack's Pulumi program: what it returns are the stack's outputs. */
+export type StackProgram = () => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+const STATE_ONLY_PROGRAM: PulumiFn = async () => {
+    throw new Error("a drill stack being cleaned up has no program to run: only refresh and destroy are allowed");
+};
 
 export type BackendErrorKind = "gone" | "exists" | "locked" | "transient" | "other";
 
@@ -85,7 +95,7 @@ export async function backendStackStore(backend: LocalBackend): Promise<DrillSta
         removeTag: (name, key) => ws.removeTag(name, key),
         liveLocks: (name) => liveLocks(backend, name),
         async destroy(name, interrupted, onOutput) {
-            const stack = await withBackendRetry(() => inlineStack(backend, { projectName: PROJECT, stackName: name, program: async () => drillProgram() }, {}, "select"));
+            const stack = await withBackendRetry(() => inlineStack(backend, { projectName: PROJECT, stackName: name, program: STATE_ONLY_PROGRAM }, {}, "select"));
             await destroyAndRemove(stack, backend, onOutput, interrupted);
         },
     };
@@ -260,9 +270,17 @@ const MAX_ID_SHIFT_SECONDS = 60;
  * Creates this drill's stack drill-<env>-<id> and its artifacts directory, both new: the id is the
  * first second from `started` on that no other drill has taken on this backend (stack exists) or in
  * this backup dir (directory exists), so two drills started in the same second never share a stack
- * or a report. The stack is claimed right after it is created.
+ * or a report. The stack is claimed right after it is created. `program` is the drill's Pulumi program
+ * (programs/drill.ts), given by the caller: lib/ does not know the components it is made of.
  */
-export async function createDrillStack(backend: LocalBackend, env: string, backupDir: string, started: Date, retry?: RetryOptions): Promise<DrillStack> {
+export async function createDrillStack(
+    backend: LocalBackend,
+    env: string,
+    backupDir: string,
+    started: Date,
+    program: StackProgram,
+    retry?: RetryOptions,
+): Promise<DrillStack> {
     fs.mkdirSync(path.resolve(backupDir), { recursive: true });
     for (let shift = 0; shift < MAX_ID_SHIFT_SECONDS; shift++) {
         const id = timestampId(new Date(started.getTime() + shift * 1000));
@@ -276,7 +294,7 @@ export async function createDrillStack(backend: LocalBackend, env: string, backu
         }
         let stack: Stack;
         try {
-            stack = await withBackendRetry(() => inlineStack(backend, { projectName: PROJECT, stackName, program: async () => drillProgram() }, {}, "create"), retry);
+            stack = await withBackendRetry(() => inlineStack(backend, { projectName: PROJECT, stackName, program: async () => program() }, {}, "create"), retry);
         } catch (err) {
             fs.rmdirSync(artifactsDir);
             if (classifyBackendError(err) === "exists") continue;

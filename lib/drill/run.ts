@@ -7,7 +7,7 @@ import { redact } from "../redact";
 import { setStackConfig, type ConfigEntry, type LocalBackend } from "../pulumi/engine";
 import { CONFIG_NAMESPACE, DEFAULT_NEXT_DRILL_DAYS, DEFAULT_TARGETS, type DrillSecrets, type DrillSettings } from "./config";
 import { explain, secretValues } from "./diagnostics";
-import { cleanupLeftovers, createDrillStack, destroyAndRemove, keepStack, unclaim, type LeftoverCleanup } from "./lifecycle";
+import { cleanupLeftovers, createDrillStack, destroyAndRemove, keepStack, unclaim, type LeftoverCleanup, type StackProgram } from "./lifecycle";
 import { releaseClaim } from "./stackLocks";
 import { writeDrillReport, type DrillReport } from "./report";
 
@@ -16,6 +16,8 @@ export { cleanupLeftovers, cleanupStack, PROJECT, type LeftoverCleanup } from ".
 
 export interface RunDrillOptions {
     env: string;
+    /** The drill stack's program: programs/drill.ts's drillProgram (lib/ does not import the components). */
+    program: StackProgram;
     backend: LocalBackend;
     /** BACKUP_DIR: artifacts go to <backupDir>/drill_<env>_<id>/ (a directory no other drill has). */
     backupDir: string;
@@ -52,7 +54,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
         failed: cleanup.failed.map((f) => ({ ...f, reason: redact(f.reason, secrets) })),
         ...(cleanup.listError ? { listError: redact(cleanup.listError, secrets) } : {}),
     };
-    const { stack, id, stackName, artifactsDir, claim } = await createDrillStack(opts.backend, opts.env, opts.backupDir, started);
+    const { stack, id, stackName, artifactsDir, claim } = await createDrillStack(opts.backend, opts.env, opts.backupDir, started, opts.program);
     const settings: DrillSettings = {
         ...opts.settings,
         env: opts.env,

@@ -14,7 +14,6 @@ import { isHttpUrl, parseSmokeChecks } from "../smoke/parse";
 import { projectApiUrlProblem } from "../supabase/connectionStrings";
 import type { SmokeCheck } from "../smoke/checks";
 import type { FingerprintOptions, SqlAssertion } from "../validate/types";
-import type { RestoreSettings, SupabaseTargetSettings } from "../../components/RestoreDrill";
 
 // ---- building blocks -------------------------------------------------------------------------
 
@@ -402,11 +401,10 @@ export function drillSettingsJsonSchema(): Record<string, unknown> {
     return z.toJSONSchema(userDrillSettingsSchema, { target: "draft-07", io: "input", unrepresentable: "any" }) as Record<string, unknown>;
 }
 
-// The schema's types must stay assignable to what the drill component takes.
+// The schema's types must stay assignable to what the validation takes (and, checked in
+// programs/drill.ts, to what the drill component takes: lib/ does not import the components).
 type Assignable<T extends U, U> = T;
 export type _TypeChecks = [
     Assignable<NonNullable<NonNullable<UserDrillSettings["validation"]>["fingerprint"]>, FingerprintOptions>,
     Assignable<NonNullable<NonNullable<UserDrillSettings["validation"]>["assertions"]>[number], SqlAssertion>,
-    Assignable<NonNullable<UserDrillSettings["restore"]>, RestoreSettings>,
-    Assignable<Omit<Extract<NonNullable<UserDrillSettings["target"]>, { kind: "supabase-project" }>, "kind">, SupabaseTargetSettings>,
 ];

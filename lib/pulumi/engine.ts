@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, type InlineProgramArgs, type LocalWorkspaceOptions, type Stack } from "@pulumi/pulumi/automation";
+import { omitSourcePositions } from "./sourcePositions";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -26,9 +27,27 @@ export function ensureEngine(): string {
         return (cachedBinDir = fromEnv);
     }
     const script = path.join(REPO_ROOT, "scripts", "ensure-pulumi.sh");
-    const out = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    // Drill runs get the provider plugin from ensureProviderPlugin, not from the CLI's ~/.pulumi.
+    const env = { ...process.env, SUPABASE_DR_SKIP_CLI_PLUGIN: "1" };
+    const out = execFileSync("bash", [script], { encoding: "utf8", env, stdio: ["ignore", "pipe", "inherit"] });
     const lines = out.trim().split("\n");
     return (cachedBinDir = lines[lines.length - 1]);
+}
+
+let cachedPluginsDir: string | undefined;
+
+/**
+ * The plugin directory holding the supabase-dr resource provider plugin at this package's version,
+ * built and installed (when missing or outdated) by scripts/ensure-provider.sh. It is a stable
+ * directory outside the checkout (~/.cache/supabase-dr/plugins, or $SUPABASE_DR_PLUGINS_DIR), never a
+ * temp dir: a stack names only the plugin's version, so any later run, from any checkout, finds it.
+ */
+export function ensureProviderPlugin(): string {
+    if (cachedPluginsDir) return cachedPluginsDir;
+    const script = path.join(REPO_ROOT, "scripts", "ensure-provider.sh");
+    const out = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const lines = out.trim().split("\n");
+    return (cachedPluginsDir = lines[lines.length - 1]);
 }
 
 export interface LocalBackend {
@@ -52,13 +71,18 @@ export interface LocalBackendOptions {
 /**
  * A backend with its own PULUMI_HOME and work dir, so no state or credentials leak between runs.
  * Without a URL it is a fresh local file backend that cleanup() deletes (tests, demo).
+ * The private PULUMI_HOME's `plugins` is a link to the stable plugin directory of ensureProviderPlugin:
+ * the engine finds the supabase-dr plugin there like any installed plugin, at the version a resource
+ * asks for, and nothing is copied per run.
  */
 export function localBackend(opts: LocalBackendOptions = {}): LocalBackend {
     const binDir = ensureEngine();
+    const pluginsDir = ensureProviderPlugin();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-dr-pulumi-"));
     const home = path.join(root, "home");
     const workDir = path.join(root, "work");
     for (const dir of [home, workDir]) fs.mkdirSync(dir, { recursive: true });
+    fs.symlinkSync(pluginsDir, path.join(home, "plugins"), "dir");
     let url = opts.url;
     if (!url) {
         const stateDir = path.join(root, "state");
@@ -78,7 +102,8 @@ export function localBackend(opts: LocalBackendOptions = {}): LocalBackend {
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PATH: enginePath(binDir),
-        // Inline programs run from a temp work dir: the dynamic-provider plugin finds our SDK here.
+        // Only for stacks made before the provider package (dynamic resources, README "Upgrading from
+        // dynamic providers"): the dynamic-provider plugin finds @pulumi/pulumi here.
         SUPABASE_DR_NODE_MODULES: path.join(REPO_ROOT, "node_modules"),
     };
     return {
@@ -128,6 +153,8 @@ export async function inlineStack(
     mode: "createOrSelect" | "create" | "select" = "createOrSelect",
 ): Promise<Stack> {
     const opts = { ...workspaceOptions(backend, args.projectName, await pulumiCommand()), ...extra };
+    // Before the engine runs the program: the automation runtime registers the stack resource itself.
+    omitSourcePositions();
     switch (mode) {
         case "create":
             return LocalWorkspace.createStack(args, opts);

@@ -2,6 +2,7 @@
 // machine pays for the builds here, where no hook or test timeout is running, instead of inside the
 // first test that needs each tool (a cold S3 server build once blew a 180 s beforeAll).
 //   - the Pulumi engine (scripts/ensure-pulumi.sh)         → SUPABASE_DR_PULUMI_BIN
+//   - the supabase-dr provider plugin (scripts/ensure-provider.sh) → SUPABASE_DR_PLUGINS_DIR
 //   - the S3 test server (scripts/ensure-s3-server.sh)     → SUPABASE_DR_S3_SERVER_BIN
 //   - actionlint (scripts/ensure-actionlint.sh)            → ACTIONLINT_BIN
 // The variables reach the test workers, which are forked after this runs. A variable already set by
@@ -12,7 +13,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ensureEngine, REPO_ROOT } from "../../lib/pulumi/engine";
+import { ensureEngine, ensureProviderPlugin, REPO_ROOT } from "../../lib/pulumi/engine";
 import { ensureS3ServerBinDir, S3_SERVER_BIN_ENV } from "./s3Server";
 
 function ensureActionlint(): string {
@@ -30,6 +31,7 @@ function ensureActionlint(): string {
 export default function setup(): void {
     if (process.env.SUPABASE_DR_SKIP_ENGINE === "1") return;
     process.env.SUPABASE_DR_PULUMI_BIN = ensureEngine();
+    process.env.SUPABASE_DR_PLUGINS_DIR = ensureProviderPlugin();
     process.env[S3_SERVER_BIN_ENV] = ensureS3ServerBinDir();
     process.env.ACTIONLINT_BIN = ensureActionlint();
 }

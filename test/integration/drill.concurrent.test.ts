@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LeftoverCleanup } from "../../lib/drill/lifecycle";
 import { runDrill, type RunDrillResult } from "../../lib/drill/run";
+import { drillProgram } from "../../programs/drill";
 import { inlineStack, REPO_ROOT } from "../../lib/pulumi/engine";
 import { withClient } from "../../lib/postgres/connection";
 import { startLocalCluster, type LocalCluster } from "../../lib/postgres/localCluster";
@@ -96,6 +97,7 @@ describe("two drills at once on one backend", () => {
         try {
             results = await Promise.all([
                 runDrill({
+                    program: drillProgram,
                     env: "conc",
                     backend: h.backend,
                     backupDir: h.backupDir,
@@ -111,7 +113,7 @@ describe("two drills at once on one backend", () => {
                     watcher = startWatcher(work);
                     // Same env, same start second: it must get a stack and an artifacts dir of its own.
                     // No target URL: it starts its own throw-away cluster.
-                    return runDrill({ env: "conc", backend: h.backend, backupDir: h.backupDir, secrets: { sourceDbUrl: sources[1] }, now, onOutput: (t) => (outputs[1] += t) });
+                    return runDrill({ program: drillProgram, env: "conc", backend: h.backend, backupDir: h.backupDir, secrets: { sourceDbUrl: sources[1] }, now, onOutput: (t) => (outputs[1] += t) });
                 }),
             ]);
         } finally {

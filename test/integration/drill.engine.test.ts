@@ -8,6 +8,7 @@ import { localBackend } from "../../lib/pulumi/engine";
 import { withClient } from "../../lib/postgres/connection";
 import { createSampleData } from "../helpers/sampleData";
 import { databaseChecksum, drillStacks, scratchDatabases, startHarness, type DrillHarness } from "../helpers/drillHarness";
+import { drillProgram } from "../../programs/drill";
 
 let h: DrillHarness;
 let sourceUrl: string;
@@ -34,6 +35,7 @@ describe("drill through the engine", () => {
     it("dumps, restores, validates and reports PASS, then destroys the stack", async () => {
         let output = "";
         const result = await runDrill({
+            program: drillProgram,
             env: "test",
             backend: h.backend,
             backupDir: h.backupDir,
@@ -63,6 +65,7 @@ describe("drill through the engine", () => {
 describe("drill faults through the engine", () => {
     async function failingDrill(extra: Partial<Parameters<typeof runDrill>[0]>, expected: RegExp) {
         const result = await runDrill({
+            program: drillProgram,
             env: "test",
             backend: h.backend,
             backupDir: h.backupDir,
@@ -123,6 +126,7 @@ describe("a source that keeps changing", () => {
         });
         try {
             const result = await runDrill({
+                program: drillProgram,
                 env: "busy",
                 backend: h.backend,
                 backupDir: h.backupDir,
@@ -148,7 +152,7 @@ describe("a source that keeps changing", () => {
 describe("leftovers of an interrupted drill", () => {
     it("are destroyed by the next run, stale lock and all", async () => {
         const { inlineStack } = await import("../../lib/pulumi/engine");
-        const { ScratchDatabase } = await import("../../dynamic/scratchDatabase");
+        const { ScratchDatabase } = await import("../../sdk/scratchDatabase");
         const adminUrl = h.pg.url();
         const leftover = await inlineStack(h.backend, {
             projectName: "supabase-dr",
@@ -165,6 +169,7 @@ describe("leftovers of an interrupted drill", () => {
         // The next run comes from another process: same backend and passphrase, a new work dir.
         const again = localBackend({ url: h.backend.url, passphrase: h.backend.envVars.PULUMI_CONFIG_PASSPHRASE });
         const result = await runDrill({
+            program: drillProgram,
             env: "test",
             backend: again,
             backupDir: h.backupDir,
@@ -193,6 +198,7 @@ describe("leftovers of an interrupted drill", () => {
     it("keeps a --keep stack and its scratch target until cleaned up explicitly", async () => {
         const { cleanupStack } = await import("../../lib/drill/run");
         const kept = await runDrill({
+            program: drillProgram,
             env: "test",
             backend: h.backend,
             backupDir: h.backupDir,
@@ -204,6 +210,7 @@ describe("leftovers of an interrupted drill", () => {
         // The next drill, from another work dir, does not treat a kept stack as a leftover.
         const other = localBackend({ url: h.backend.url, passphrase: h.backend.envVars.PULUMI_CONFIG_PASSPHRASE });
         const next = await runDrill({
+            program: drillProgram,
             env: "test",
             backend: other,
             backupDir: h.backupDir,

@@ -13,9 +13,10 @@ import { findPgTool } from "../../lib/postgres/binaries";
 import { withClient } from "../../lib/postgres/connection";
 import { startLocalCluster } from "../../lib/postgres/localCluster";
 import { inlineStack } from "../../lib/pulumi/engine";
-import { Restore } from "../../dynamic/restore";
+import { Restore } from "../../sdk/restore";
 import { createSampleData } from "../helpers/sampleData";
 import { databaseChecksum, drillStacks, scratchDatabases, startHarness, type DrillHarness } from "../helpers/drillHarness";
+import { drillProgram } from "../../programs/drill";
 
 let h: DrillHarness;
 let n = 0;
@@ -49,7 +50,7 @@ function plainDump(url: string, file: string): string {
 }
 
 async function drill(opts: Partial<RunDrillOptions> & { secrets: RunDrillOptions["secrets"] }) {
-    return runDrill({ env: "faults", backend: h.backend, backupDir: h.backupDir, ...opts });
+    return runDrill({ program: drillProgram, env: "faults", backend: h.backend, backupDir: h.backupDir, ...opts });
 }
 
 async function expectFailedAndClean(result: Awaited<ReturnType<typeof runDrill>>, sourceUrl: string, sourceBefore: string, expected: RegExp) {

@@ -21,6 +21,7 @@ import { withClient } from "../../lib/postgres/connection";
 import { startLocalCluster, type LocalCluster } from "../../lib/postgres/localCluster";
 import { createSampleData } from "../helpers/sampleData";
 import { drillStacks, scratchDatabases } from "../helpers/drillHarness";
+import { drillProgram } from "../../programs/drill";
 
 interface Needle {
     label: string;
@@ -203,7 +204,7 @@ describe("a drill with password-protected source and target", () => {
         ];
         const sampler = sampleProcessTable(needles);
         let sample: SampleResult | undefined;
-        const result = await runDrill({ env: "secrets", backend, backupDir, secrets, keep: true }).finally(async () => (sample = await sampler.stop()));
+        const result = await runDrill({ program: drillProgram, env: "secrets", backend, backupDir, secrets, keep: true }).finally(async () => (sample = await sampler.stop()));
         if (!sample) throw new Error("the sampler did not report");
 
         // The sampler really watched the drill: its config was set and its update ran while it looked.

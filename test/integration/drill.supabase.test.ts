@@ -9,6 +9,7 @@ import { startLocalCluster, type LocalCluster } from "../../lib/postgres/localCl
 import { startFakeSupabaseApi, type FakeSupabaseApi } from "../helpers/fakeSupabaseApi";
 import { createSampleData } from "../helpers/sampleData";
 import { databaseChecksum, drillStacks, startHarness, type DrillHarness } from "../helpers/drillHarness";
+import { drillProgram } from "../../programs/drill";
 
 let h: DrillHarness;
 let projectServer: LocalCluster;
@@ -32,6 +33,7 @@ describe("drill into a scratch Supabase project", () => {
         const sourceUrl = h.pg.url("app");
         const before = await databaseChecksum(sourceUrl);
         const result = await runDrill({
+            program: drillProgram,
             env: "supa",
             backend: h.backend,
             backupDir: h.backupDir,

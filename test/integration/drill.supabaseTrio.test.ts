@@ -20,6 +20,7 @@ import { uriWithoutPassword } from "../../lib/postgres/tools";
 import { databaseChecksum, drillStacks, scratchDatabases, startHarness, type DrillHarness } from "../helpers/drillHarness";
 import { supabaseDbDumpTrio, type CliTrio } from "../helpers/supabaseCliDump";
 import { createSupabaseFixture } from "../helpers/supabaseFixture";
+import { drillProgram } from "../../programs/drill";
 
 let h: DrillHarness;
 let sourceUrl: string;
@@ -71,7 +72,7 @@ beforeEach(() => {
 
 async function drill(extra: Partial<RunDrillOptions> & { secrets: RunDrillOptions["secrets"] }) {
     let output = "";
-    const result = await runDrill({ env: "test", backend: h.backend, backupDir: h.backupDir, onOutput: (t) => (output += t), ...extra });
+    const result = await runDrill({ program: drillProgram, env: "test", backend: h.backend, backupDir: h.backupDir, onOutput: (t) => (output += t), ...extra });
     return { result, output };
 }
 

@@ -1,7 +1,7 @@
 // The scratch-database dynamic resource through the real Pulumi engine on a local file backend:
 // up creates a real database, destroy drops it, and the stack is removed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ScratchDatabase } from "../../dynamic/scratchDatabase";
+import { ScratchDatabase } from "../../sdk/scratchDatabase";
 import { scratchDatabaseExists } from "../../lib/postgres/scratchDatabase";
 import { startLocalCluster, type LocalCluster } from "../../lib/postgres/localCluster";
 import { inlineStack, localBackend, type LocalBackend } from "../../lib/pulumi/engine";

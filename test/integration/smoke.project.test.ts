@@ -16,6 +16,7 @@ import { startFakeSupabaseApi, type FakeSupabaseApi } from "../helpers/fakeSupab
 import { createSampleData } from "../helpers/sampleData";
 import { startHarness, type DrillHarness } from "../helpers/drillHarness";
 import * as pulumi from "@pulumi/pulumi";
+import { drillProgram } from "../../programs/drill";
 
 let h: DrillHarness;
 let projectServer: LocalCluster;
@@ -117,6 +118,7 @@ describe("smoke tests against a scratch Supabase project", () => {
 describe("smoke tests with a local database target", () => {
     it("without a base URL, fail the drill before anything is restored", async () => {
         const result = await runDrill({
+            program: drillProgram,
             env: "smokelocal",
             backend: h.backend,
             backupDir: h.backupDir,

@@ -17,6 +17,7 @@ import { withClient } from "../../lib/postgres/connection";
 import { startLocalCluster, type LocalCluster } from "../../lib/postgres/localCluster";
 import { localBackend, type LocalBackend } from "../../lib/pulumi/engine";
 import { takeFingerprint } from "../../lib/validate";
+import { drillProgram } from "../../programs/drill";
 
 const OWNER = "app_owner";
 const OWNER_PASSWORD = "app-owner-pw-5150";
@@ -110,6 +111,7 @@ describe("a drill leaves the source server's log clean", () => {
     it("a drill that dumps the source now, with RLS probes and assertions, logs no ERROR there", async () => {
         const mark = logMark();
         const result = await runDrill({
+            program: drillProgram,
             env: "srclog",
             backend,
             backupDir,
@@ -141,6 +143,7 @@ describe("a drill leaves the source server's log clean", () => {
         execFileSync(findPgTool("pg_dump"), ["-Fc", "-f", file, `--dbname=${source.url("app")}`]);
         const mark = logMark();
         const result = await runDrill({
+            program: drillProgram,
             env: "srclog-adopt",
             backend,
             backupDir,

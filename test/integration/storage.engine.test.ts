@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StorageRestore } from "../../dynamic/storageRestore";
+import { StorageRestore } from "../../sdk/storageRestore";
 import { OWNER_MARKER_KEY } from "../../lib/storage/restore";
 import { snapshotStorage } from "../../lib/storage/snapshot";
 import { inlineStack, localBackend, type LocalBackend } from "../../lib/pulumi/engine";
@@ -82,7 +82,7 @@ describe("StorageRestore through the engine", () => {
         // The owner token is a secret of the state (exportStack() shows it decrypted): encrypted on
         // disk, and not in the bucket's marker either, which holds only a proof of it.
         const deployment = (await stack.exportStack()).deployment as { resources: { type: string; outputs?: Record<string, unknown> }[] };
-        const resource = deployment.resources.find((r) => r.type === "pulumi-nodejs:dynamic/storage:Restore")!;
+        const resource = deployment.resources.find((r) => r.type === "supabase-dr:index:StorageRestore")!;
         const ownerToken = JSON.parse((resource.outputs!.ownerToken as { plaintext: string }).plaintext) as string;
         expect(ownerToken).toMatch(/^[0-9a-f]{64}$/);
         expect(onDisk).not.toContain(ownerToken);

@@ -2,7 +2,7 @@
 // create → poll → health → keys/pooler → delete, rate limits, 5xx, timeouts, 401, ownership,
 // and project secrets. A virtual clock makes retry and poll waits instant (one test waits for real).
 import { afterEach, describe, expect, it } from "vitest";
-import { supabaseProjectProvider } from "../../dynamic/supabaseProject";
+import { supabaseProjectProvider } from "../../provider/resources/supabaseProject";
 import { createScratchProject, deleteScratchProject, type LifecycleDeps } from "../../lib/supabase/project";
 import { deleteManagedSecrets, secretDigest, syncSecrets } from "../../lib/supabase/secrets";
 import { startFakeSupabaseApi, virtualClock, type FakeSupabaseApi, type FakeSupabaseOptions, type VirtualClock } from "../helpers/fakeSupabaseApi";

@@ -4,8 +4,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SupabaseProject } from "../../dynamic/supabaseProject";
-import { SupabaseProjectSecrets } from "../../dynamic/supabaseSecrets";
+import { SupabaseProject } from "../../sdk/supabaseProject";
+import { SupabaseProjectSecrets } from "../../sdk/supabaseSecrets";
 import { inlineStack, localBackend, type LocalBackend } from "../../lib/pulumi/engine";
 import { secretDigest } from "../../lib/supabase/secrets";
 import { startFakeSupabaseApi, type FakeSupabaseApi } from "../helpers/fakeSupabaseApi";

@@ -13,6 +13,7 @@ import { S3Store } from "../../lib/vault/s3Store";
 import { startFakeStorageApi, type FakeStorageApi } from "../helpers/fakeStorageApi";
 import { startS3Server, type S3Server } from "../helpers/s3Server";
 import { databaseChecksum, drillStacks, scratchDatabases, startHarness, type DrillHarness } from "../helpers/drillHarness";
+import { drillProgram } from "../../programs/drill";
 
 const BUCKET = "supabase-backups";
 let h: DrillHarness;
@@ -76,6 +77,7 @@ describe("backups in the vault", () => {
         await withClient(sourceUrl, "source", (c) => c.query("delete from public.notifications where id % 7 = 0"));
         const before = await databaseChecksum(sourceUrl);
         const result = await runDrill({
+            program: drillProgram,
             env: "staging",
             backend: h.backend,
             backupDir: h.backupDir,

@@ -9,7 +9,7 @@ import { isSecretInput, outputValue, type RegisteredResource } from "../helpers/
 
 const ARM_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOi-fake-arm-token";
 const POLICY_TYPE = "azure-native:storage:BlobContainerImmutabilityPolicy";
-const LOCK_TYPE = "pulumi-nodejs:dynamic/azure:ImmutabilityPolicyLock";
+const LOCK_TYPE = "supabase-dr:index:ImmutabilityPolicyLock";
 const policyArmId = (name: string): string =>
     `/subscriptions/0000/resourceGroups/rg-${name}/providers/Microsoft.Storage/storageAccounts/acct/blobServices/default/containers/supabase-backups/immutabilityPolicies/default`;
 
@@ -315,7 +315,7 @@ describe("immutabilityPolicyLockProvider against a local ARM stand-in", () => {
     });
 
     it("reads the etag, then locks with If-Match and the bearer token", async () => {
-        const { immutabilityPolicyLockProvider: p } = await import("../../components/ArchiveVault");
+        const { immutabilityPolicyLockProvider: p } = await import("../../provider/resources/immutabilityPolicyLock");
         seen.length = 0;
         state = "Unlocked";
         const r = await p.create({ policyId, token: ARM_TOKEN, armEndpoint: endpoint });
@@ -327,7 +327,7 @@ describe("immutabilityPolicyLockProvider against a local ARM stand-in", () => {
     });
 
     it("adopts a policy that is already locked without calling lock again", async () => {
-        const { immutabilityPolicyLockProvider: p } = await import("../../components/ArchiveVault");
+        const { immutabilityPolicyLockProvider: p } = await import("../../provider/resources/immutabilityPolicyLock");
         seen.length = 0;
         state = "Locked";
         const r = await p.create({ policyId, token: ARM_TOKEN, armEndpoint: endpoint });
@@ -336,7 +336,7 @@ describe("immutabilityPolicyLockProvider against a local ARM stand-in", () => {
     });
 
     it("fails with the ARM error and a hint, without echoing the token", async () => {
-        const { immutabilityPolicyLockProvider: p } = await import("../../components/ArchiveVault");
+        const { immutabilityPolicyLockProvider: p } = await import("../../provider/resources/immutabilityPolicyLock");
         state = "Unlocked";
         lockStatus = 412;
         try {
@@ -349,7 +349,7 @@ describe("immutabilityPolicyLockProvider against a local ARM stand-in", () => {
     });
 
     it("check names a bad policy id and a missing token", async () => {
-        const { immutabilityPolicyLockProvider: p } = await import("../../components/ArchiveVault");
+        const { immutabilityPolicyLockProvider: p } = await import("../../provider/resources/immutabilityPolicyLock");
         const r = await p.check!({} as never, { policyId: "/subscriptions/x/whatever", token: "" });
         expect(r.failures?.map((f) => f.property).sort()).toEqual(["policyId", "token"]);
         const ok = await p.check!({} as never, { policyId, token: ARM_TOKEN });
@@ -357,7 +357,7 @@ describe("immutabilityPolicyLockProvider against a local ARM stand-in", () => {
     });
 
     it("diff ignores a fresh token but replaces for another policy; delete never calls Azure", async () => {
-        const { immutabilityPolicyLockProvider: p } = await import("../../components/ArchiveVault");
+        const { immutabilityPolicyLockProvider: p } = await import("../../provider/resources/immutabilityPolicyLock");
         const olds = { policyId, state: "Locked", lockedAt: "2025-01-01T00:00:00Z" };
         expect(await p.diff!(policyId, olds as never, { policyId, token: "new-token" })).toMatchObject({ changes: false, replaces: [] });
         const other = policyId.replace("acct", "acct2");

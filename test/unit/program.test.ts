@@ -43,13 +43,13 @@ describe("a drill-* stack", () => {
         const types = registered.map((r) => r.type).sort();
         expect(types).toEqual([
             "supabase-dr:drill:RestoreDrill",
-            "pulumi-nodejs:dynamic/backup:BackupArtifact",
-            "pulumi-nodejs:dynamic/postgres:ScratchDatabase",
-            "pulumi-nodejs:dynamic/restore:Restore",
-            "pulumi-nodejs:dynamic/validate:Validation",
-            "pulumi-nodejs:dynamic/mask:Masking",
-            "pulumi-nodejs:dynamic/smoke:SmokeTest",
-            "pulumi-nodejs:dynamic/report:DrillReport",
+            "supabase-dr:index:BackupArtifact",
+            "supabase-dr:index:ScratchDatabase",
+            "supabase-dr:index:Restore",
+            "supabase-dr:index:Validation",
+            "supabase-dr:index:Masking",
+            "supabase-dr:index:SmokeTest",
+            "supabase-dr:index:DrillReport",
         ].sort());
         const byType = (t: string) => registered.find((r) => r.type.endsWith(t))!.inputs;
         expect(isSecretInput(byType(":BackupArtifact").sourceUrl)).toBe(true);
@@ -59,7 +59,7 @@ describe("a drill-* stack", () => {
         expect(isSecretInput(byType(":SmokeTest").bearerToken)).toBe(true);
         expect(isSecretInput(byType(":DrillReport").redactValues)).toBe(true);
         // No credential travels in plain text in any registered input.
-        const plain = JSON.stringify(registered.map((r) => ({ ...r.inputs, __provider: undefined })), (_k, v) => (isSecretInput(v) ? "[secret]" : v));
+        const plain = JSON.stringify(registered.map((r) => (r.inputs)), (_k, v) => (isSecretInput(v) ? "[secret]" : v));
         for (const secret of ["src-pw", "tgt-pw", "token-123456", "salt-12345678", "sbp_access-0001"]) expect(plain).not.toContain(secret);
         expect(Object.keys(outputs).sort()).toEqual(["reportJsonPath", "rpoSeconds", "rtoSeconds", "scratchDatabase", "status", "summaryPath"]);
     });
@@ -81,7 +81,7 @@ describe("a drill-* stack", () => {
         });
         const { registered } = await runProgram("drill-staging-20261122101506", config, secretKeys);
         expect(registered.some((r) => r.type.endsWith(":ScratchDatabase"))).toBe(false);
-        const project = registered.find((r) => r.type === "pulumi-nodejs:dynamic/supabase:Project")!.inputs;
+        const project = registered.find((r) => r.type === "supabase-dr:index:SupabaseProject")!.inputs;
         expect(isSecretInput(project.accessToken)).toBe(true);
         expect(project.organization).toBe("acme");
         expect(registered.find((r) => r.type.endsWith(":Restore"))!.inputs.requireScratchMarker).toBe(false);
@@ -91,8 +91,8 @@ describe("a drill-* stack", () => {
         const { "supabase-dr:targetDbUrl": _target, ...secrets } = SECRETS;
         const { config, secretKeys } = drillConfig(BASE, secrets);
         const { registered } = await runProgram("drill-staging-20261122101507", config, secretKeys);
-        expect(registered.some((r) => r.type === "pulumi-nodejs:dynamic/postgres:ScratchCluster")).toBe(true);
-        expect(registered.some((r) => r.type === "pulumi-nodejs:dynamic/postgres:ScratchDatabase")).toBe(true);
+        expect(registered.some((r) => r.type === "supabase-dr:index:ScratchCluster")).toBe(true);
+        expect(registered.some((r) => r.type === "supabase-dr:index:ScratchDatabase")).toBe(true);
         expect(registered.find((r) => r.type.endsWith(":Restore"))!.inputs.requireScratchMarker).toBe(true);
     });
 

@@ -1,6 +1,6 @@
 // The scratch-database provider's adapter logic (no server needed) and its registration under mocks.
 import { beforeAll, describe, expect, it } from "vitest";
-import { scratchDatabaseProvider } from "../../dynamic/scratchDatabase";
+import { scratchDatabaseProvider } from "../../provider/resources/scratchDatabase";
 import { captureResources, isSecretInput, outputValue } from "../helpers/mocks";
 
 const ADMIN = "postgresql://postgres:pw@db1:5432/postgres";
@@ -30,17 +30,17 @@ describe("scratchDatabaseProvider", () => {
 
 describe("ScratchDatabase under mocks", () => {
     const registered = captureResources();
-    let db: import("../../dynamic/scratchDatabase").ScratchDatabase;
+    let db: import("../../sdk/scratchDatabase").ScratchDatabase;
 
     beforeAll(async () => {
-        const { ScratchDatabase } = await import("../../dynamic/scratchDatabase");
+        const { ScratchDatabase } = await import("../../sdk/scratchDatabase");
         db = new ScratchDatabase("target", { adminUrl: ADMIN });
         await outputValue(db.urn); // registration is asynchronous
     });
 
-    it("registers a pulumi-nodejs dynamic resource of type postgres:ScratchDatabase", () => {
+    it("registers a custom resource supabase-dr:index:ScratchDatabase", () => {
         const r = registered.find((x) => x.name === "target");
-        expect(r?.type).toBe("pulumi-nodejs:dynamic/postgres:ScratchDatabase");
+        expect(r?.type).toBe("supabase-dr:index:ScratchDatabase");
     });
 
     it("sends the admin URL as a secret, even when given as plain text", () => {
@@ -48,12 +48,10 @@ describe("ScratchDatabase under mocks", () => {
         expect(isSecretInput(r?.inputs.adminUrl)).toBe(true);
     });
 
-    it("serializes only the small forwarding provider, not our modules or pg", () => {
-        const r = registered.find((x) => x.name === "target");
-        const code = r?.inputs.__provider as string;
-        expect(typeof code).toBe("string");
-        expect(code).toContain("scratchDatabaseProvider");
-        expect(code).not.toMatch(/require\("pg"\)|__vite_ssr_import/);
-        expect(code.length).toBeLessThan(20_000);
+    it("serializes no code into the inputs (the plugin holds it)", () => {
+        const r = registered.find((x) => x.name === "target")!;
+        expect(r.inputs).not.toHaveProperty("__provider");
+        // Only the declared input is sent (undefined outputs are not inputs).
+        expect(Object.keys(r.inputs)).toEqual(["adminUrl"]);
     });
 });

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RestoreDrillArgs } from "../../components/RestoreDrill";
-import { smokeTestProvider } from "../../dynamic/smokeTest";
+import { smokeTestProvider } from "../../provider/resources/smokeTest";
 import { NO_BASE_URL } from "../../lib/smoke/target";
 import { captureResources, isSecretInput, outputValue } from "../helpers/mocks";
 
@@ -18,7 +18,7 @@ const CHECKS = [{ path: "/rest/v1/customers?select=id&limit=1" }];
 
 // The scratch project "answers" like the provider would: its ref, API URL and keys.
 const registered = captureResources((r) =>
-    r.type === "pulumi-nodejs:dynamic/supabase:Project"
+    r.type === "supabase-dr:index:SupabaseProject"
         ? { ref: REF, apiUrl: `https://${REF}.supabase.co`, anonKey: ANON, serviceRoleKey: SERVICE, connectionString: "postgresql://u:p@h:5432/postgres", databaseName: "postgres" }
         : {},
 );
@@ -56,7 +56,7 @@ describe("RestoreDrill's smoke wiring", () => {
 
     it("sends the checks to the scratch project's API with its anon key, as a secret", async () => {
         const smoke = smokeOf("proj");
-        expect(smoke.type).toBe("pulumi-nodejs:dynamic/smoke:SmokeTest");
+        expect(smoke.type).toBe("supabase-dr:index:SmokeTest");
         expect(smoke.inputs.baseUrl).toBe(`https://${REF}.supabase.co`);
         expect(isSecretInput(smoke.inputs.apiKey)).toBe(true);
         expect(unwrap(smoke.inputs.apiKey)).toBe(ANON);

@@ -1,8 +1,8 @@
-// The Supabase dynamic providers' check/diff (no server needed) and their registration under mocks:
+// The Supabase resources' adapters: check/diff (no server needed) and their registration under mocks:
 // type tokens, secret inputs and outputs, and the small serialized forwarder.
 import { beforeAll, describe, expect, it } from "vitest";
-import { supabaseProjectProvider } from "../../dynamic/supabaseProject";
-import { supabaseSecretsProvider } from "../../dynamic/supabaseSecrets";
+import { supabaseProjectProvider } from "../../provider/resources/supabaseProject";
+import { supabaseSecretsProvider } from "../../provider/resources/supabaseSecrets";
 import { captureResources, isSecretInput, outputValue } from "../helpers/mocks";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -82,17 +82,17 @@ describe("Supabase resources under mocks", () => {
     const registered = captureResources();
 
     beforeAll(async () => {
-        const { SupabaseProject } = await import("../../dynamic/supabaseProject");
-        const { SupabaseProjectSecrets } = await import("../../dynamic/supabaseSecrets");
+        const { SupabaseProject } = await import("../../sdk/supabaseProject");
+        const { SupabaseProjectSecrets } = await import("../../sdk/supabaseSecrets");
         const project = new SupabaseProject("scratch", { accessToken: "sbp_plain", organization: "acme-ops", region: "eu-central-1" });
         const secrets = new SupabaseProjectSecrets("fn-secrets", { ref: project.ref, accessToken: "sbp_plain", secrets: { API_KEY: "v" } });
         await outputValue(project.urn);
         await outputValue(secrets.urn);
     });
 
-    it("registers pulumi-nodejs dynamic resources with supabase type tokens", () => {
-        expect(registered.find((r) => r.name === "scratch")?.type).toBe("pulumi-nodejs:dynamic/supabase:Project");
-        expect(registered.find((r) => r.name === "fn-secrets")?.type).toBe("pulumi-nodejs:dynamic/supabase:ProjectSecrets");
+    it("registers custom resources of the supabase-dr package", () => {
+        expect(registered.find((r) => r.name === "scratch")?.type).toBe("supabase-dr:index:SupabaseProject");
+        expect(registered.find((r) => r.name === "fn-secrets")?.type).toBe("supabase-dr:index:SupabaseProjectSecrets");
     });
 
     it("sends the access token and secret values as secrets, even when given as plain text", () => {
@@ -103,12 +103,11 @@ describe("Supabase resources under mocks", () => {
         expect(isSecretInput(secrets?.inputs.secrets)).toBe(true);
     });
 
-    it("serializes only the small forwarding provider, not our modules or the API client", () => {
-        for (const [name, exportName] of [["scratch", "supabaseProjectProvider"], ["fn-secrets", "supabaseSecretsProvider"]]) {
-            const code = registered.find((r) => r.name === name)?.inputs.__provider as string;
-            expect(code).toContain(exportName);
-            expect(code).not.toMatch(/supabase-management-js|SupabaseManagementAPI|__vite_ssr_import/);
-            expect(code.length).toBeLessThan(20_000);
+    it("serializes no code into the inputs (the plugin holds it)", () => {
+        for (const name of ["scratch", "fn-secrets"]) {
+            const inputs = registered.find((r) => r.name === name)!.inputs;
+            expect(inputs).not.toHaveProperty("__provider");
+            expect(JSON.stringify(inputs)).not.toMatch(/exports\.handler|__vite_ssr_import|require\(/);
         }
     });
 });

@@ -1,8 +1,18 @@
 // The drill stack's program, shared by index.ts (`pulumi up` of a drill-* stack) and the drill
 // command's Automation API inline program: both read the stack's config, so both run the same drill.
 import * as pulumi from "@pulumi/pulumi";
-import { RestoreDrill, type DrillTarget } from "../../components/RestoreDrill";
-import { CONFIG_NAMESPACE, drillArgsFromConfig } from "./config";
+import { RestoreDrill, type DrillTarget, type RestoreDrillArgs, type RestoreSettings, type SupabaseTargetSettings } from "../components/RestoreDrill";
+import { CONFIG_NAMESPACE, drillArgsFromConfig } from "../lib/drill/config";
+import type { UserDrillSettings } from "../lib/drill/settingsSchema";
+
+// What lib/drill reads from config must stay assignable to what the drill component takes (checked
+// here, where both are known: lib/ does not import the components).
+type Assignable<T extends U, U> = T;
+export type _SettingsMatchTheComponent = [
+    Assignable<ReturnType<typeof drillArgsFromConfig>, RestoreDrillArgs>,
+    Assignable<NonNullable<UserDrillSettings["restore"]>, RestoreSettings>,
+    Assignable<Omit<Extract<NonNullable<UserDrillSettings["target"]>, { kind: "supabase-project" }>, "kind">, SupabaseTargetSettings>,
+];
 
 export function drillProgram(): Record<string, pulumi.Output<unknown>> {
     const config = new pulumi.Config(CONFIG_NAMESPACE);

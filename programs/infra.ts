@@ -2,12 +2,12 @@
 // the immutable S3 vault with its KMS key, least-privilege roles for GitHub Actions through OIDC, the
 // Azure Blob archive, and the GitHub environment holding the drill's secrets and variables.
 import * as pulumi from "@pulumi/pulumi";
-import { ArchiveVault } from "../../components/ArchiveVault";
-import { BackupAccess } from "../../components/BackupAccess";
-import { BackupVault } from "../../components/BackupVault";
-import { DrillAutomation } from "../../components/DrillAutomation";
-import { CONFIG_NAMESPACE } from "../drill/config";
-import { checkInfraSecrets, INFRA_SECRET_KEYS, parseInfraConfig, type InfraSecretKey } from "./config";
+import { ArchiveVault } from "../components/ArchiveVault";
+import { BackupAccess } from "../components/BackupAccess";
+import { BackupVault } from "../components/BackupVault";
+import { DrillAutomation } from "../components/DrillAutomation";
+import { CONFIG_NAMESPACE } from "../lib/drill/config";
+import { checkInfraSecrets, INFRA_SECRET_KEYS, parseInfraConfig, type InfraSecretKey } from "../lib/infra/config";
 
 export function infrastructureProgram(): Record<string, pulumi.Output<unknown> | unknown> {
     const config = new pulumi.Config(CONFIG_NAMESPACE);

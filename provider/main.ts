@@ -1,0 +1,11 @@
+// Entry point of the plugin pulumi-resource-supabase-dr. scripts/build-provider.mjs bundles this file
+// and everything it imports into one JavaScript file ahead of time (no TypeScript at run time), and
+// scripts/ensure-provider.sh installs the bundle as the plugin resource-supabase-dr-v<version>.
+import { main } from "@pulumi/pulumi/provider";
+import { version } from "../package.json";
+import { supabaseDrProvider } from "./server";
+
+main(supabaseDrProvider(version), process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`pulumi-resource-supabase-dr: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+});
