@@ -1,0 +1,88 @@
+// `recover --help` text, per command.
+export const GENERAL_HELP = `usage: npm run recover -- <command> [options]     (exit 0 ok, 1 refused or failed, 2 bad usage)
+
+Incident recovery (runbook 001). Every command is a dry run unless --apply is given. The live database
+comes from the LIVE_DB_URL environment variable only (never a flag: argv is visible to every process).
+
+commands:
+  rows       path A: restore specific rows of one table from a backup (diff, then upsert with --apply)
+  undo       put back what a rows --apply (or an undo) changed, from its before-image artifact
+  freeze     make the application roles read-only on the live database (triage)
+  unfreeze   restore the roles' previous settings from the freeze artifact
+
+  npm run recover -- <command> --help     documents a command
+`;
+
+export const ROWS_HELP = `usage: npm run recover -- rows --backup <path> --table <schema.table> --key <col[,col]>
+                             (--keys <file.csv> | --where "<predicate>") [--columns a,b] [--apply]
+                             [--diff-out <file>] [--artifacts <dir>] [--lock-timeout <seconds>]
+
+Restores only what is needed from the backup into a temporary database on a throw-away PostgreSQL
+cluster of its own (never on the live server; dropped at the end, also on error), selects the rows,
+and prints the diff against live: rows missing live (insert), rows that differ (per column,
+old → new), rows identical.
+
+  --backup      a pg_dump custom-format archive (.dump, or gzip'd): only the table is restored;
+                a plain .sql / .sql.gz dump or a 'supabase db dump' directory (roles.sql, schema.sql,
+                data.sql): restored whole into the temporary database, then the table is read
+  --key         the key columns; live needs a unique constraint or index on exactly them
+  --keys        CSV whose header names the key columns, one key per line
+  --where       a SQL predicate run on the temporary copy only (checked to be one expression)
+  --columns     compare and restore only these columns on rows that exist live (missing rows are
+                inserted whole)
+  --diff-out    write the diff (it holds row values) to this file (mode 0600) instead of stdout
+  --apply       in ONE transaction on live: lock the rows, write the before-image of every touched
+                row to <artifacts>/before-*.jsonl (fsynced) first, INSERT … ON CONFLICT (key) DO
+                UPDATE, check all constraints (a foreign-key violation rolls back and names the
+                constraint), commit. Running it again changes nothing. Live triggers fire, as in the
+                runbook's manual upsert.
+  --artifacts   before-images and audit records (who, when, what, how many, backup sha256);
+                default ./recover-artifacts
+  --lock-timeout  seconds to wait for row locks on live (default 10)
+
+Refuses: a key that is not unique (or is NULL) in the backup, columns that differ between the
+backup's table and live's (named), a live table without a unique index on the key.
+Environment: LIVE_DB_URL (required); RECOVER_TEMP_ADMIN_URL (optional: superuser URI of a
+throw-away server for the temporary copy instead of a local cluster).
+`;
+
+export const UNDO_HELP = `usage: npm run recover -- undo <artifact.jsonl> [--apply] [--artifacts <dir>] [--lock-timeout <seconds>]
+
+Puts live back as the before-image artifact of a rows --apply recorded it: rows the apply inserted
+are deleted, rows it updated are restored. Dry run by default (prints the plan). Refuses, changing
+nothing, when LIVE_DB_URL is not the database the artifact was made on or when any row changed
+since the apply. One transaction; the undo keeps its own before-image, so it can be undone too.
+`;
+
+export const FREEZE_HELP = `usage: npm run recover -- freeze [--roles a,b] [--apply] [--artifacts <dir>]
+
+Prints, then with --apply runs in one transaction:
+  ALTER ROLE <role> IN DATABASE <live db> SET default_transaction_read_only = on
+for the application roles (default: anon, authenticated, service_role, authenticator — Supabase's API
+roles and PostgREST's login role). The roles' previous per-database settings are saved to
+<artifacts>/freeze-*.json first; unfreeze puts them back. Refuses superusers and the role LIVE_DB_URL
+logs in as. Takes effect for sessions that log in after it; open sessions and transactions that ask for
+READ WRITE explicitly (PostgREST's write requests) are not stopped: switch the application to
+read-only as well.
+`;
+
+export const UNFREEZE_HELP = `usage: npm run recover -- unfreeze <freeze-artifact.json> [--apply] [--artifacts <dir>]
+
+Restores exactly the settings the freeze found (RESET where there was none). Refuses when a role's
+setting is no longer the freeze's.
+`;
+
+export function helpFor(topic?: string): string {
+    switch (topic) {
+        case "rows":
+            return ROWS_HELP;
+        case "undo":
+            return UNDO_HELP;
+        case "freeze":
+            return FREEZE_HELP;
+        case "unfreeze":
+            return UNFREEZE_HELP;
+        default:
+            return GENERAL_HELP;
+    }
+}

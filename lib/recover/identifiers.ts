@@ -1,0 +1,70 @@
+// Names the user gives on the command line: a table as schema.table and key columns. They become SQL
+// identifiers (always quoted), never SQL text, so only their shape is checked here; whether they exist
+// is checked against the catalogs of the backup copy and of live.
+
+export interface TableName {
+    schema: string;
+    name: string;
+}
+
+/** "schema.table" (or "table" for public); double quotes allow dots or capitals inside a part. */
+export function parseTableName(text: string): TableName {
+    const parts = splitQualified(text.trim(), "--table");
+    if (parts.length === 1) return { schema: "public", name: parts[0] };
+    if (parts.length === 2) return { schema: parts[0], name: parts[1] };
+    throw new Error(`--table '${text}' must be <schema>.<table> (got ${parts.length} dot-separated parts)`);
+}
+
+/** "a,b" → ["a", "b"]; each a column name, quoted when it holds a comma or a dot. */
+export function parseColumnList(text: string, option: string): string[] {
+    const names: string[] = [];
+    let current = "";
+    let quoted = false;
+    for (let i = 0; i < text.length; i++) {
+        const ch = text[i];
+        if (ch === '"') {
+            if (quoted && text[i + 1] === '"') {
+                current += '"';
+                i++;
+            } else quoted = !quoted;
+        } else if (ch === "," && !quoted) {
+            names.push(current.trim());
+            current = "";
+        } else current += ch;
+    }
+    if (quoted) throw new Error(`${option} '${text}' has an unterminated double quote`);
+    names.push(current.trim());
+    if (names.some((n) => n === "")) throw new Error(`${option} '${text}' has an empty column name`);
+    const seen = new Set<string>();
+    for (const n of names) {
+        if (seen.has(n)) throw new Error(`${option} names column '${n}' twice`);
+        seen.add(n);
+    }
+    return names;
+}
+
+export function displayTable(t: TableName): string {
+    return `${t.schema}.${t.name}`;
+}
+
+function splitQualified(text: string, option: string): string[] {
+    const parts: string[] = [];
+    let current = "";
+    let quoted = false;
+    for (let i = 0; i < text.length; i++) {
+        const ch = text[i];
+        if (ch === '"') {
+            if (quoted && text[i + 1] === '"') {
+                current += '"';
+                i++;
+            } else quoted = !quoted;
+        } else if (ch === "." && !quoted) {
+            parts.push(current);
+            current = "";
+        } else current += ch;
+    }
+    if (quoted) throw new Error(`${option} '${text}' has an unterminated double quote`);
+    parts.push(current);
+    if (parts.some((p) => p === "")) throw new Error(`${option} '${text}' has an empty name part`);
+    return parts;
+}

@@ -1,0 +1,99 @@
+// `npm run recover -- rows|undo|freeze|unfreeze …`: incident recovery (runbook 001). Dry run unless
+// --apply. The live database comes from LIVE_DB_URL only. Progress and errors go to stderr and never
+// carry a password or a row value; the diff (which holds row values) goes to stdout or --diff-out.
+// Exit 0 ok, 1 refused or failed, 2 bad usage.
+import * as fs from "node:fs";
+import { parseRecoverArgs, UsageError, type RecoverCommand } from "../lib/recover/cliArgs";
+import { freeze, unfreeze } from "../lib/recover/freeze";
+import { helpFor } from "../lib/recover/help";
+import { readKeysFile } from "../lib/recover/keysFile";
+import { recoverRows } from "../lib/recover/rows";
+import { recoverUndo } from "../lib/recover/undo";
+import { redact } from "../lib/redact";
+
+const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : text + "\n");
+const err = (text: string) => process.stderr.write(text.endsWith("\n") ? text : text + "\n");
+
+function liveUrl(): string {
+    const url = process.env.LIVE_DB_URL;
+    if (!url) throw new UsageError("LIVE_DB_URL is not set: export the live database's connection string (it is never taken from the command line)");
+    return url;
+}
+
+async function run(cmd: RecoverCommand): Promise<number> {
+    switch (cmd.command) {
+        case "help":
+            out(helpFor(cmd.topic));
+            return 0;
+        case "rows": {
+            const url = liveUrl();
+            const started = Date.now();
+            const result = await recoverRows({
+                backupPath: cmd.backup,
+                table: cmd.table,
+                key: cmd.key,
+                selection: cmd.keysFile ? { kind: "keys", keys: readKeysFile(cmd.keysFile) } : { kind: "where", predicate: cmd.where! },
+                columns: cmd.columns,
+                liveUrl: url,
+                apply: cmd.apply,
+                artifactsDir: cmd.artifactsDir,
+                tempAdminUrl: process.env.RECOVER_TEMP_ADMIN_URL || undefined,
+                lockTimeoutMs: cmd.lockTimeoutMs,
+                onProgress: (m) => err(`[${Math.round((Date.now() - started) / 1000)}s] ${m}`),
+            });
+            if (cmd.diffOut) {
+                fs.writeFileSync(cmd.diffOut, result.diffText, { mode: 0o600 });
+                err(`diff written to ${cmd.diffOut}`);
+            } else out(result.diffText);
+            for (const n of result.notes) err(`note: ${n}`);
+            if (result.keysNotInBackup > 0) err(`${result.keysNotInBackup} key(s) of the --keys file are not in the backup`);
+            if (!cmd.apply) {
+                err(`dry run: ${result.summary}. Nothing was changed; add --apply to write live.`);
+                return 0;
+            }
+            const a = result.applied!;
+            err(`applied: ${a.inserted} inserted, ${a.updated} updated` + (a.artifact ? `; before-image ${a.artifact}` : "; nothing needed changing"));
+            const still = Object.entries(a.stillDiffering);
+            if (still.length > 0) err(`note: live triggers rewrote after the apply: ${still.map(([c, n]) => `${c} in ${n} row(s)`).join(", ")}`);
+            if (result.audit) err(`audit record ${result.audit}`);
+            return 0;
+        }
+        case "undo": {
+            const r = await recoverUndo({ artifactPath: cmd.artifact, liveUrl: liveUrl(), apply: cmd.apply, artifactsDir: cmd.artifactsDir, lockTimeoutMs: cmd.lockTimeoutMs });
+            out(r.planText);
+            if (!cmd.apply) err(`dry run: ${r.summary}. Nothing was changed; add --apply to write live.`);
+            else err(`undone: ${r.outcome!.deleted} deleted, ${r.outcome!.restored} restored` + (r.outcome!.artifact ? `; before-image ${r.outcome!.artifact}` : "") + `; audit record ${r.audit}`);
+            return 0;
+        }
+        case "freeze": {
+            const r = await freeze({ liveUrl: liveUrl(), roles: cmd.roles, apply: cmd.apply, artifactsDir: cmd.artifactsDir, print: out });
+            if (r.artifact) err(`frozen; previous settings in ${r.artifact} (unfreeze with: npm run recover -- unfreeze ${r.artifact} --apply); audit record ${r.audit}`);
+            return 0;
+        }
+        case "unfreeze": {
+            const r = await unfreeze({ liveUrl: liveUrl(), artifactPath: cmd.artifact, apply: cmd.apply, artifactsDir: cmd.artifactsDir, print: out });
+            if (r.audit) err(`unfrozen; audit record ${r.audit}`);
+            return 0;
+        }
+    }
+}
+
+export async function main(argv: string[]): Promise<number> {
+    try {
+        return await run(parseRecoverArgs(argv));
+    } catch (e) {
+        const message = redact(e instanceof Error ? e.message : String(e), [process.env.LIVE_DB_URL, process.env.RECOVER_TEMP_ADMIN_URL]);
+        if (e instanceof UsageError) {
+            err(`recover: ${message}\n(npm run recover -- --help)`);
+            return 2;
+        }
+        err(`recover: ${message}`);
+        return 1;
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then((code) => {
+        process.exitCode = code;
+    });
+}
