@@ -27,6 +27,11 @@ export interface LocalClusterOptions {
      * stopDetachedCluster().
      */
     detached?: boolean;
+    /**
+     * Extra environment for the server processes (archive_command and restore_command inherit it):
+     * pgBackRest takes its repository secrets from PGBACKREST_* variables, never from a command line.
+     */
+    env?: Record<string, string>;
 }
 
 export interface LocalCluster {
@@ -76,10 +81,15 @@ function uidOf(user: string): { uid: number; gid: number } {
  * cluster's own directory: the caller's working directory may be one the unprivileged user cannot
  * enter (the engine's provider processes run in a private temp dir).
  */
-async function runServerTool(runAs: string | undefined, tool: string, args: string[], cwd: string): Promise<string> {
+async function runServerTool(runAs: string | undefined, tool: string, args: string[], cwd: string, env?: Record<string, string>): Promise<string> {
     const [cmd, argv] = runAs ? ["runuser", ["-u", runAs, "--", tool, ...args]] : [tool, args];
     try {
-        const { stdout } = await execFileAsync(cmd, argv, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024, cwd });
+        const { stdout } = await execFileAsync(cmd, argv, {
+            encoding: "utf8",
+            maxBuffer: 16 * 1024 * 1024,
+            cwd,
+            ...(env ? { env: { ...process.env, ...env } } : {}),
+        });
         return stdout;
     } catch (err) {
         const e = err as { stderr?: string; stdout?: string; message: string };
@@ -233,7 +243,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
             try {
                 await runServerTool(runAs, pgCtl, [
                     "-D", dataDir, "-l", path.join(rootDir, "server.log"), "-o", serverOpts, "-w", "-t", "60", "start",
-                ], rootDir);
+                ], rootDir, opts.env);
                 (cluster as { port: number }).port = port;
                 return cluster;
             } catch (err) {

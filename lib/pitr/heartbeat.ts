@@ -1,0 +1,97 @@
+// Heartbeat markers for checking a PITR to an arbitrary time T. A writer inserts one row per interval
+// and remembers, for each, the server time before the insert (written_at, in the row) and the server
+// time after its commit was acknowledged (acked). Recovery to time T replays exactly the transactions
+// that committed at or before T, and written_at < commit ≤ acked, so after a PITR to T:
+//   every marker with acked ≤ T must be present, and no marker with written_at > T may be.
+// Markers in between (written before T, committed after) may go either way and are not judged.
+import type { ClientBase } from "pg";
+import { connect } from "../postgres/connection";
+
+export const HEARTBEAT_TABLE = "supabase_dr.pitr_heartbeat";
+
+export interface HeartbeatMarker {
+    id: number;
+    writtenAt: Date;
+    acked: Date;
+}
+
+export interface HeartbeatWriter {
+    readonly markers: readonly HeartbeatMarker[];
+    /** Stops writing and closes the connection; rejects with the first write error, if any. */
+    stop(): Promise<HeartbeatMarker[]>;
+}
+
+export async function ensureHeartbeatTable(client: ClientBase): Promise<void> {
+    await client.query("create schema if not exists supabase_dr");
+    await client.query(`create table if not exists ${HEARTBEAT_TABLE} (id bigint generated always as identity primary key, written_at timestamptz not null default clock_timestamp())`);
+}
+
+/** Writes one marker per `intervalMs` (default 1 s) into the database at `url` until stopped. */
+export async function startHeartbeat(url: string, intervalMs = 1000): Promise<HeartbeatWriter> {
+    const client = await connect(url, "heartbeat writer");
+    await ensureHeartbeatTable(client);
+    const markers: HeartbeatMarker[] = [];
+    let error: Error | undefined;
+    let stopped = false;
+    const beat = async () => {
+        const row = (await client.query<{ id: string; written_at: Date }>(`insert into ${HEARTBEAT_TABLE} default values returning id, written_at`)).rows[0];
+        // Rounded UP to the millisecond (a JS Date holds no microseconds): "acked ≤ T" must never be
+        // claimed for a commit that happened a fraction of a millisecond after T. written_at is rounded
+        // down by the driver, which keeps "written_at > T" as strict.
+        const ackedMs = (await client.query<{ ms: string }>("select ceil(extract(epoch from clock_timestamp()) * 1000)::bigint as ms")).rows[0].ms;
+        markers.push({ id: Number(row.id), writtenAt: row.written_at, acked: new Date(Number(ackedMs)) });
+    };
+    const loop = (async () => {
+        while (!stopped) {
+            const started = Date.now();
+            try {
+                await beat();
+            } catch (err) {
+                error = new Error(`heartbeat write failed: ${(err as Error).message}`);
+                return;
+            }
+            await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - started))));
+        }
+    })();
+    return {
+        markers,
+        async stop() {
+            stopped = true;
+            await loop;
+            await client.end().catch(() => undefined);
+            if (error) throw error;
+            return markers;
+        },
+    };
+}
+
+export interface OrderingResult {
+    ok: boolean;
+    target: string;
+    /** Markers acknowledged at or before T that the restore lacks. */
+    missing: number[];
+    /** Markers written after T that the restore has. */
+    unexpected: number[];
+    /** How many markers each rule judged (a check that judged none proves nothing). */
+    judgedBefore: number;
+    judgedAfter: number;
+}
+
+/** Checks the heartbeat ordering on a restored database against the writer's record. */
+export async function checkHeartbeatOrdering(restored: ClientBase, markers: readonly HeartbeatMarker[], target: Date): Promise<OrderingResult> {
+    const present = new Set(
+        (await restored.query<{ id: string }>(`select id from ${HEARTBEAT_TABLE}`)).rows.map((r) => Number(r.id)),
+    );
+    const before = markers.filter((m) => m.acked.getTime() <= target.getTime());
+    const after = markers.filter((m) => m.writtenAt.getTime() > target.getTime());
+    const missing = before.filter((m) => !present.has(m.id)).map((m) => m.id);
+    const unexpected = after.filter((m) => present.has(m.id)).map((m) => m.id);
+    return {
+        ok: missing.length === 0 && unexpected.length === 0 && before.length > 0 && after.length > 0,
+        target: target.toISOString(),
+        missing,
+        unexpected,
+        judgedBefore: before.length,
+        judgedAfter: after.length,
+    };
+}
