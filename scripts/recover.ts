@@ -1,13 +1,17 @@
-// `npm run recover -- rows|undo|freeze|unfreeze …`: incident recovery (runbook 001). Dry run unless
-// --apply. The live database comes from LIVE_DB_URL only. Progress and errors go to stderr and never
-// carry a password or a row value; the diff (which holds row values) goes to stdout or --diff-out.
+// `npm run recover -- rows|undo|freeze|unfreeze|storage …`: incident recovery (runbook 001). Dry run
+// unless --apply. The live database comes from LIVE_DB_URL only, live Storage from STORAGE_URL and
+// SUPABASE_SERVICE_ROLE_KEY only. Progress and errors go to stderr and never carry a password, a key
+// or a row value; the diff (which holds row values) goes to stdout or --diff-out; the storage plan
+// (object names only) to stdout.
 // Exit 0 ok, 1 refused or failed, 2 bad usage.
 import * as fs from "node:fs";
 import { parseRecoverArgs, UsageError, type RecoverCommand } from "../lib/recover/cliArgs";
 import { freeze, unfreeze } from "../lib/recover/freeze";
+import { backupEnvName, clockOverride, secretsOf, storageSettingsFromEnv, vaultSettingsFromEnv, vaultStoreFor } from "../lib/backupJob/config";
 import { helpFor } from "../lib/recover/help";
 import { readKeysFile } from "../lib/recover/keysFile";
 import { recoverRows } from "../lib/recover/rows";
+import { recoverStorage } from "../lib/recover/storage";
 import { recoverUndo } from "../lib/recover/undo";
 import { redact } from "../lib/redact";
 
@@ -75,14 +79,66 @@ async function run(cmd: RecoverCommand): Promise<number> {
             if (r.audit) err(`unfrozen; audit record ${r.audit}`);
             return 0;
         }
+        case "storage":
+            return runStorage(cmd);
     }
+}
+
+async function runStorage(cmd: Extract<RecoverCommand, { command: "storage" }>): Promise<number> {
+    let storage;
+    let env;
+    try {
+        storage = storageSettingsFromEnv(process.env);
+        env = backupEnvName(process.env);
+    } catch (e) {
+        throw new UsageError((e as Error).message);
+    }
+    if (!storage) throw new UsageError("STORAGE_URL is not set: export the live project's Storage API, <SUPABASE_URL>/storage/v1 (it is never taken from the command line)");
+    const now = clockOverride(process.env);
+    const store = vaultStoreFor(vaultSettingsFromEnv(process.env), now);
+    const started = Date.now();
+    const r = await recoverStorage({
+        storageUrl: storage.storageUrl,
+        serviceKey: storage.serviceKey,
+        store,
+        env,
+        bucket: cmd.bucket,
+        snapshot: cmd.snapshot,
+        now: now ?? new Date(),
+        filter: cmd.filter,
+        onlyMissing: cmd.onlyMissing,
+        into: cmd.into,
+        apply: cmd.apply,
+        artifactsDir: cmd.artifactsDir,
+        signedUrlSample: cmd.signedUrlSample,
+        onProgress: (m) => err(`[${Math.round((Date.now() - started) / 1000)}s] ${m}`),
+    });
+    out(r.planText);
+    for (const n of r.notes) err(`note: ${n}`);
+    if (!cmd.apply) {
+        err(`dry run: ${r.summary}. Nothing was changed; add --apply to write.`);
+        return 0;
+    }
+    const a = r.applied!;
+    if (a.objects === 0) err(`applied: nothing needed restoring in ${a.target}`);
+    else err(`applied: ${a.objects} object(s), ${a.bytes} bytes restored into ${cmd.into === "live" ? "live" : "review"} bucket ${a.target}; ${a.verified} verified by sha256 after download`);
+    if (a.beforeImage) err(`before-image: the previous content of ${a.beforeImageObjects} overwritten live object(s) is kept in ${a.beforeImage} (index.json; upload a file back with upsert to undo)`);
+    else if (cmd.into === "live" && a.objects > 0) err("before-image: none needed, no live object was overwritten (only missing objects were restored)");
+    if (a.ownerTokenFile) err(`review bucket owner token: ${a.ownerTokenFile} (keep it to continue in, or remove, ${a.target})`);
+    if (a.signedUrls.length > 0) {
+        const ok = a.signedUrls.filter((s) => s.reachable).length;
+        err(`signed URLs: ${ok}/${a.signedUrls.length} sampled object(s) reachable with the right content`);
+        for (const s of a.signedUrls.filter((x) => !x.reachable)) err(`  not reachable: ${s.key}: ${s.problem}`);
+    }
+    if (r.audit) err(`audit record ${r.audit}`);
+    return a.signedUrls.every((s) => s.reachable) ? 0 : 1;
 }
 
 export async function main(argv: string[]): Promise<number> {
     try {
         return await run(parseRecoverArgs(argv));
     } catch (e) {
-        const message = redact(e instanceof Error ? e.message : String(e), [process.env.LIVE_DB_URL, process.env.RECOVER_TEMP_ADMIN_URL]);
+        const message = redact(e instanceof Error ? e.message : String(e), [process.env.LIVE_DB_URL, process.env.RECOVER_TEMP_ADMIN_URL, ...secretsOf(process.env)]);
         if (e instanceof UsageError) {
             err(`recover: ${message}\n(npm run recover -- --help)`);
             return 2;

@@ -1,9 +1,12 @@
 // Command-line parsing for `recover` (scripts/recover.ts), kept apart so it is tested without a
-// database. Any usage problem is a UsageError (exit 2). Connection strings never come from argv:
-// they would show in `ps`, shell history and CI logs. LIVE_DB_URL is read from the environment.
+// database. Any usage problem is a UsageError (exit 2). Connection strings and keys never come from
+// argv: they would show in `ps`, shell history and CI logs. LIVE_DB_URL, STORAGE_URL and
+// SUPABASE_SERVICE_ROLE_KEY are read from the environment.
 import { parseArgs } from "node:util";
 import { parseColumnList, parseTableName, type TableName } from "./identifiers";
 import { DEFAULT_FREEZE_ROLES } from "./freeze";
+import type { StorageFilter } from "./storageSelect";
+import type { SnapshotChoice } from "./storageSource";
 
 export class UsageError extends Error {}
 
@@ -26,6 +29,17 @@ export type RecoverCommand =
     | { command: "undo"; artifact: string; apply: boolean; artifactsDir: string; lockTimeoutMs: number }
     | { command: "freeze"; roles: string[]; apply: boolean; artifactsDir: string }
     | { command: "unfreeze"; artifact: string; apply: boolean; artifactsDir: string }
+    | {
+          command: "storage";
+          bucket: string;
+          snapshot: SnapshotChoice;
+          filter: StorageFilter;
+          into: "live" | "review";
+          onlyMissing: boolean;
+          signedUrlSample: number;
+          apply: boolean;
+          artifactsDir: string;
+      }
     | { command: "help"; topic?: string };
 
 const COMMON = {
@@ -35,11 +49,19 @@ const COMMON = {
 } as const;
 
 const URL_LIKE = /^(--?)(live|db|database|url|dsn|password|live-db-url|conn(ection)?)(=|$)/i;
+// Flags that would carry the service key (or another token) and values that look like one: a JWT
+// (Supabase's legacy service_role key) or a new-style secret key (sb_secret_…).
+const KEY_FLAG = /^--?(service[-_]?(role[-_]?)?key|api[-_]?key|secret[-_]?key|token|jwt|bearer|storage[-_]url)(=|$)/i;
+const KEY_VALUE = /(^|=)(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.|sb_secret_)/;
 
 function parse(argv: string[], options: Record<string, { type: "string" | "boolean"; short?: string }>, positionals: number) {
     const secretFlag = argv.find((a) => URL_LIKE.test(a) || /^postgres(ql)?:\/\//i.test(a));
     if (secretFlag) {
         throw new UsageError("the live database comes from the LIVE_DB_URL environment variable only, never from the command line (argv is visible to every process)");
+    }
+    // The argument itself is not repeated in the message: it may be the key.
+    if (argv.some((a) => KEY_FLAG.test(a) || KEY_VALUE.test(a))) {
+        throw new UsageError("the Storage API and its key come from STORAGE_URL and SUPABASE_SERVICE_ROLE_KEY in the environment only, never from the command line (argv is visible to every process); rotate the key if it was typed into a shared shell");
     }
     let parsed;
     try {
@@ -64,6 +86,80 @@ function lockTimeout(value: string | boolean | undefined): number {
 
 function str(v: string | boolean | undefined): string | undefined {
     return typeof v === "string" ? v : undefined;
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+
+/** An ISO date (midnight UTC) or date-time with a zone; a time without a zone would depend on the machine's. */
+export function parseIsoTime(value: string, flag: string): Date {
+    const t = ISO_TIME.test(value) ? new Date(value) : new Date(Number.NaN);
+    if (Number.isNaN(t.getTime())) throw new UsageError(`${flag} must be an ISO date (YYYY-MM-DD, UTC) or date-time with a zone (2026-03-01T12:00:00Z) (got '${value}')`);
+    return t;
+}
+
+/** "YYYY-MM" as the first day of that month (UTC). */
+export function parseMonth(value: string, flag: string): Date {
+    const m = /^(\d{4})-(\d{2})$/.exec(value);
+    const month = m ? Number(m[2]) : 0;
+    if (!m || month < 1 || month > 12) throw new UsageError(`${flag} must be YYYY-MM (got '${value}')`);
+    return new Date(Date.UTC(Number(m[1]), month - 1, 1));
+}
+
+function parseStorage(rest: string[]): RecoverCommand {
+    const { values } = parse(
+        rest,
+        {
+            ...COMMON,
+            bucket: { type: "string" },
+            from: { type: "string" },
+            monthly: { type: "string" },
+            since: { type: "string" },
+            until: { type: "string" },
+            prefix: { type: "string" },
+            into: { type: "string" },
+            "only-missing": { type: "boolean" },
+            "signed-url-sample": { type: "string" },
+        },
+        0,
+    );
+    const bucket = str(values.bucket);
+    if (!bucket) throw new UsageError("storage needs --bucket <name>");
+    // The rest of a bucket name is checked where it becomes a vault key (lib/vault/keys.ts).
+    if (bucket.includes("/")) throw new UsageError(`--bucket '${bucket}' is not a bucket name (it holds a '/')`);
+    const into = str(values.into);
+    if (into !== "live" && into !== "review") throw new UsageError("storage needs --into live (restore into the live bucket) or --into review (into restored-<bucket>-<yyyyMMdd>)");
+    if (values.from !== undefined && values.monthly !== undefined) throw new UsageError("--from names a daily snapshot and --monthly a monthly archive: give one of them");
+    let snapshot: SnapshotChoice = { kind: "newest" };
+    const from = str(values.from);
+    if (values.monthly !== undefined) snapshot = { kind: "monthly", month: parseMonth(str(values.monthly) ?? "", "--monthly") };
+    else if (from !== undefined && from !== "newest") snapshot = { kind: "day", day: parseIsoTime(from, "--from") };
+    const filter: StorageFilter = {};
+    if (values.since !== undefined) filter.since = parseIsoTime(str(values.since) ?? "", "--since");
+    if (values.until !== undefined) filter.until = parseIsoTime(str(values.until) ?? "", "--until");
+    if (filter.since && filter.until && filter.since >= filter.until) throw new UsageError("--since must be before --until (--until is exclusive)");
+    if (values.prefix !== undefined) {
+        const prefix = str(values.prefix) ?? "";
+        if (prefix === "" || prefix.startsWith("/")) throw new UsageError("--prefix must be a non-empty key prefix without a leading '/' (e.g. users/42/)");
+        filter.prefix = prefix;
+    }
+    let signedUrlSample = 5;
+    if (values["signed-url-sample"] !== undefined) {
+        signedUrlSample = Number(values["signed-url-sample"]);
+        if (!Number.isInteger(signedUrlSample) || signedUrlSample < 0 || signedUrlSample > 100) {
+            throw new UsageError(`--signed-url-sample must be a whole number from 0 to 100 (got '${String(values["signed-url-sample"])}')`);
+        }
+    }
+    return {
+        command: "storage",
+        bucket,
+        snapshot,
+        filter,
+        into,
+        onlyMissing: values["only-missing"] === true,
+        signedUrlSample,
+        apply: values.apply === true,
+        artifactsDir: str(values.artifacts) ?? DEFAULT_ARTIFACTS_DIR,
+    };
 }
 
 export function parseRecoverArgs(argv: string[]): RecoverCommand {
@@ -136,7 +232,9 @@ export function parseRecoverArgs(argv: string[]): RecoverCommand {
             const { values, positionals } = parse(rest, COMMON, 1);
             return { command: "unfreeze", artifact: positionals[0], apply: values.apply === true, artifactsDir: str(values.artifacts) ?? DEFAULT_ARTIFACTS_DIR };
         }
+        case "storage":
+            return parseStorage(rest);
         default:
-            throw new UsageError(`unknown command '${command}' (rows, undo, freeze, unfreeze; --help documents each)`);
+            throw new UsageError(`unknown command '${command}' (rows, undo, freeze, unfreeze, storage; --help documents each)`);
     }
 }

@@ -2,13 +2,15 @@
 export const GENERAL_HELP = `usage: npm run recover -- <command> [options]     (exit 0 ok, 1 refused or failed, 2 bad usage)
 
 Incident recovery (runbook 001). Every command is a dry run unless --apply is given. The live database
-comes from the LIVE_DB_URL environment variable only (never a flag: argv is visible to every process).
+comes from the LIVE_DB_URL environment variable only, live Storage from STORAGE_URL and
+SUPABASE_SERVICE_ROLE_KEY (never flags: argv is visible to every process).
 
 commands:
   rows       path A: restore specific rows of one table from a backup (diff, then upsert with --apply)
   undo       put back what a rows --apply (or an undo) changed, from its before-image artifact
   freeze     make the application roles read-only on the live database (triage)
   unfreeze   restore the roles' previous settings from the freeze artifact
+  storage    path C: restore missing or changed Storage objects of one bucket from a vault snapshot
 
   npm run recover -- <command> --help     documents a command
 `;
@@ -72,8 +74,57 @@ Restores exactly the settings the freeze found (RESET where there was none). Ref
 setting is no longer the freeze's.
 `;
 
+export const STORAGE_HELP = `usage: npm run recover -- storage --bucket <name> (--into live | --into review)
+                             [--from <YYYY-MM-DD|newest> | --monthly <YYYY-MM>]
+                             [--since <ISO> --until <ISO>] [--prefix <p>] [--only-missing]
+                             [--signed-url-sample <n>] [--apply] [--artifacts <dir>]
+
+Restores objects of one bucket from a storage snapshot in the vault. The dry run (default) lists the
+snapshot objects that are missing in the live bucket or whose content differs (the live object is
+streamed and its sha256 compared with the manifest's; content type and cache control are compared
+too), by name only, never contents, and changes nothing. Progress goes to stderr.
+
+  --bucket      the live bucket, also the snapshot's (storage/<BACKUP_ENV>/<bucket>/…)
+  --from        the snapshot of that day (UTC); default newest: the latest daily snapshot of the last
+                35 days
+  --monthly     runbook 004's monthly archive of that month (monthly/storage/…) instead
+  --since/--until  date range: only objects whose last-modified time recorded in the snapshot (when
+                the object was last written before the snapshot, not when it was lost) is at or after
+                --since and before --until. A date alone is midnight UTC; a time needs a zone (Z or
+                +hh:mm). Objects the snapshot recorded without a time are included and counted.
+  --prefix      only keys starting with this string (end it in '/' for a folder)
+  --into live   --apply uploads the listed objects into the LIVE bucket with upsert, the original
+                content type and cache control. The previous content of every live object it
+                overwrites is downloaded first into <artifacts>/before-storage-<bucket>-*/ (files
+                0600, index.json maps keys to files) so the change can be undone by uploading those
+                back. Nothing live is ever deleted; live objects outside the selection are untouched.
+                Refuses when the live bucket does not exist (it never creates one).
+  --into review --apply restores the listed objects into the private bucket
+                restored-<bucket>-<yyyyMMdd> instead, which it creates with an ownership marker; it
+                refuses a same-name bucket without its marker. The bucket's owner token is kept in
+                <artifacts>/review-owner-<bucket>.token (0600): a retry continues in the same bucket.
+  --only-missing  restore only objects missing live (runbook 001's loop); changed ones are listed
+                and left as they are
+  --signed-url-sample  after the apply, this many restored objects (default 5) are fetched through a
+                signed URL created with the Storage API (valid 60 s, never printed) and checked by
+                sha256: "reachable" is what the app's users will see
+  --apply       vault copies are checked against the manifest's sha256 before upload; afterwards every
+                restored object is downloaded back and its sha256 verified; an audit record (who,
+                when, bucket, objects, bytes, before-image, snapshot manifest key and its sha256) is
+                written to the artifacts directory. Running it again finds nothing left to do.
+  --artifacts   before-images, audit records, review owner tokens; default ./recover-artifacts
+
+Exit 1 also when a sampled signed URL is not reachable: the objects are restored and verified, but
+Storage does not serve them to the app (the failing keys and HTTP statuses are printed).
+Environment: STORAGE_URL (<SUPABASE_URL>/storage/v1) and SUPABASE_SERVICE_ROLE_KEY of the live
+project; BACKUP_BUCKET (s3 bucket, or file:///dir for a local vault), BACKUP_ENV, AWS_* / S3_ENDPOINT
+as for the nightly job; NOW (ISO time) for rehearsals over a simulated calendar.
+`;
+
 export function helpFor(topic?: string): string {
     switch (topic) {
+        case "storage":
+            return STORAGE_HELP;
         case "rows":
             return ROWS_HELP;
         case "undo":

@@ -103,3 +103,14 @@ export async function downloadStream(client: StorageClient, bucket: string, key:
     const body = unwrap(`download ${bucket}/${key}`, await client.from(bucket).download(key).asStream());
     return Readable.fromWeb(body as unknown as WebReadableStream<Uint8Array>);
 }
+
+/**
+ * storage-js turns `cacheControl` into `max-age=<value>`: a recorded "max-age=N" goes through that
+ * option, anything else ("no-cache", "public, max-age=60") as the header itself, unchanged.
+ */
+export function cacheControlOptions(metadata: Record<string, unknown>): { cacheControl?: string; headers?: Record<string, string> } {
+    const recorded = metadata.cacheControl;
+    if (typeof recorded !== "string" || recorded === "") return {};
+    const m = /^max-age=(\d+)$/.exec(recorded);
+    return m ? { cacheControl: m[1] } : { headers: { "cache-control": recorded } };
+}

@@ -20,7 +20,7 @@ import type { Readable } from "node:stream";
 import type { StorageClient } from "@supabase/storage-js";
 import { redactError } from "../redact";
 import type { BlobStore } from "../vault/blobStore";
-import { downloadStream, isStorageNotFound, listAllObjects, storageClient, storageErrorStatus, storageFailure, unwrap } from "./client";
+import { cacheControlOptions, downloadStream, isStorageNotFound, listAllObjects, storageClient, storageErrorStatus, storageFailure, unwrap } from "./client";
 import type { ManifestEntry, StorageManifest } from "./manifest";
 import { forEachLimited } from "./pool";
 
@@ -251,7 +251,7 @@ export async function restoreStorage(opts: RestoreOptions): Promise<RestoreResul
                 unwrap(`upload ${bucket}/${e.key}`, await client.from(bucket).upload(e.key, body, {
                     upsert: true,
                     contentType: e.contentType,
-                    cacheControl: typeof e.metadata.cacheControl === "string" ? e.metadata.cacheControl.replace(/^max-age=/, "") : undefined,
+                    ...cacheControlOptions(e.metadata),
                 }));
                 bytes += e.bytes;
             });

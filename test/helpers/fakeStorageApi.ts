@@ -7,6 +7,10 @@
 // every 4xx goes out as HTTP 400 with the real code in the body's statusCode ("404" for a missing
 // bucket or object, "403" for a rejected key, "409" for a duplicate); 500 stays 500. Injected
 // faults keep their own status: they stand for the gateway or an outage, not for Storage.
+// Signed URLs as Storage issues them: POST /object/sign/{bucket}/{path} {expiresIn} answers
+// {signedURL: "/object/sign/{bucket}/{path}?token=…"}, and a GET of that URL needs no key, only the
+// token (valid for that object until it expires). Uploads keep the Cache-Control they were sent
+// (storage-js sends `max-age=<cacheControl>` as a header, or `cacheControl` in a form).
 import { createHash, randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -41,14 +45,16 @@ export interface FakeStorageApi {
     url: string;
     serviceKey: string;
     buckets: Map<string, FakeBucket>;
-    /** Seeds an object without going through HTTP. */
-    putObject(bucket: string, path: string, data: Buffer | string, contentType?: string): FakeObject;
+    /** Seeds an object without going through HTTP (cacheControl default `max-age=3600`, Storage's). */
+    putObject(bucket: string, path: string, data: Buffer | string, contentType?: string, cacheControl?: string): FakeObject;
     createBucket(id: string, isPublic?: boolean): FakeBucket;
     addFault(fault: FakeFault): void;
     /** Every request seen, as `${METHOD} ${path}`. */
     requests: string[];
     /** Every object-removal request that succeeded, in order: the bucket and the keys asked for. */
     removals: { bucket: string; keys: string[] }[];
+    /** Every signed URL issued: the object it opens and until when. */
+    signedUrls: { bucket: string; key: string; expiresAt: Date }[];
     close(): Promise<void>;
 }
 
@@ -148,6 +154,8 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
     const faults: Required<FakeFault>[] = [];
     const requests: string[] = [];
     const removals: { bucket: string; keys: string[] }[] = [];
+    const signedUrls: { bucket: string; key: string; expiresAt: Date }[] = [];
+    const signTokens = new Map<string, { bucket: string; key: string; expiresAt: Date }>();
 
     function createBucket(id: string, isPublic = false): FakeBucket {
         if (buckets.has(id)) throw new HttpError(409, "BucketAlreadyExists", "The resource already exists");
@@ -162,7 +170,7 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
         return b;
     }
 
-    function putObject(bucket: string, path: string, data: Buffer | string, contentType = "application/octet-stream"): FakeObject {
+    function putObject(bucket: string, path: string, data: Buffer | string, contentType = "application/octet-stream", cacheControl = "max-age=3600"): FakeObject {
         const b = bucketOf(bucket);
         const now = new Date();
         const existing = b.objects.get(path);
@@ -170,7 +178,7 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
             id: existing?.id ?? randomUUID(),
             data: Buffer.isBuffer(data) ? data : Buffer.from(data),
             contentType,
-            cacheControl: "max-age=3600",
+            cacheControl,
             createdAt: existing?.createdAt ?? now,
             updatedAt: now,
         };
@@ -192,6 +200,7 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
         const raw = await readBody(req);
         let data = raw;
         let contentType = String(req.headers["content-type"] ?? "application/octet-stream");
+        let cacheControl = typeof req.headers["cache-control"] === "string" ? req.headers["cache-control"] : "max-age=3600";
         if (contentType.startsWith("multipart/form-data")) {
             // storage-js sends Blob bodies as FormData with the file under the empty field name.
             const form = await new Response(raw, { headers: { "content-type": contentType } }).formData();
@@ -199,14 +208,52 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
             if (!file || typeof file === "string") throw new HttpError(400, "InvalidRequest", "no file in form");
             data = Buffer.from(await file.arrayBuffer());
             contentType = file.type || "application/octet-stream";
+            const formCache = form.get("cacheControl");
+            if (typeof formCache === "string" && formCache !== "") cacheControl = `max-age=${formCache}`;
         }
-        const o = putObject(bucketId, path, data, contentType);
+        const o = putObject(bucketId, path, data, contentType, cacheControl);
         sendJson(res, 200, { Id: o.id, Key: `${bucketId}/${path}` });
+    }
+
+    function sendObject(res: http.ServerResponse, o: FakeObject, method: string): void {
+        res.writeHead(200, {
+            "content-type": o.contentType,
+            "content-length": o.data.length,
+            "cache-control": o.cacheControl,
+            etag: etagOf(o.data),
+            "last-modified": o.updatedAt.toUTCString(),
+        });
+        res.end(method === "HEAD" ? undefined : o.data);
+    }
+
+    /** GET of a signed URL: no key, only the token, which must be for this object and unexpired. */
+    function serveSigned(res: http.ServerResponse, method: string, bucketId: string, key: string, token: string | null): void {
+        const grant = token === null ? undefined : signTokens.get(token);
+        if (!grant || grant.bucket !== bucketId || grant.key !== key) throw new HttpError(400, "InvalidSignature", "invalid signature");
+        if (grant.expiresAt.getTime() < Date.now()) throw new HttpError(400, "InvalidJWT", "jwt expired");
+        const o = bucketOf(bucketId).objects.get(key);
+        if (!o) throw new HttpError(404, "NoSuchKey", "Object not found");
+        sendObject(res, o, method);
     }
 
     async function route(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
         const method = req.method ?? "GET";
         let m: RegExpExecArray | null;
+        // Before the object routes below, which would take "sign" for a bucket name.
+        if ((m = /^\/object\/sign\/([^/]+)\/(.+)$/.exec(path)) && method === "POST") {
+            const bucketId = decodeURIComponent(m[1]);
+            const key = decodeURIComponent(m[2]);
+            const body = JSON.parse((await readBody(req)).toString("utf8") || "{}") as { expiresIn?: unknown };
+            const expiresIn = Number(body.expiresIn);
+            if (!Number.isFinite(expiresIn) || expiresIn < 1) throw new HttpError(400, "InvalidRequest", "expiresIn must be a positive number");
+            if (!bucketOf(bucketId).objects.has(key)) throw new HttpError(404, "NoSuchKey", "Object not found");
+            const token = randomUUID();
+            const expiresAt = new Date(Date.now() + expiresIn * 1000);
+            signTokens.set(token, { bucket: bucketId, key, expiresAt });
+            signedUrls.push({ bucket: bucketId, key, expiresAt });
+            // Storage answers the path decoded (src/storage/object.ts signObjectUrl: decodeURI); storage-js encodeURI's the result.
+            return sendJson(res, 200, { signedURL: `/object/sign/${bucketId}/${key}?token=${token}` });
+        }
         if (path === "/bucket" && method === "GET") {
             return sendJson(res, 200, [...buckets.values()].map(bucketJson));
         }
@@ -238,15 +285,7 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
         if ((m = /^\/object\/(?:authenticated\/)?([^/]+)\/(.+)$/.exec(path)) && (method === "GET" || method === "HEAD")) {
             const o = bucketOf(decodeURIComponent(m[1])).objects.get(decodeURIComponent(m[2]));
             if (!o) throw new HttpError(404, "NoSuchKey", "Object not found");
-            res.writeHead(200, {
-                "content-type": o.contentType,
-                "content-length": o.data.length,
-                "cache-control": o.cacheControl,
-                etag: etagOf(o.data),
-                "last-modified": o.updatedAt.toUTCString(),
-            });
-            res.end(method === "HEAD" ? undefined : o.data);
-            return;
+            return sendObject(res, o, method);
         }
         if ((m = /^\/object\/([^/]+)\/(.+)$/.exec(path)) && (method === "POST" || method === "PUT")) {
             return upload(req, res, decodeURIComponent(m[1]), decodeURIComponent(m[2]));
@@ -274,13 +313,17 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
         requests.push(signature);
         const handle = async (): Promise<void> => {
             if (!url.pathname.startsWith("/storage/v1/")) throw new HttpError(404, "not_found", "not a storage path");
-            if (!authorized(req)) throw new HttpError(403, "AccessDenied", "invalid signature");
+            const signed = /^\/object\/sign\/([^/]+)\/(.+)$/.exec(path);
+            const signedGet = signed !== null && (req.method === "GET" || req.method === "HEAD");
+            // A signed URL is opened without the key: the token in its query is the authorization.
+            if (!signedGet && !authorized(req)) throw new HttpError(403, "AccessDenied", "invalid signature");
             const fault = faults.find((f) => f.times > 0 && f.match.test(signature));
             if (fault) {
                 fault.times--;
                 await readBody(req);
                 throw new HttpError(fault.status, "InternalError", "injected fault", true);
             }
+            if (signedGet) return serveSigned(res, req.method!, decodeURIComponent(signed[1]), decodeURIComponent(signed[2]), url.searchParams.get("token"));
             await route(req, res, path);
         };
         handle().catch((err: unknown) => {
@@ -300,6 +343,7 @@ export async function startFakeStorageApi(opts: { serviceKey?: string } = {}): P
         buckets,
         requests,
         removals,
+        signedUrls,
         putObject,
         createBucket,
         addFault(fault) {

@@ -87,7 +87,7 @@ describe("scripts/recover.ts", () => {
     it("--help documents every command; each command has its own help", async () => {
         const general = await cli(["--help"]);
         expect(general.code).toBe(0);
-        for (const c of ["rows", "undo", "freeze", "unfreeze"]) expect(general.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
+        for (const c of ["rows", "undo", "freeze", "unfreeze", "storage"]) expect(general.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
         const rows = await cli(["rows", "--help"]);
         expect(rows.code).toBe(0);
         expect(rows.stdout).toMatch(/--keys[\s\S]*--where[\s\S]*--apply[\s\S]*LIVE_DB_URL/);

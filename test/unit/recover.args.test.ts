@@ -9,6 +9,10 @@ import { parseColumnList, parseTableName } from "../../lib/recover/identifiers";
 import { parseCsv, readKeysFile } from "../../lib/recover/keysFile";
 import { validatePredicate } from "../../lib/recover/predicate";
 import { shapeDifferences } from "../../lib/recover/tableShape";
+import { describeFilter, printableKey, selectEntries } from "../../lib/recover/storageSelect";
+import { sampleEntries } from "../../lib/recover/storageSignedUrl";
+import { cacheControlOptions } from "../../lib/storage/client";
+import type { ManifestEntry, StorageManifest } from "../../lib/storage/manifest";
 
 describe("recover command line", () => {
     it("parses rows with defaults", () => {
@@ -142,5 +146,117 @@ describe("column comparison", () => {
         expect(
             shapeDifferences({ table: t, columns: [col("id", "integer"), col("a", "text"), col("gone", "text")] }, { table: t, columns: [col("id", "bigint"), col("a", "text"), col("added", "text")] }),
         ).toEqual(["only in the backup: gone", "only in live: added", "id: integer in the backup, bigint in live"]);
+    });
+});
+
+describe("recover storage command line", () => {
+    it("parses storage with defaults: newest snapshot, every object, dry run", () => {
+        expect(parseRecoverArgs(["storage", "--bucket", "media", "--into", "live"])).toEqual({
+            command: "storage",
+            bucket: "media",
+            snapshot: { kind: "newest" },
+            filter: {},
+            into: "live",
+            onlyMissing: false,
+            signedUrlSample: 5,
+            apply: false,
+            artifactsDir: "recover-artifacts",
+        });
+    });
+
+    it("parses the snapshot choice, the date range and the prefix", () => {
+        expect(parseRecoverArgs(["storage", "--bucket", "m", "--into", "review", "--from", "2026-03-02", "--since", "2026-03-01", "--until", "2026-03-02T12:30:00+02:00", "--prefix", "users/", "--only-missing", "--apply", "--signed-url-sample", "0"])).toMatchObject({
+            snapshot: { kind: "day", day: new Date("2026-03-02T00:00:00Z") },
+            filter: { since: new Date("2026-03-01T00:00:00Z"), until: new Date("2026-03-02T10:30:00Z"), prefix: "users/" },
+            into: "review",
+            onlyMissing: true,
+            apply: true,
+            signedUrlSample: 0,
+        });
+        expect(parseRecoverArgs(["storage", "--bucket", "m", "--into", "live", "--from", "newest"])).toMatchObject({ snapshot: { kind: "newest" } });
+        expect(parseRecoverArgs(["storage", "--bucket", "m", "--into", "live", "--monthly", "2026-02"])).toMatchObject({ snapshot: { kind: "monthly", month: new Date("2026-02-01T00:00:00Z") } });
+        expect(parseRecoverArgs(["storage", "--help"])).toEqual({ command: "help", topic: "storage" });
+    });
+
+    it("refuses bad storage usage with UsageError", () => {
+        const bad = [
+            ["storage", "--into", "live"], // no bucket
+            ["storage", "--bucket", "m"], // no --into
+            ["storage", "--bucket", "m", "--into", "prod"],
+            ["storage", "--bucket", "a/b", "--into", "live"],
+            ["storage", "--bucket", "m", "--into", "live", "--from", "2026-03-02", "--monthly", "2026-03"],
+            ["storage", "--bucket", "m", "--into", "live", "--monthly", "2026-13"],
+            ["storage", "--bucket", "m", "--into", "live", "--since", "2026-03-01T10:00"], // no zone
+            ["storage", "--bucket", "m", "--into", "live", "--since", "March 1"],
+            ["storage", "--bucket", "m", "--into", "live", "--since", "2026-03-02", "--until", "2026-03-01"],
+            ["storage", "--bucket", "m", "--into", "live", "--prefix", "/abs"],
+            ["storage", "--bucket", "m", "--into", "live", "--signed-url-sample", "-1"],
+            ["storage", "--bucket", "m", "--into", "live", "extra"],
+        ];
+        for (const argv of bad) expect(() => parseRecoverArgs(argv), argv.join(" ")).toThrow(UsageError);
+    });
+
+    it("refuses a key on the command line, as a flag or as a value, without repeating it", () => {
+        const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJl";
+        for (const argv of [
+            ["storage", "--bucket", "m", "--into", "live", "--service-role-key", "x"],
+            ["storage", "--bucket", "m", "--into", "live", `--service-key=${jwt}`],
+            ["storage", "--bucket", "m", "--into", "live", "--prefix", jwt],
+            ["storage", "--bucket", "m", "--into", "live", "--prefix", "sb_secret_abc123"],
+            ["storage", "--bucket", "m", "--into", "live", "--storage-url", "https://x.supabase.co/storage/v1"],
+        ]) {
+            let message = "";
+            try {
+                parseRecoverArgs(argv);
+            } catch (err) {
+                expect(err).toBeInstanceOf(UsageError);
+                message = (err as Error).message;
+            }
+            expect(message, argv.join(" ")).toMatch(/SUPABASE_SERVICE_ROLE_KEY in the environment only/);
+            expect(message).not.toContain(jwt);
+            expect(message).not.toContain("sb_secret_abc123");
+        }
+        // rows' --key (key columns) is not a secret flag.
+        expect(parseRecoverArgs(["rows", "--backup", "b", "--table", "t", "--key", "id", "--where", "true"])).toMatchObject({ key: ["id"] });
+    });
+});
+
+describe("recover storage selection", () => {
+    const entry = (key: string, lastModified: string): ManifestEntry => ({ key, lastModified, bytes: 1, contentType: "text/plain", metadata: {}, sha256: "0".repeat(64), vaultKey: `v/${key}` });
+    const manifest: StorageManifest = {
+        version: 1,
+        env: "prod",
+        bucket: "m",
+        takenAt: "2026-03-02T01:00:00Z",
+        public: false,
+        objects: [
+            entry("a/1", "2026-02-28T23:59:59Z"),
+            entry("a/2", "2026-03-01T00:00:00Z"),
+            entry("a/3", "2026-03-01T23:59:59Z"),
+            entry("a/4", "2026-03-02T00:00:00Z"),
+            entry("a/untimed", ""),
+            entry("b/1", "2026-03-01T10:00:00Z"),
+        ],
+    };
+
+    it("--since is inclusive, --until exclusive; objects without a time are kept and counted", () => {
+        const s = selectEntries(manifest, { since: new Date("2026-03-01"), until: new Date("2026-03-02"), prefix: "a/" });
+        expect(s.entries.map((e) => e.key)).toEqual(["a/2", "a/3", "a/untimed"]);
+        expect(s).toMatchObject({ untimed: 1, outsideRange: 2, outsidePrefix: 1 });
+        expect(selectEntries(manifest, {}).entries).toHaveLength(6);
+        expect(selectEntries(manifest, {}).untimed).toBe(0);
+        expect(describeFilter({ prefix: "a/", until: new Date("2026-03-02") })).toBe('key prefix "a/", last modified before 2026-03-02T00:00:00.000Z');
+        expect(describeFilter({})).toBe("every object");
+    });
+
+    it("prints odd keys quoted, samples evenly, and keeps cache control exactly", () => {
+        expect(printableKey("a/b c.png")).toBe("a/b c.png");
+        expect(printableKey("evil\nname")).toBe('"evil\\nname"');
+        expect(sampleEntries([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 3)).toEqual([1, 6, 10]);
+        expect(sampleEntries([1, 2], 5)).toEqual([1, 2]);
+        expect(sampleEntries([1, 2, 3], 0)).toEqual([]);
+        expect(cacheControlOptions({ cacheControl: "max-age=600" })).toEqual({ cacheControl: "600" });
+        expect(cacheControlOptions({ cacheControl: "no-cache" })).toEqual({ headers: { "cache-control": "no-cache" } });
+        expect(cacheControlOptions({})).toEqual({});
     });
 });
