@@ -32,8 +32,16 @@ export function actor(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Writes audit-<action>-<time>-<random>.json (never overwrites one); returns its path. */
 export function writeAudit(artifactsDir: string, record: AuditRecord, now = new Date()): string {
+    return writeAuditFile(artifactsDir, record, now);
+}
+
+/**
+ * Any recover command's audit record: who, when and where first, then the record; created with
+ * O_EXCL, mode 0600 and fsynced, named audit-<action>-<time>-<random>.json.
+ */
+export function writeAuditFile(artifactsDir: string, record: { action: string }, now = new Date()): string {
     fs.mkdirSync(artifactsDir, { recursive: true });
-    const file = path.join(artifactsDir, artifactName(`audit-${record.action.replace(/ /g, "-")}`, "json", now));
+    const file = path.resolve(artifactsDir, artifactName(`audit-${record.action.replace(/ /g, "-")}`, "json", now));
     const body = { who: actor(), when: now.toISOString(), host: os.hostname(), ...record };
     const fd = fs.openSync(file, "wx", 0o600);
     try {

@@ -17,23 +17,7 @@ export function parseTableName(text: string): TableName {
 
 /** "a,b" → ["a", "b"]; each a column name, quoted when it holds a comma or a dot. */
 export function parseColumnList(text: string, option: string): string[] {
-    const names: string[] = [];
-    let current = "";
-    let quoted = false;
-    for (let i = 0; i < text.length; i++) {
-        const ch = text[i];
-        if (ch === '"') {
-            if (quoted && text[i + 1] === '"') {
-                current += '"';
-                i++;
-            } else quoted = !quoted;
-        } else if (ch === "," && !quoted) {
-            names.push(current.trim());
-            current = "";
-        } else current += ch;
-    }
-    if (quoted) throw new Error(`${option} '${text}' has an unterminated double quote`);
-    names.push(current.trim());
+    const names = splitQuoted(text, ",", option).map((n) => n.trim());
     if (names.some((n) => n === "")) throw new Error(`${option} '${text}' has an empty column name`);
     const seen = new Set<string>();
     for (const n of names) {
@@ -48,6 +32,13 @@ export function displayTable(t: TableName): string {
 }
 
 function splitQualified(text: string, option: string): string[] {
+    const parts = splitQuoted(text, ".", option);
+    if (parts.some((p) => p === "")) throw new Error(`${option} '${text}' has an empty name part`);
+    return parts;
+}
+
+/** Splits on `separator` outside double quotes; a doubled quote inside quotes is one quote character. */
+function splitQuoted(text: string, separator: string, option: string): string[] {
     const parts: string[] = [];
     let current = "";
     let quoted = false;
@@ -58,13 +49,12 @@ function splitQualified(text: string, option: string): string[] {
                 current += '"';
                 i++;
             } else quoted = !quoted;
-        } else if (ch === "." && !quoted) {
+        } else if (ch === separator && !quoted) {
             parts.push(current);
             current = "";
         } else current += ch;
     }
     if (quoted) throw new Error(`${option} '${text}' has an unterminated double quote`);
     parts.push(current);
-    if (parts.some((p) => p === "")) throw new Error(`${option} '${text}' has an empty name part`);
     return parts;
 }

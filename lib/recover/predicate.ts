@@ -5,7 +5,7 @@
 // READ ONLY transaction on the copy.
 import { parse } from "libpg-query";
 
-const PLACEHOLDER = "recover_predicate_probe";
+const PROBE_TABLE = "recover_predicate_probe";
 
 /** The SELECT a predicate is checked in and run in: `SELECT … FROM <from> WHERE (<predicate>)`. */
 export function wrapPredicate(fromSql: string, predicate: string, select = "*"): string {
@@ -20,7 +20,7 @@ export async function validatePredicate(predicate: string): Promise<void> {
     if (predicate.includes("\0")) throw new Error("--where contains a NUL character");
     let tree: { stmts?: { stmt: Record<string, unknown> }[] };
     try {
-        tree = (await parse(wrapPredicate(PLACEHOLDER, predicate))) as typeof tree;
+        tree = (await parse(wrapPredicate(PROBE_TABLE, predicate))) as typeof tree;
     } catch (err) {
         throw new Error(`--where is not a valid SQL predicate: ${(err as Error).message}`);
     }
@@ -34,7 +34,7 @@ export async function validatePredicate(predicate: string): Promise<void> {
         throw new Error(`--where must be a predicate only; it adds ${extra.join(", ") || "a set operation or a limit"} to the query`);
     }
     const from = select.fromClause as { RangeVar?: { relname?: string; schemaname?: string } }[] | undefined;
-    if (from?.length !== 1 || from[0].RangeVar?.relname !== PLACEHOLDER || from[0].RangeVar?.schemaname) {
+    if (from?.length !== 1 || from[0].RangeVar?.relname !== PROBE_TABLE || from[0].RangeVar?.schemaname) {
         throw new Error("--where must be a predicate only; it changes the FROM clause");
     }
     if (!select.whereClause) throw new Error("--where must be a predicate");

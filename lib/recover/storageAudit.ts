@@ -2,10 +2,7 @@
 // recover commands' records (lib/recover/audit.ts): who, when, which bucket, how many objects and
 // bytes, the before-image, and the snapshot used (manifest key and the sha256 of its bytes).
 // Names and counts only, never object contents; the Storage URL without credentials.
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { actor, artifactName } from "./audit";
+import { writeAuditFile } from "./audit";
 
 export interface StorageAuditRecord {
     action: "recover storage";
@@ -32,15 +29,5 @@ export interface StorageAuditRecord {
 
 /** Writes audit-recover-storage-<time>-<random>.json (O_EXCL, 0600, fsynced); returns its path. */
 export function writeStorageAudit(artifactsDir: string, record: StorageAuditRecord, now = new Date()): string {
-    fs.mkdirSync(artifactsDir, { recursive: true });
-    const file = path.resolve(artifactsDir, artifactName("audit-recover-storage", "json", now));
-    const body = { who: actor(), when: now.toISOString(), host: os.hostname(), ...record };
-    const fd = fs.openSync(file, "wx", 0o600);
-    try {
-        fs.writeSync(fd, JSON.stringify(body, null, 2) + "\n");
-        fs.fsyncSync(fd);
-    } finally {
-        fs.closeSync(fd);
-    }
-    return file;
+    return writeAuditFile(artifactsDir, record, now);
 }
