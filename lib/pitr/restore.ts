@@ -16,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
 import { findPgTool } from "../postgres/binaries";
-import { freePort, stopDetachedCluster } from "../postgres/localCluster";
+import { freePort, stopDetachedCluster, type LocalCluster } from "../postgres/localCluster";
 import { quoteIdent, quoteLiteral } from "../postgres/connection";
 import { redact } from "../redact";
 import { secretEnvironment, secretValues } from "./config";
@@ -52,22 +52,12 @@ export interface ReachedTarget {
     lastCommitTime: string | null;
 }
 
-export interface RestoredCluster {
-    readonly host: string;
-    readonly port: number;
-    readonly user: string;
-    readonly password: string;
-    readonly dataDir: string;
-    /** Holds data/, the socket, our pg_hba.conf, pgBackRest's workspace and server.log. */
-    readonly rootDir: string;
-    readonly runAs?: string;
+/** A throw-away cluster like LocalCluster (stop() deletes rootDir), plus what the recovery reached. */
+export interface RestoredCluster extends LocalCluster {
     readonly target: RecoveryTarget;
     readonly backupLabel: string;
     readonly reached: ReachedTarget;
     readonly durations: { restoreMs: number; replayMs: number; promoteMs: number; totalMs: number };
-    url(database?: string): string;
-    /** Stops the server and deletes rootDir. Safe to call twice. */
-    stop(): Promise<void>;
 }
 
 const ROOT_PREFIX = "supabase-dr-pg-"; // what stopDetachedCluster accepts as ours

@@ -30,7 +30,7 @@ interface StateResource {
 const isEncryptedSecret = (v: unknown) =>
     typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG && typeof (v as Record<string, unknown>).ciphertext === "string";
 
-describe.skipIf(process.env.SUPABASE_DR_SKIP_ENGINE === "1")("a kept drill stack cleaned up from another checkout", () => {
+describe("a kept drill stack cleaned up from another checkout", () => {
     let pg: LocalCluster;
     let root: string;
     let cloneA: string;

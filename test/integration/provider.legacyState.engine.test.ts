@@ -22,7 +22,7 @@ interface StateResource {
     outputs?: Record<string, unknown>;
 }
 
-describe.skipIf(process.env.SUPABASE_DR_SKIP_ENGINE === "1")("a stack of dynamic resources, after its checkout is upgraded", () => {
+describe("a stack of dynamic resources, after its checkout is upgraded", () => {
     let pg: LocalCluster;
     let root: string;
     let checkout: string;
