@@ -8,6 +8,7 @@ import { findPgTool } from "../postgres/binaries";
 import { parseConnectionString } from "../postgres/connection";
 import { runPgTool, uriWithoutPassword } from "../postgres/tools";
 import { redact } from "../redact";
+import { toolEnvironment } from "../toolEnvironment";
 
 const execFileAsync = promisify(execFile);
 
@@ -19,7 +20,7 @@ export interface SplitFile {
 async function dumpRoles(sourceUrl: string, file: string, password: string | undefined): Promise<void> {
     // pg_dumpall is not one of lib/postgres's tools; it lives beside pg_dump.
     const bin = path.join(path.dirname(findPgTool("pg_dump")), "pg_dumpall");
-    const env = { ...process.env, ...(password ? { PGPASSWORD: password } : {}) };
+    const env = toolEnvironment({ PGPASSWORD: password });
     await execFileAsync(bin, ["--roles-only", "--no-role-passwords", "-f", file, `--dbname=${uriWithoutPassword(sourceUrl)}`], { env });
 }
 

@@ -19,6 +19,7 @@ import { findPgTool } from "../postgres/binaries";
 import { freePort, stopDetachedCluster, type LocalCluster } from "../postgres/localCluster";
 import { quoteIdent, quoteLiteral } from "../postgres/connection";
 import { redact } from "../redact";
+import { toolEnvironment } from "../toolEnvironment";
 import { secretEnvironment, secretValues } from "./config";
 import { info, type StanzaInfo } from "./info";
 import { createWorkspace, runPgBackRest, type PgBackRestContext } from "./runner";
@@ -168,7 +169,7 @@ export async function restoreToTarget(opts: PitrRestoreOptions): Promise<Restore
         const [cmd, argv] = runAs ? ["runuser", ["-u", runAs, "--", pgCtl, ...args]] : [pgCtl, args];
         const replayStarted = Date.now();
         // restore_command (archive-get) runs inside the server: it needs the repository secrets.
-        execFileSync(cmd, argv, { cwd: rootDir, env: { ...process.env, ...secretEnvironment(opts.settings, opts.secrets) }, stdio: "ignore" });
+        execFileSync(cmd, argv, { cwd: rootDir, env: toolEnvironment(secretEnvironment(opts.settings, opts.secrets)), stdio: "ignore" });
         serverStarted = true;
 
         const deadline = Date.now() + (opts.timeoutMs ?? 60 * 60_000);

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { redact } from "../redact";
+import { toolEnvironment } from "../toolEnvironment";
 import { renderConfig, secretEnvironment, secretValues, type PgServer } from "./config";
 import { assertSecretsPresent, type PitrSecrets, type PitrSettings } from "./settings";
 
@@ -41,10 +42,9 @@ const DEFAULT_TIMEOUT_MS = 30 * 60_000;
 
 /** The process environment for pgBackRest: ours, minus other tools' secrets, plus the stanza's secrets. */
 export function pgBackRestEnvironment(ctx: Pick<PgBackRestContext, "settings" | "secrets" | "env">): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    // pgBackRest needs none of the engine's secrets; a PGBACKREST_* left in our environment would silently
-    // override the generated configuration.
-    delete env.PULUMI_CONFIG_PASSPHRASE;
+    // pgBackRest needs none of the engine's or our other secrets (lib/toolEnvironment.ts); a PGBACKREST_*
+    // left in our environment would silently override the generated configuration.
+    const env = toolEnvironment();
     for (const key of Object.keys(env)) if (key.startsWith("PGBACKREST_")) delete env[key];
     return { ...env, ...ctx.env, ...secretEnvironment(ctx.settings, ctx.secrets) };
 }

@@ -4,6 +4,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { toolEnvironment } from "../toolEnvironment";
 
 export type PgTool = "initdb" | "pg_ctl" | "postgres" | "pg_dump" | "pg_dumpall" | "pg_restore" | "psql";
 
@@ -20,15 +21,24 @@ function pathDirs(): string[] {
     return (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
 }
 
+// pg_config's answer per pg_config found: Debian's is a shell script with a pipeline, and every tool
+// lookup asked it again (three processes per pg_dump, psql or pg_ctl started).
+const pgConfigAnswers = new Map<string, string | undefined>();
+
 function pgConfigBinDir(): string | undefined {
     for (const dir of pathDirs()) {
         const pgConfig = path.join(dir, "pg_config");
         if (isExecutable(pgConfig)) {
-            try {
-                return execFileSync(pgConfig, ["--bindir"], { encoding: "utf8" }).trim();
-            } catch {
-                return undefined;
+            if (!pgConfigAnswers.has(pgConfig)) {
+                let answer: string | undefined;
+                try {
+                    answer = execFileSync(pgConfig, ["--bindir"], { encoding: "utf8", env: toolEnvironment() }).trim();
+                } catch {
+                    answer = undefined;
+                }
+                pgConfigAnswers.set(pgConfig, answer);
             }
+            return pgConfigAnswers.get(pgConfig);
         }
     }
     return undefined;
@@ -84,12 +94,12 @@ function realDir(dir: string, tool: string): string | undefined {
 
 /** A tool's own version line, e.g. "pg_dump (PostgreSQL) 15.18". */
 export function toolVersionText(toolPath: string): string {
-    return execFileSync(toolPath, ["--version"], { encoding: "utf8" }).trim();
+    return execFileSync(toolPath, ["--version"], { encoding: "utf8", env: toolEnvironment() }).trim();
 }
 
 /** Major version of a client tool, e.g. 15 for "pg_dump (PostgreSQL) 15.18". */
 export function toolMajorVersion(toolPath: string): number {
-    const out = execFileSync(toolPath, ["--version"], { encoding: "utf8" });
+    const out = execFileSync(toolPath, ["--version"], { encoding: "utf8", env: toolEnvironment() });
     const m = /(\d+)(?:\.(\d+))?/.exec(out);
     if (!m) throw new Error(`could not read the version of ${toolPath} from: ${out.trim()}`);
     return Number(m[1]);

@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { findPgTool } from "./binaries";
+import { toolEnvironment } from "../toolEnvironment";
 
 const execFileAsync = promisify(execFile);
 
@@ -88,7 +89,8 @@ async function runServerTool(runAs: string | undefined, tool: string, args: stri
             encoding: "utf8",
             maxBuffer: 16 * 1024 * 1024,
             cwd,
-            ...(env ? { env: { ...process.env, ...env } } : {}),
+            // The server keeps its start-up environment for its whole life: no secret it does not need.
+            env: toolEnvironment(env),
         });
         return stdout;
     } catch (err) {
@@ -127,7 +129,7 @@ function stopAndRemove(rootDir: string, runAs: string | undefined): void {
             const [cmd, argv] = runAs
                 ? ["runuser", ["-u", runAs, "--", pgCtl, "-D", dataDir, "-m", "immediate", "-w", "stop"]]
                 : [pgCtl, ["-D", dataDir, "-m", "immediate", "-w", "stop"]];
-            execFileSync(cmd, argv, { stdio: "ignore", cwd: rootDir });
+            execFileSync(cmd, argv, { stdio: "ignore", cwd: rootDir, env: toolEnvironment() });
         } catch {
             // already stopped
         }

@@ -8,6 +8,7 @@ import { StringDecoder } from "node:string_decoder";
 import { findPgTool, type PgTool } from "./binaries";
 import { parseConnectionString } from "./connection";
 import { PgOutputRedactor, redact } from "../redact";
+import { toolEnvironment } from "../toolEnvironment";
 
 /** The URI without any password (user info or query parameter), for --dbname; libpq accepts URIs there. */
 export function uriWithoutPassword(uri: string): string {
@@ -74,10 +75,8 @@ export async function runPgTool(tool: PgTool, args: string[], opts: RunToolOptio
     const password = opts.connection ? passwordOf(opts.connection) : undefined;
     // psql reads a script in the client encoding until the script sets one: pin it, so it splits the
     // script where the SQL safety scan did (a GBK/SJIS locale would move quotes).
-    const env: NodeJS.ProcessEnv = { ...process.env, PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? "10", PGCLIENTENCODING: "UTF8" };
-    // The PostgreSQL tools need no secret of the engine's (provider processes inherit its environment).
-    delete env.PULUMI_CONFIG_PASSPHRASE;
-    if (password) env.PGPASSWORD = password;
+    // The tool gets the password of the one server it talks to, and no other secret (lib/toolEnvironment.ts).
+    const env = toolEnvironment({ PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? "10", PGCLIENTENCODING: "UTF8", PGPASSWORD: password });
     const secrets = [password];
     const lines: string[] = [];
     const matched: string[] = [];

@@ -1,0 +1,42 @@
+// The environment a child process (pg_dump, psql, pgBackRest, initdb, postgres, pg_config's shell) starts
+// with: ours, minus every secret it has no use for.
+//
+// Why: the Pulumi engine starts provider plugins with the program's whole configuration, secrets decrypted,
+// in PULUMI_CONFIG (sdk/go/common/resource/plugin/provider_plugin.go), beside the inherited
+// PULUMI_CONFIG_PASSPHRASE. Whatever the provider starts inherits both unless it is told otherwise, and a
+// scratch PostgreSQL server started by a drill keeps its start-up environment readable in
+// /proc/<pid>/environ for as long as it runs. A tool gets the one secret it needs from its caller
+// (PGPASSWORD of the server it talks to, the stanza's repository key), never the rest.
+
+/** Variables that hold secrets of the engine or of this project's configuration (see lib/infra/config.ts). */
+export const SECRET_ENVIRONMENT_VARIABLES: readonly string[] = [
+    // The engine's: decrypted program config for plugins, the secrets passphrase, a Pulumi Cloud token.
+    "PULUMI_CONFIG",
+    "PULUMI_CONFIG_PASSPHRASE",
+    "PULUMI_ACCESS_TOKEN",
+    // Ours: what CI and the README put in the environment for drills, backups and recovery.
+    "SOURCE_DB_URL",
+    "TARGET_DB_URL",
+    "LIVE_DB_URL",
+    "SUPABASE_ACCESS_TOKEN",
+    "SUPABASE_SERVICE_ROLE_KEY",
+    "API_BEARER_TOKEN",
+    "MASKING_SALT",
+];
+
+/** A copy of `base` without the secret variables, with `extra` laid over it (its secrets are the caller's choice). */
+export function toolEnvironment(extra: NodeJS.ProcessEnv = {}, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...base };
+    for (const name of SECRET_ENVIRONMENT_VARIABLES) delete env[name];
+    for (const [name, value] of Object.entries(extra)) if (value !== undefined) env[name] = value;
+    return env;
+}
+
+/**
+ * Removes the engine's secrets from this process's own environment, so nothing it starts can inherit them,
+ * including calls that pass no `env` (execFileSync's default). For the provider plugin, which gets its
+ * configuration through Configure and has no use for PULUMI_CONFIG. Our own variables stay: a CLI reads them.
+ */
+export function dropEngineSecretsFromEnvironment(): void {
+    for (const name of ["PULUMI_CONFIG", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"]) delete process.env[name];
+}
