@@ -25,12 +25,26 @@ export function redact(text: string, secrets: Iterable<string | undefined> = [])
     return redactConnectionSecrets(out);
 }
 
-/** An Error whose message has been redacted; keeps the original's name for readability. */
-export function redactError(err: unknown, secrets: Iterable<string | undefined> = []): Error {
+/**
+ * A copy of an Error with its message, stack, string fields and causes redacted. The copy keeps the
+ * original's class, name and fields (a code, an HTTP status): callers and the CLI tell errors apart
+ * by class (lib/errors.ts), and a redacted error must still say what kind it is.
+ */
+export function redactError(err: unknown, secrets: Iterable<string | undefined> = [], depth = 0): Error {
+    const list = [...secrets];
     const source = err instanceof Error ? err : new Error(String(err));
-    const clean = new Error(redact(source.message, secrets));
-    clean.name = source.name;
-    if (source.stack) clean.stack = redact(source.stack, secrets);
+    const clean = Object.create(Object.getPrototypeOf(source) as object) as Error;
+    const fields = source as unknown as Record<string, unknown>;
+    for (const key of Object.keys(source)) {
+        const value = fields[key];
+        // Child-process errors carry their stdout/stderr, an AWS error its request: strings are redacted.
+        (clean as unknown as Record<string, unknown>)[key] = typeof value === "string" ? redact(value, list) : value;
+    }
+    const hidden = (key: string, value: unknown) => Object.defineProperty(clean, key, { value, writable: true, configurable: true, enumerable: false });
+    hidden("message", redact(source.message, list));
+    if (!Object.keys(source).includes("name")) hidden("name", source.name);
+    if (source.stack) hidden("stack", redact(source.stack, list));
+    if (source.cause !== undefined) hidden("cause", depth < 10 ? redactError(source.cause, list, depth + 1) : undefined);
     return clean;
 }
 

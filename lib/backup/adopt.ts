@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { formatSha256File, parseSha256File, sha256File } from "./checksum";
 import { backupFiles, detectFormat } from "./formats";
 import { manifestPathFor, readManifest, relativeEntryPath, timestampId, writeManifest, type BackupManifest, type ManifestFile } from "./manifest";
+import { CheckFailedError, UsageError } from "../errors";
 
 export interface AdoptOptions {
     /** Backup file or supabase-trio directory. */
@@ -69,7 +70,7 @@ export async function adoptBackup(opts: AdoptOptions): Promise<AdoptResult> {
         const sha256 = await sha256File(file);
         const expected = published.get(file) ?? prior?.files.find((f) => path.basename(f.path) === path.basename(file))?.sha256;
         if (expected && expected !== sha256) {
-            throw new Error(
+            throw new CheckFailedError(
                 `checksum mismatch for ${path.basename(file)}: expected ${expected}, got ${sha256} — the backup is corrupt or was modified`,
             );
         }
@@ -77,7 +78,7 @@ export async function adoptBackup(opts: AdoptOptions): Promise<AdoptResult> {
     }
 
     const takenAt = opts.takenAt ?? prior?.takenAt ?? fs.statSync(files[0]).mtime.toISOString();
-    if (Number.isNaN(Date.parse(takenAt))) throw new Error(`takenAt '${opts.takenAt}' is not an ISO 8601 date`);
+    if (Number.isNaN(Date.parse(takenAt))) throw new UsageError(`takenAt '${opts.takenAt}' is not an ISO 8601 date`);
     const manifest: BackupManifest = {
         manifestVersion: 1,
         id,

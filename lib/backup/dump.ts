@@ -15,6 +15,7 @@ import { pgErrorText } from "../redact";
 import { takeFingerprint, type FingerprintOptions } from "../validate/fingerprint";
 import { formatSha256File, sha256File } from "./checksum";
 import { manifestPathFor, relativeEntryPath, timestampId, writeManifest, type BackupManifest } from "./manifest";
+import { EnvironmentError } from "../errors";
 
 export interface DumpOptions {
     sourceUrl: string;
@@ -37,7 +38,8 @@ export interface DumpResult {
 export function checkDumpVersion(pgDumpMajor: number, serverVersionNum: number): void {
     const serverMajor = Math.floor(serverVersionNum / 10000);
     if (pgDumpMajor < serverMajor) {
-        throw new Error(
+        throw new EnvironmentError(
+            "PRECONDITION",
             `pg_dump ${pgDumpMajor} cannot dump a PostgreSQL ${serverMajor} server: install the PostgreSQL ${serverMajor} ` +
                 `client tools (e.g. apt-get install postgresql-client-${serverMajor}) and put them on PATH`,
         );

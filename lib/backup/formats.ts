@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createGunzip } from "node:zlib";
+import { UsageError } from "../errors";
 
 export type BackupFormat = "custom" | "custom-gzip" | "plain" | "plain-gzip" | "supabase-trio";
 
@@ -49,27 +50,27 @@ function looksLikeText(head: Buffer): boolean {
 
 /** The format of a backup file or directory; throws a readable error for anything else. */
 export async function detectFormat(p: string): Promise<BackupFormat> {
-    if (!fs.existsSync(p)) throw new Error(`backup not found: ${p}`);
+    if (!fs.existsSync(p)) throw new UsageError(`backup not found: ${p}`);
     if (fs.statSync(p).isDirectory()) {
         const missing = ["schema.sql", "data.sql"].filter((f) => !fs.existsSync(path.join(p, f)));
         if (missing.length > 0) {
-            throw new Error(
+            throw new UsageError(
                 `backup directory ${p} is not a 'supabase db dump' set: missing ${missing.join(", ")} (expected roles.sql, schema.sql, data.sql)`,
             );
         }
         return "supabase-trio";
     }
     const head = readHead(p, 4096);
-    if (head.length === 0) throw new Error(`backup file ${p} is empty`);
+    if (head.length === 0) throw new UsageError(`backup file ${p} is empty`);
     if (head.subarray(0, 5).toString("latin1") === "PGDMP") return "custom";
     if (head[0] === 0x1f && head[1] === 0x8b) {
         const inner = await gunzipHead(p, 4096);
         if (inner.subarray(0, 5).toString("latin1") === "PGDMP") return "custom-gzip";
         if (looksLikeText(inner)) return "plain-gzip";
-        throw new Error(`backup file ${p} is gzip'd but holds neither SQL text nor a pg_dump custom-format archive`);
+        throw new UsageError(`backup file ${p} is gzip'd but holds neither SQL text nor a pg_dump custom-format archive`);
     }
     if (looksLikeText(head)) return "plain";
-    throw new Error(`backup file ${p} is not a recognized backup (pg_dump custom format, SQL, SQL.gz or a supabase db dump directory)`);
+    throw new UsageError(`backup file ${p} is not a recognized backup (pg_dump custom format, SQL, SQL.gz or a supabase db dump directory)`);
 }
 
 /** The files that make up a backup, in restore order. */

@@ -6,6 +6,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { EnvironmentError, ToolMissingError } from "../errors";
 
 const execFileAsync = promisify(execFile);
 const EARLY_REFRESH_MS = 5 * 60_000;
@@ -39,8 +40,9 @@ export class AzureCliCredential implements TokenCredential {
             ({ stdout } = await execFileAsync(this.az, ["account", "get-access-token", "--scope", scope, "--output", "json"], { timeout: 60_000 }));
         } catch (err) {
             const e = err as { code?: string; stderr?: string; message: string };
-            const why = e.code === "ENOENT" ? "the Azure CLI (az) is not installed" : (e.stderr || e.message).trim().split("\n").pop();
-            throw new Error(`no Azure token for ${scope} (is the azure/login step before this one?): ${why}`);
+            if (e.code === "ENOENT") throw new ToolMissingError("az", `no Azure token for ${scope}: the Azure CLI (az) is not installed or not on PATH`, { cause: err });
+            const why = (e.stderr || e.message).trim().split("\n").pop();
+            throw new EnvironmentError("PRECONDITION", `no Azure token for ${scope} (is the azure/login step before this one?): ${why}`, { cause: err });
         }
         const token = parseCliToken(stdout);
         this.cache.set(scope, token);

@@ -9,6 +9,7 @@ import { DirBlobStore } from "../vault/dirStore";
 import { S3Store, type ObjectLockMode } from "../vault/s3Store";
 import { assertEnvironment } from "../vault/keys";
 import { AzureCliCredential, STORAGE_SCOPE } from "./azureCliCredential";
+import { UsageError } from "../errors";
 
 export interface VaultSettings {
     bucket: string;
@@ -55,7 +56,7 @@ type Env = Record<string, string | undefined>;
 
 function required(env: Env, name: string, purpose: string): string {
     const v = env[name];
-    if (!v) throw new Error(`${name} is not set (${purpose})`);
+    if (!v) throw new UsageError(`${name} is not set (${purpose})`);
     return v;
 }
 
@@ -63,7 +64,7 @@ export function positiveInt(env: Env, name: string, fallback: number): number {
     const raw = env[name];
     if (raw === undefined || raw === "") return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number (got ${JSON.stringify(raw)})`);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive whole number (got ${JSON.stringify(raw)})`);
     return n;
 }
 
@@ -80,18 +81,18 @@ export function vaultSettingsFromEnv(env: Env): VaultSettings {
         try {
             localDir = fileURLToPath(bucket);
         } catch {
-            throw new Error(`BACKUP_BUCKET ${JSON.stringify(bucket)} is not a file:///absolute/path URL`);
+            throw new UsageError(`BACKUP_BUCKET ${JSON.stringify(bucket)} is not a file:///absolute/path URL`);
         }
-        if (!path.isAbsolute(localDir)) throw new Error(`BACKUP_BUCKET ${JSON.stringify(bucket)} must name an absolute directory`);
+        if (!path.isAbsolute(localDir)) throw new UsageError(`BACKUP_BUCKET ${JSON.stringify(bucket)} must name an absolute directory`);
     }
     const mode = (env.OBJECT_LOCK_MODE ?? "COMPLIANCE").toUpperCase();
     if (mode !== "COMPLIANCE" && mode !== "GOVERNANCE") {
-        throw new Error(`OBJECT_LOCK_MODE must be COMPLIANCE or GOVERNANCE (got ${JSON.stringify(env.OBJECT_LOCK_MODE)})`);
+        throw new UsageError(`OBJECT_LOCK_MODE must be COMPLIANCE or GOVERNANCE (got ${JSON.stringify(env.OBJECT_LOCK_MODE)})`);
     }
     const accessKeyId = env.AWS_ACCESS_KEY_ID;
     const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-    if (accessKeyId && !secretAccessKey) throw new Error("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
-    if (!accessKeyId && secretAccessKey) throw new Error("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
+    if (accessKeyId && !secretAccessKey) throw new UsageError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+    if (!accessKeyId && secretAccessKey) throw new UsageError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
     return {
         bucket,
         region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
@@ -107,23 +108,23 @@ export function vaultSettingsFromEnv(env: Env): VaultSettings {
 export function clockOverride(env: Env): Date | undefined {
     if (!env.NOW) return undefined;
     const now = new Date(env.NOW);
-    if (Number.isNaN(now.getTime())) throw new Error(`NOW must be an ISO date (got ${JSON.stringify(env.NOW)})`);
+    if (Number.isNaN(now.getTime())) throw new UsageError(`NOW must be an ISO date (got ${JSON.stringify(env.NOW)})`);
     return now;
 }
 
 export function storageSettingsFromEnv(env: Env): StorageSettings | undefined {
     const url = env.STORAGE_URL;
     if (!url) {
-        if (env.STORAGE_BUCKETS) throw new Error("STORAGE_BUCKETS is set but STORAGE_URL is not (the project's Storage API, <SUPABASE_URL>/storage/v1)");
+        if (env.STORAGE_BUCKETS) throw new UsageError("STORAGE_BUCKETS is set but STORAGE_URL is not (the project's Storage API, <SUPABASE_URL>/storage/v1)");
         return undefined;
     }
     let parsed: URL;
     try {
         parsed = new URL(url);
     } catch {
-        throw new Error(`STORAGE_URL must be an http(s) URL such as https://<ref>.supabase.co/storage/v1 (got ${JSON.stringify(url)})`);
+        throw new UsageError(`STORAGE_URL must be an http(s) URL such as https://<ref>.supabase.co/storage/v1 (got ${JSON.stringify(url)})`);
     }
-    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error(`STORAGE_URL must be an http(s) URL (got ${JSON.stringify(url)})`);
+    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new UsageError(`STORAGE_URL must be an http(s) URL (got ${JSON.stringify(url)})`);
     const serviceKey = required(env, "SUPABASE_SERVICE_ROLE_KEY", "the service role key the storage snapshot lists and reads every bucket with");
     const buckets = (env.STORAGE_BUCKETS ?? "").split(",").map((b) => b.trim()).filter((b) => b !== "");
     return { storageUrl: url.replace(/\/+$/, ""), serviceKey, buckets: buckets.length > 0 ? buckets : undefined };
@@ -132,20 +133,20 @@ export function storageSettingsFromEnv(env: Env): StorageSettings | undefined {
 export function mirrorSettingsFromEnv(env: Env): MirrorSettings | undefined {
     const container = env.AZURE_CONTAINER;
     const mode = env.AZURE_IMMUTABILITY || "container";
-    if (mode !== "container" && mode !== "blob") throw new Error(`AZURE_IMMUTABILITY must be container or blob (got ${JSON.stringify(mode)})`);
+    if (mode !== "container" && mode !== "blob") throw new UsageError(`AZURE_IMMUTABILITY must be container or blob (got ${JSON.stringify(mode)})`);
     // "container": the container's time-based policy (ArchiveVault) makes every blob immutable and the
     // retain-until date is recorded as metadata; "blob": a blob-level policy per object, which needs
     // version-level immutability on the container.
     const retention = mode === "blob" ? "policy" : "metadata";
     if (env.AZURE_STORAGE_CONNECTION_STRING) {
-        if (!container) throw new Error("AZURE_CONTAINER is not set (the archive container the mirror writes into)");
+        if (!container) throw new UsageError("AZURE_CONTAINER is not set (the archive container the mirror writes into)");
         return { kind: "connection-string", connectionString: env.AZURE_STORAGE_CONNECTION_STRING, container, retention };
     }
     const account = env.AZURE_STORAGE_ACCOUNT;
     if (!account && !container) return undefined;
-    if (!account) throw new Error("AZURE_CONTAINER is set but AZURE_STORAGE_ACCOUNT is not (the archive's storage account)");
-    if (!container) throw new Error("AZURE_STORAGE_ACCOUNT is set but AZURE_CONTAINER is not (the archive container)");
-    if (!/^[a-z0-9]{3,24}$/.test(account)) throw new Error(`AZURE_STORAGE_ACCOUNT must be 3-24 lowercase letters and digits (got ${JSON.stringify(account)})`);
+    if (!account) throw new UsageError("AZURE_CONTAINER is set but AZURE_STORAGE_ACCOUNT is not (the archive's storage account)");
+    if (!container) throw new UsageError("AZURE_STORAGE_ACCOUNT is set but AZURE_CONTAINER is not (the archive container)");
+    if (!/^[a-z0-9]{3,24}$/.test(account)) throw new UsageError(`AZURE_STORAGE_ACCOUNT must be 3-24 lowercase letters and digits (got ${JSON.stringify(account)})`);
     return { kind: "azure-cli", accountUrl: `https://${account}.blob.core.windows.net`, container, retention };
 }
 

@@ -1,4 +1,5 @@
 // Command line of `npm run bench`.
+import { UsageError } from "../errors";
 import { parseSizeList } from "./size";
 
 export interface BenchArgs {
@@ -25,12 +26,12 @@ export function parseBenchArgs(argv: string[]): BenchArgs | "help" {
         const arg = argv[i];
         if (arg === "--help" || arg === "-h") return "help";
         const m = /^--(size|jobs|out)(?:=(.*))?$/.exec(arg);
-        if (!m) throw new Error(`unknown argument '${arg}'\n${BENCH_USAGE}`);
+        if (!m) throw new UsageError(`unknown argument '${arg}'`);
         const value = m[2] ?? argv[++i];
-        if (value === undefined || value === "") throw new Error(`--${m[1]} needs a value\n${BENCH_USAGE}`);
+        if (value === undefined || value === "") throw new UsageError(`--${m[1]} needs a value`);
         values[m[1]] = value;
     }
     const jobs = Number(values.jobs ?? DEFAULT_JOBS);
-    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new Error(`--jobs must be a whole number from 1 to 64 (got ${values.jobs})`);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be a whole number from 1 to 64 (got ${values.jobs})`);
     return { sizes: parseSizeList(values.size ?? DEFAULT_SIZE), jobs, out: values.out };
 }

@@ -2,6 +2,8 @@
 //
 // Units are binary, as in postgresql.conf and pg_size_pretty: 1 GB = 1 GiB = 2^30 bytes. Reading
 // "GB" as 10^9 would make `--size 1GB` seed a database pg_size_pretty prints as 954 MB.
+import { UsageError } from "../errors";
+
 const UNITS: Record<string, number> = {
     b: 1,
     k: 2 ** 10,
@@ -23,17 +25,17 @@ export function parseSize(text: string): number {
     const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*$/i.exec(text);
     const unit = m ? UNITS[(m[2] || "b").toLowerCase()] : undefined;
     if (!m || unit === undefined) {
-        throw new Error(`size '${text}' is not understood: use a number and a unit, e.g. 200MB, 1GB, 1.5GiB`);
+        throw new UsageError(`size '${text}' is not understood: use a number and a unit, e.g. 200MB, 1GB, 1.5GiB`);
     }
     const bytes = Math.round(Number(m[1]) * unit);
-    if (bytes <= 0) throw new Error(`size '${text}' must be greater than zero`);
+    if (bytes <= 0) throw new UsageError(`size '${text}' must be greater than zero`);
     return bytes;
 }
 
 /** Several sizes, comma-separated; benchmarked in the order given. */
 export function parseSizeList(text: string): number[] {
     const parts = text.split(",").map((s) => s.trim());
-    if (parts.some((p) => p === "")) throw new Error(`size list '${text}' has an empty entry`);
+    if (parts.some((p) => p === "")) throw new UsageError(`size list '${text}' has an empty entry`);
     return parts.map(parseSize);
 }
 

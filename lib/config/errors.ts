@@ -6,6 +6,7 @@
 // Messages never quote long or structured values: settings are not secrets, but a smoke check's
 // header may hold an API key and a masking rule may be pasted next to real data.
 import { z } from "zod";
+import { SupabaseDrError, type ErrorOptions } from "../errors";
 
 export interface ConfigIssue {
     /** Full property path, e.g. "supabase-dr:drill.restore.jobs" or "supabase-dr:targetDbUrl". */
@@ -13,18 +14,22 @@ export interface ConfigIssue {
     message: string;
 }
 
-export class ConfigError extends Error {
-    readonly code = "CONFIG_INVALID";
+/** Code CONFIG_INVALID (exit 2). */
+export class ConfigError extends SupabaseDrError {
+    declare readonly code: "CONFIG_INVALID";
     readonly issues: ConfigIssue[];
 
-    constructor(issues: ConfigIssue[]) {
-        super(issues.map(formatIssue).join("\n"));
+    /** `context` heads the message ("invalid drill settings (Pulumi.staging.yaml)"), the issues follow it indented. */
+    constructor(issues: ConfigIssue[], options: ErrorOptions & { context?: string } = {}) {
+        const lines = issues.map(formatIssue);
+        super("CONFIG_INVALID", options.context ? `${options.context}:\n${lines.map((l) => `  ${l}`).join("\n")}` : lines.join("\n"), options);
         this.name = "ConfigError";
         this.issues = issues;
     }
 }
 
 export function isConfigError(err: unknown): err is ConfigError {
+    // The code check also knows a ConfigError of another copy of this module (a provider process's bundle).
     return err instanceof ConfigError || (err as { code?: unknown } | null)?.code === "CONFIG_INVALID";
 }
 

@@ -14,6 +14,7 @@ import { FUNCTIONS_SQL, TRIGGERS_SQL, VIEWS_SQL } from "./programmability";
 import { GRANTS_SQL, POLICY_STATEMENTS } from "./security";
 import { demoRowCounts, type DemoRowCounts } from "./sizing";
 import { DEMO_TABLES, PUBLIC_TABLES, resetSequenceSql } from "./tables";
+import { RefusedError } from "../errors";
 
 export { scaleForBytes, demoRowCounts } from "./sizing";
 export { demoContentFingerprint } from "./fingerprint";
@@ -46,7 +47,7 @@ async function assertEmpty(client: Client, where: string): Promise<void> {
               where relnamespace = 'public'::regnamespace order by relname limit 1)) as found`);
     const found = r.rows[0].found;
     if (found) {
-        throw new Error(`refusing to seed ${where}: it already has ${found}; seed only a fresh, empty database`);
+        throw new RefusedError(`refusing to seed ${where}: it already has ${found}; seed only a fresh, empty database`, { code: "NOT_SCRATCH" });
     }
 }
 

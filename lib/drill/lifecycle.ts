@@ -8,6 +8,7 @@ import type { PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { timestampId } from "../backup/manifest";
 import { backendWorkspace, inlineStack, type LocalBackend } from "../pulumi/engine";
 import { formatClaim, KEEP_TAG, liveLocks, newClaim, OWNER_TAG, parseClaim, releaseClaim, stackHolder, stackLocks, type Holder, type OwnerClaim } from "./stackLocks";
+import { RefusedError, UsageError } from "../errors";
 
 export const PROJECT = "supabase-dr";
 
@@ -222,12 +223,12 @@ export async function cleanupStack(backend: LocalBackend, name: string, onOutput
     try {
         tags = await withBackendRetry(() => store.tags(name));
     } catch (err) {
-        if (classifyBackendError(err) === "gone") throw new Error(`no stack named ${name} on backend ${backend.url}`);
+        if (classifyBackendError(err) === "gone") throw new UsageError(`no stack named ${name} on backend ${backend.url}`, { cause: err });
         throw err;
     }
     // Asked for by name: kept is what it is for, and a stack named with a recent time is not a reason to wait.
     const holder = stackHolder(name, { ...tags, [KEEP_TAG]: "false" }, store.liveLocks(name));
-    if (holder && holder.kind !== "starting") throw new Error(`${describeHolder(name, holder)}: not cleaning it up`);
+    if (holder && holder.kind !== "starting") throw new RefusedError(`${describeHolder(name, holder)}: not cleaning it up`, { code: "STACK_LOCKED" });
     const outcome = await takeOverAndDestroy(store, name, false, (op) => withBackendRetry(op), onOutput);
     switch (outcome.kind) {
         case "cleaned":
@@ -235,7 +236,7 @@ export async function cleanupStack(backend: LocalBackend, name: string, onOutput
         case "gone":
             throw new Error(`${name} was removed by another run meanwhile`);
         case "held":
-            throw new Error(`${name} was taken by another run meanwhile: not cleaning it up`);
+            throw new RefusedError(`${name} was taken by another run meanwhile: not cleaning it up`, { code: "STACK_LOCKED" });
         case "failed":
             throw new Error(`cleanup of ${name} failed: ${outcome.reason}`);
     }

@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { UserDrillSettings } from "./settingsSchema";
+import { UsageError } from "../errors";
 
 type DrillVault = NonNullable<UserDrillSettings["vault"]>;
 
@@ -34,9 +35,9 @@ export function vaultAtBackupBucket(
         try {
             dir = fileURLToPath(bucket);
         } catch {
-            throw new Error(`BACKUP_BUCKET ${JSON.stringify(bucket)} is not a file:///absolute/path URL`);
+            throw new UsageError(`BACKUP_BUCKET ${JSON.stringify(bucket)} is not a file:///absolute/path URL`);
         }
-        if (!path.isAbsolute(dir)) throw new Error(`BACKUP_BUCKET ${JSON.stringify(bucket)} must name an absolute directory`);
+        if (!path.isAbsolute(dir)) throw new UsageError(`BACKUP_BUCKET ${JSON.stringify(bucket)} must name an absolute directory`);
         next = { kind: "dir", path: dir, ...adoption };
     } else {
         const region = (vault.kind === "s3" ? vault.region : undefined) ?? env.AWS_REGION;

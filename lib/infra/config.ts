@@ -11,6 +11,7 @@
 //   supabase-dr:supabase            { organization, region, instanceSize }        (optional)
 //   secrets (pulumi config set --secret): sourceDbUrl, targetDbUrl, supabaseAccessToken,
 //   apiBearerToken, maskingSalt, backendPassphrase — pushed to GitHub Actions secrets.
+import { ConfigError } from "../config/errors";
 import { parseConnectionString } from "../postgres/connection";
 
 export const INFRA_SECRET_KEYS = {
@@ -82,11 +83,11 @@ export interface InfraConfig {
 /** Reads one raw config value (already JSON-parsed for objects). */
 export type ConfigReader = (key: string) => unknown;
 
-class InfraConfigError extends Error {}
+class InfraConfigError extends ConfigError {}
 
 function fail(key: string, expected: string, got?: unknown): never {
     const shown = got === undefined ? "" : ` (got ${JSON.stringify(got)})`;
-    throw new InfraConfigError(`config supabase-dr:${key} ${expected}${shown}`);
+    throw new InfraConfigError([{ path: `supabase-dr:${key}`, message: `${expected}${shown}` }]);
 }
 
 function obj(v: unknown, key: string, required: boolean): Record<string, unknown> | undefined {

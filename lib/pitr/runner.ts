@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
+import { ExternalServiceError, ToolMissingError } from "../errors";
 import { redact } from "../redact";
 import { toolEnvironment } from "../toolEnvironment";
 import { renderConfig, secretEnvironment, secretValues, type PgServer } from "./config";
@@ -31,9 +32,10 @@ export interface RunResult {
     durationMs: number;
 }
 
-export class PgBackRestError extends Error {
+/** A pgBackRest command that failed (code PGBACKREST_FAILED, exit 5); `exitCode` is pgBackRest's own. */
+export class PgBackRestError extends ExternalServiceError {
     constructor(message: string, readonly command: string, readonly exitCode: number | null, readonly output: string) {
-        super(message);
+        super("PGBACKREST_FAILED", message);
         this.name = "PgBackRestError";
     }
 }
@@ -89,8 +91,9 @@ export async function runPgBackRest(
         const timer = setTimeout(() => child.kill("SIGTERM"), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
         child.on("error", (e) => {
             clearTimeout(timer);
-            const hint = (e as NodeJS.ErrnoException).code === "ENOENT" ? " (is pgBackRest installed? apt-get install pgbackrest)" : "";
-            reject(new PgBackRestError(`pgbackrest ${command} could not start: ${e.message}${hint}`, command, null, ""));
+            if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+                reject(new ToolMissingError("pgbackrest", `pgbackrest ${command} could not start: ${e.message} (is pgBackRest installed? apt-get install pgbackrest)`, { cause: e }));
+            } else reject(new PgBackRestError(`pgbackrest ${command} could not start: ${e.message}`, command, null, ""));
         });
         child.on("close", (code, signal) => {
             clearTimeout(timer);
@@ -108,8 +111,8 @@ export async function runPgBackRest(
 export function pgBackRestVersion(): string {
     try {
         return execFileSync("pgbackrest", ["version"], { encoding: "utf8" }).trim();
-    } catch {
-        throw new Error("pgBackRest is not installed or not on PATH (Debian: apt-get install pgbackrest)");
+    } catch (err) {
+        throw new ToolMissingError("pgbackrest", "pgBackRest is not installed or not on PATH (Debian: apt-get install pgbackrest)", { cause: err });
     }
 }
 

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { toolEnvironment } from "../toolEnvironment";
+import { ToolMissingError } from "../errors";
 
 export type PgTool = "initdb" | "pg_ctl" | "postgres" | "pg_dump" | "pg_dumpall" | "pg_restore" | "psql";
 
@@ -79,7 +80,8 @@ export function findPgTool(tool: PgTool, dirs: string[] = candidateDirs()): stri
         const candidate = path.join(dir, tool);
         if (isExecutable(candidate)) return candidate;
     }
-    throw new Error(
+    throw new ToolMissingError(
+        tool,
         `PostgreSQL tool '${tool}' was not found (looked in: ${dirs.join(", ") || "<empty PATH>"}). ` +
             `Install the PostgreSQL server and client packages (Debian: apt-get install postgresql postgresql-client) ` +
             `or put their bin directory on PATH.`,

@@ -1,6 +1,7 @@
 // Parsing and describing PostgreSQL connection URIs without ever exposing the password.
 import { Client, type ClientConfig } from "pg";
-import { redact } from "../redact";
+import { ExternalServiceError, UsageError } from "../errors";
+import { redact, redactError } from "../redact";
 
 export interface ConnectionInfo {
     host: string;
@@ -16,14 +17,14 @@ export function parseConnectionString(uri: string, label = "connection string"):
     try {
         url = new URL(uri);
     } catch {
-        throw new Error(`${label} is not a valid URI (expected postgresql://user:password@host:port/database)`);
+        throw new UsageError(`${label} is not a valid URI (expected postgresql://user:password@host:port/database)`);
     }
     if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-        throw new Error(`${label} must start with postgresql:// or postgres:// (got ${url.protocol}//)`);
+        throw new UsageError(`${label} must start with postgresql:// or postgres:// (got ${url.protocol}//)`);
     }
     const database = decodeURIComponent(url.pathname.replace(/^\//, ""));
-    if (!url.hostname) throw new Error(`${label} has no host`);
-    if (!database) throw new Error(`${label} names no database (add /<database> after the host)`);
+    if (!url.hostname) throw new UsageError(`${label} has no host`);
+    if (!database) throw new UsageError(`${label} names no database (add /<database> after the host)`);
     return {
         host: url.hostname.replace(/^\[|\]$/g, ""),
         port: url.port ? Number(url.port) : 5432,
@@ -57,7 +58,7 @@ export async function connect(uri: string, label = "database", extra: Partial<Cl
     } catch (err) {
         await client.end().catch(() => undefined);
         const reason = err instanceof Error ? err.message : String(err);
-        throw new Error(`cannot connect to ${label} at ${describe(info)}: ${redact(reason, [info.password])}`);
+        throw new ExternalServiceError("DATABASE", `cannot connect to ${label} at ${describe(info)}: ${redact(reason, [info.password])}`, { cause: redactError(err, [info.password]) });
     }
     // An idle client can still emit 'error' (e.g. the server was terminated); surface it where
     // the next query fails instead of crashing the process.

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { findPgTool } from "./binaries";
 import { toolEnvironment } from "../toolEnvironment";
+import { EnvironmentError, RefusedError } from "../errors";
 
 const execFileAsync = promisify(execFile);
 
@@ -95,7 +96,7 @@ async function runServerTool(runAs: string | undefined, tool: string, args: stri
         return stdout;
     } catch (err) {
         const e = err as { stderr?: string; stdout?: string; message: string };
-        throw new Error(`${path.basename(tool)} failed: ${(e.stderr || e.stdout || e.message).trim()}`);
+        throw new EnvironmentError("PRECONDITION", `${path.basename(tool)} failed: ${(e.stderr || e.stdout || e.message).trim()}`, { cause: err });
     }
 }
 
@@ -145,7 +146,7 @@ function stopAndRemove(rootDir: string, runAs: string | undefined): void {
 export function stopDetachedCluster(rootDir: string, runAs?: string): "stopped" | "already-gone" {
     if (!fs.existsSync(rootDir)) return "already-gone";
     if (!path.basename(rootDir).startsWith(ROOT_PREFIX) || !fs.existsSync(path.join(rootDir, "data", "PG_VERSION"))) {
-        throw new Error(`refusing to remove ${rootDir}: it is not a supabase-dr throw-away cluster directory`);
+        throw new RefusedError(`refusing to remove ${rootDir}: it is not a supabase-dr throw-away cluster directory`, { code: "NOT_SCRATCH" });
     }
     stopAndRemove(rootDir, runAs);
     return "stopped";
@@ -184,11 +185,13 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         let ids: { uid: number; gid: number };
         try {
             ids = uidOf(runAs);
-        } catch {
+        } catch (err) {
             fs.rmSync(rootDir, { recursive: true, force: true });
-            throw new Error(
+            throw new EnvironmentError(
+                "PRECONDITION",
                 `running as root, and initdb refuses root: the unprivileged user '${runAs}' does not exist ` +
                     `(install the postgresql package, which creates it, or: useradd --system ${runAs})`,
+                { cause: err },
             );
         }
         fs.chownSync(rootDir, ids.uid, ids.gid);
@@ -253,7 +256,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
             }
         }
         const log = readTail(path.join(rootDir, "server.log"));
-        throw new Error(`PostgreSQL did not start: ${String(lastError)}\n${log}`);
+        throw new EnvironmentError("PRECONDITION", `PostgreSQL did not start: ${String(lastError)}\n${log}`, { cause: lastError });
     } catch (err) {
         stopSync(cluster);
         throw err;

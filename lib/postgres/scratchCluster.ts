@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { withClient } from "./connection";
 import { detachedClusterRunning, startLocalCluster, stopDetachedCluster } from "./localCluster";
 import { systemIdentifier } from "./sourceGuard";
+import { RefusedError } from "../errors";
 
 const MARKER_FILE = "supabase-dr-owner";
 
@@ -70,9 +71,10 @@ export function destroyScratchCluster(c: Pick<ScratchCluster, "rootDir" | "runAs
         marker = undefined;
     }
     if (marker !== c.ownerToken) {
-        throw new Error(
+        throw new RefusedError(
             `refusing to remove the PostgreSQL cluster in ${c.rootDir}: it was not created by this supabase-dr ` +
                 `resource (its ownership marker is missing or belongs to another resource)`,
+            { code: "NOT_SCRATCH" },
         );
     }
     stopDetachedCluster(c.rootDir, c.runAs);

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
 import { describe, parseConnectionString, quoteIdent, quoteLiteral, withClient, withDatabase } from "./connection";
+import { RefusedError, UsageError } from "../errors";
 
 export const OWNERSHIP_PREFIX = "supabase-dr scratch database; owner token ";
 const NAME_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
@@ -23,7 +24,7 @@ export function scratchName(prefix: string, now = new Date()): string {
     const stamp = now.toISOString().replace(/[-:TZ.]/g, "").slice(0, 14);
     const name = `${prefix}_${stamp}_${randomBytes(3).toString("hex")}`.toLowerCase();
     if (!NAME_PATTERN.test(name)) {
-        throw new Error(
+        throw new UsageError(
             `scratch database prefix '${prefix}' gives an invalid name '${name}': use lowercase letters, digits and _ (max 40 characters)`,
         );
     }
@@ -78,7 +79,7 @@ export async function assertScratchDatabase(url: string, action: string): Promis
         (await c.query<{ comment: string | null }>("select shobj_description(oid, 'pg_database') as comment from pg_database where datname = current_database()")).rows[0]?.comment,
     );
     if (!comment?.startsWith(OWNERSHIP_PREFIX)) {
-        throw new Error(`refusing to ${action} ${describe(info)}: it is not a supabase-dr scratch database (no ownership marker)`);
+        throw new RefusedError(`refusing to ${action} ${describe(info)}: it is not a supabase-dr scratch database (no ownership marker)`, { code: "NOT_SCRATCH" });
     }
 }
 
@@ -96,15 +97,16 @@ export async function scratchDatabaseExists(adminUrl: string, name: string): Pro
 export async function dropScratchDatabase(adminUrl: string, name: string, ownerToken: string): Promise<"dropped" | "already-gone"> {
     const admin = parseConnectionString(adminUrl, "scratch database server");
     if (admin.database === name) {
-        throw new Error(`refusing to drop ${name}: it is the admin connection's own database (${describe(admin)})`);
+        throw new RefusedError(`refusing to drop ${name}: it is the admin connection's own database (${describe(admin)})`);
     }
     return withClient(adminUrl, "scratch database server", async (client) => {
         const ownership = await checkOwnership(client, name, ownerToken);
         if (ownership === "missing") return "already-gone";
         if (ownership === "foreign") {
-            throw new Error(
+            throw new RefusedError(
                 `refusing to drop database '${name}' on ${admin.host}:${admin.port}: it was not created by this ` +
                     `supabase-dr resource (its ownership marker is missing or belongs to another resource)`,
+                { code: "NOT_SCRATCH" },
             );
         }
         await client.query(

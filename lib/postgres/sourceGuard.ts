@@ -5,6 +5,7 @@
 // A different database on the same cluster is allowed: that is what a scratch database is.
 import type { Client } from "pg";
 import { describe, parseConnectionString, withClient } from "./connection";
+import { RefusedError } from "../errors";
 
 export interface DatabaseIdentity {
     host: string;
@@ -71,9 +72,10 @@ export function assertNotSource(target: DatabaseIdentity, sources: DatabaseIdent
                 normalHost(target.host) === normalHost(source.host) && target.port === source.port
                     ? "same host, port and database"
                     : "same server (system identifier) and database";
-            throw new Error(
+            throw new RefusedError(
                 `refusing to ${action} ${describe(target)}: it is the source database (${how}). ` +
                     `Point the target at a scratch database or project.`,
+                { code: "SOURCE_PROTECTED" },
             );
         }
     }

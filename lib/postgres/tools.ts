@@ -8,6 +8,7 @@ import { StringDecoder } from "node:string_decoder";
 import { findPgTool, type PgTool } from "./binaries";
 import { parseConnectionString } from "./connection";
 import { PgOutputRedactor, redact } from "../redact";
+import { ToolMissingError } from "../errors";
 import { toolEnvironment } from "../toolEnvironment";
 
 /** The URI without any password (user info or query parameter), for --dbname; libpq accepts URIs there. */
@@ -155,7 +156,8 @@ export async function runPgTool(tool: PgTool, args: string[], opts: RunToolOptio
             clearTimeout(timer);
             running.delete(child);
             log?.end();
-            reject(new Error(`could not run ${tool}: ${e.message}`));
+            const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+            reject(missing ? new ToolMissingError(tool, `could not run ${tool}: ${e.message}`, { cause: e }) : new Error(`could not run ${tool}: ${e.message}`, { cause: e }));
         });
         child.on("close", (code, signal) => {
             clearTimeout(timer);

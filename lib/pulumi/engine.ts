@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, type InlineProgramArgs, type LocalWorkspaceOptions, type Stack } from "@pulumi/pulumi/automation";
+import { EnvironmentError, UsageError } from "../errors";
 import { omitSourcePositions } from "./sourcePositions";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -22,14 +23,14 @@ export function ensureEngine(): string {
     const fromEnv = process.env.SUPABASE_DR_PULUMI_BIN;
     if (fromEnv) {
         if (!fs.existsSync(path.join(fromEnv, "pulumi"))) {
-            throw new Error(`SUPABASE_DR_PULUMI_BIN=${fromEnv} holds no 'pulumi' binary`);
+            throw new EnvironmentError("ENGINE_BUILD_FAILED", `SUPABASE_DR_PULUMI_BIN=${fromEnv} holds no 'pulumi' binary`);
         }
         return (cachedBinDir = fromEnv);
     }
     const script = path.join(REPO_ROOT, "scripts", "ensure-pulumi.sh");
     // Drill runs get the provider plugin from ensureProviderPlugin, not from the CLI's ~/.pulumi.
     const env = { ...process.env, SUPABASE_DR_SKIP_CLI_PLUGIN: "1" };
-    const out = execFileSync("bash", [script], { encoding: "utf8", env, stdio: ["ignore", "pipe", "inherit"] });
+    const out = buildStep("ENGINE_BUILD_FAILED", "the Pulumi engine", () => execFileSync("bash", [script], { encoding: "utf8", env, stdio: ["ignore", "pipe", "inherit"] }));
     const lines = out.trim().split("\n");
     return (cachedBinDir = lines[lines.length - 1]);
 }
@@ -45,9 +46,19 @@ let cachedPluginsDir: string | undefined;
 export function ensureProviderPlugin(): string {
     if (cachedPluginsDir) return cachedPluginsDir;
     const script = path.join(REPO_ROOT, "scripts", "ensure-provider.sh");
-    const out = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const out = buildStep("PROVIDER_BUILD_FAILED", "the supabase-dr provider plugin", () => execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }));
     const lines = out.trim().split("\n");
     return (cachedPluginsDir = lines[lines.length - 1]);
+}
+
+/** Runs an ensure-*.sh script; its own output (on stderr) says what failed, the error says which step. */
+function buildStep(code: "ENGINE_BUILD_FAILED" | "PROVIDER_BUILD_FAILED", what: string, run: () => string): string {
+    try {
+        return run();
+    } catch (err) {
+        const status = (err as { status?: number | null }).status;
+        throw new EnvironmentError(code, `${what} could not be built or found (${status == null ? (err as Error).message : `exit ${status}`}; its output is above)`, { cause: err });
+    }
 }
 
 export interface LocalBackend {
@@ -92,7 +103,7 @@ export function localBackend(opts: LocalBackendOptions = {}): LocalBackend {
         fs.mkdirSync(url.slice("file://".length), { recursive: true });
     }
     if (/^https?:\/\/(api\.)?pulumi\.com|^https:\/\/app\.pulumi/.test(url)) {
-        throw new Error("supabase-dr drills use a self-managed backend (file://, s3://, azblob://, gs://), not Pulumi Cloud");
+        throw new UsageError("supabase-dr drills use a self-managed backend (file://, s3://, azblob://, gs://), not Pulumi Cloud");
     }
     const passphrase = opts.passphrase ?? process.env.PULUMI_CONFIG_PASSPHRASE ?? randomBytes(24).toString("hex");
     const envVars: Record<string, string> = {

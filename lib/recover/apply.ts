@@ -15,6 +15,7 @@
 // updated_at stamp) shows up in the result as a row that still differs from the backup.
 import * as path from "node:path";
 import type { Client } from "pg";
+import { RefusedError, type ErrorOptions } from "../errors";
 import { ArtifactWriter, ARTIFACT_KIND, type ArtifactHeader } from "./beforeImage";
 import { computeDiff, countChanges, type RowDiff } from "./diff";
 import { displayTable } from "./identifiers";
@@ -44,7 +45,12 @@ export interface ApplyOutcome {
     stillDiffering: Record<string, number>;
 }
 
-export class ApplyRefused extends Error {}
+/** The write to live was rolled back, nothing changed (code APPLY_REFUSED, exit 3). */
+export class ApplyRefused extends RefusedError {
+    constructor(message: string, options: ErrorOptions = {}) {
+        super(message, { ...options, code: "APPLY_REFUSED" });
+    }
+}
 
 export async function applyRows(client: Client, input: ApplyInput): Promise<ApplyOutcome> {
     const { target } = input;
@@ -108,6 +114,7 @@ export async function applyRows(client: Client, input: ApplyInput): Promise<Appl
         throw new ApplyRefused(
             `apply to ${displayTable(target.table)} rolled back, nothing changed: ${describeWriteError(err, target.table)}` +
                 (writer ? ` (the before-image ${writer.file} was written but nothing it lists was changed)` : ""),
+            { cause: err },
         );
     } finally {
         writer?.close();

@@ -9,6 +9,7 @@ import type { KeysFile } from "./keysFile";
 import { wrapPredicate } from "./predicate";
 import { fetchRowsByKey, keyId, keyValues, qualified, textSelectList, type RowText } from "./rowText";
 import type { ColumnInfo } from "./tableShape";
+import { RefusedError, UsageError } from "../errors";
 
 export type Selection = { kind: "keys"; keys: KeysFile } | { kind: "where"; predicate: string };
 
@@ -30,7 +31,7 @@ export async function selectBackupRows(
     if (selection.kind === "keys") {
         const order = key.map((k) => selection.keys.columns.indexOf(k));
         if (order.some((i) => i < 0) || selection.keys.columns.length !== key.length) {
-            throw new Error(
+            throw new UsageError(
                 `the --keys file's header (${selection.keys.columns.join(", ")}) must name exactly the key columns (${key.join(", ")})`,
             );
         }
@@ -44,7 +45,7 @@ export async function selectBackupRows(
         } catch (err) {
             await client.query("rollback").catch(() => undefined);
             // The server's message may quote a value (its own or a literal the user typed): redacted.
-            throw new Error(`--where failed on the backup copy of ${displayTable(table)}: ${pgErrorText(err)}`);
+            throw new UsageError(`--where failed on the backup copy of ${displayTable(table)}: ${pgErrorText(err)}`, { cause: err });
         }
     }
     const distinct = new Map(keys.map((k) => [JSON.stringify(k), k]));
@@ -52,7 +53,7 @@ export async function selectBackupRows(
     try {
         rows = await fetchRowsByKey(client, table, columns, keyColumns, [...distinct.values()]);
     } catch (err) {
-        throw new Error(`reading the selected rows of ${displayTable(table)} from the backup copy failed (a key that does not fit the key column's type?): ${pgErrorText(err)}`);
+        throw new UsageError(`reading the selected rows of ${displayTable(table)} from the backup copy failed (a key that does not fit the key column's type?): ${pgErrorText(err)}`, { cause: err });
     }
     const found = new Set(rows.map((r) => keyId(r, key)));
     let keysNotInBackup = 0;
@@ -72,12 +73,12 @@ export function assertUsableKeys(rows: RowText[], key: string[], table: TableNam
     }
     const duplicated = [...counts.values()].filter((n) => n > 1).length;
     if (duplicated > 0) {
-        throw new Error(
+        throw new RefusedError(
             `refusing: the key (${key.join(", ")}) is not unique in the backup's ${displayTable(table)}: ` +
                 `${duplicated} selected key value(s) occur in more than one row. Choose a key the table is unique on.`,
         );
     }
     if (nullKeys > 0) {
-        throw new Error(`refusing: ${nullKeys} selected backup row(s) of ${displayTable(table)} have a NULL in the key (${key.join(", ")})`);
+        throw new RefusedError(`refusing: ${nullKeys} selected backup row(s) of ${displayTable(table)} have a NULL in the key (${key.join(", ")})`);
     }
 }

@@ -3,12 +3,14 @@
 // argv: they would show in `ps`, shell history and CI logs. LIVE_DB_URL, STORAGE_URL and
 // SUPABASE_SERVICE_ROLE_KEY are read from the environment.
 import { parseArgs } from "node:util";
+import { UsageError } from "../errors";
 import { parseColumnList, parseTableName, type TableName } from "./identifiers";
 import { DEFAULT_FREEZE_ROLES } from "./freeze";
 import type { StorageFilter } from "./storageSelect";
 import type { SnapshotChoice } from "./storageSource";
 
-export class UsageError extends Error {}
+// The project-wide UsageError (lib/errors.ts, exit 2), re-exported for recover's callers.
+export { UsageError };
 
 export const DEFAULT_ARTIFACTS_DIR = "recover-artifacts";
 
@@ -67,7 +69,7 @@ function parse(argv: string[], options: Record<string, { type: "string" | "boole
     try {
         parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     } catch (err) {
-        throw new UsageError((err as Error).message);
+        throw new UsageError((err as Error).message, { cause: err });
     }
     if (parsed.positionals.length !== positionals) {
         throw new UsageError(
@@ -203,7 +205,7 @@ export function parseRecoverArgs(argv: string[]): RecoverCommand {
                 };
             } catch (err) {
                 if (err instanceof UsageError) throw err;
-                throw new UsageError((err as Error).message);
+                throw new UsageError((err as Error).message, { cause: err });
             }
         }
         case "undo": {
@@ -223,7 +225,7 @@ export function parseRecoverArgs(argv: string[]): RecoverCommand {
                 try {
                     roles = parseColumnList(str(values.roles) ?? "", "--roles");
                 } catch (err) {
-                    throw new UsageError((err as Error).message);
+                    throw new UsageError((err as Error).message, { cause: err });
                 }
             }
             return { command: "freeze", roles, apply: values.apply === true, artifactsDir: str(values.artifacts) ?? DEFAULT_ARTIFACTS_DIR };

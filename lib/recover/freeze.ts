@@ -22,6 +22,7 @@ import * as path from "node:path";
 import type { Client } from "pg";
 import { connect, describe, parseConnectionString, quoteIdent, quoteLiteral } from "../postgres/connection";
 import { artifactName, writeAudit } from "./audit";
+import { RefusedError, UsageError } from "../errors";
 
 export const DEFAULT_FREEZE_ROLES = ["anon", "authenticated", "service_role", "authenticator"] as const;
 export const FREEZE_SETTING = "default_transaction_read_only";
@@ -77,11 +78,11 @@ async function readRoleStates(client: Client, roles: string[]): Promise<{ databa
 
 function assertFreezable(states: DbRoleState[], sessionUser: string): void {
     const missing = states.filter((s) => !s.exists).map((s) => s.role);
-    if (missing.length > 0) throw new Error(`refusing: no role ${missing.join(", ")} on live (name the application roles with --roles)`);
+    if (missing.length > 0) throw new RefusedError(`refusing: no role ${missing.join(", ")} on live (name the application roles with --roles)`);
     const superusers = states.filter((s) => s.superuser).map((s) => s.role);
-    if (superusers.length > 0) throw new Error(`refusing: ${superusers.join(", ")} is a superuser; only application roles are frozen`);
+    if (superusers.length > 0) throw new RefusedError(`refusing: ${superusers.join(", ")} is a superuser; only application roles are frozen`);
     if (states.some((s) => s.role === sessionUser)) {
-        throw new Error(`refusing: LIVE_DB_URL logs in as ${sessionUser}; freezing it would leave this tool unable to unfreeze`);
+        throw new RefusedError(`refusing: LIVE_DB_URL logs in as ${sessionUser}; freezing it would leave this tool unable to unfreeze`);
     }
 }
 
@@ -174,10 +175,10 @@ export function readFreezeArtifact(file: string): FreezeArtifact {
     try {
         data = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<FreezeArtifact>;
     } catch (err) {
-        throw new Error(`cannot read the freeze artifact ${file}: ${(err as Error).message}`);
+        throw new UsageError(`cannot read the freeze artifact ${file}: ${(err as Error).message}`, { cause: err });
     }
     if (data.kind !== FREEZE_KIND || data.version !== 1 || !Array.isArray(data.roles) || !data.database || !data.live) {
-        throw new Error(`${file} is not a supabase-dr freeze artifact`);
+        throw new UsageError(`${file} is not a supabase-dr freeze artifact`);
     }
     return data as FreezeArtifact;
 }
@@ -193,15 +194,15 @@ export interface UnfreezeOptions {
 export async function unfreeze(opts: UnfreezeOptions): Promise<{ statements: string[]; audit?: string }> {
     const artifact = readFreezeArtifact(opts.artifactPath);
     const live = describe(parseConnectionString(opts.liveUrl, "LIVE_DB_URL"));
-    if (artifact.live !== live) throw new Error(`refusing: ${opts.artifactPath} froze ${artifact.live}, but LIVE_DB_URL points at ${live}`);
+    if (artifact.live !== live) throw new RefusedError(`refusing: ${opts.artifactPath} froze ${artifact.live}, but LIVE_DB_URL points at ${live}`);
     const client = await connect(opts.liveUrl, "live database (LIVE_DB_URL)");
     try {
         const roles = artifact.roles.map((r) => r.role);
         const { database, states } = await readRoleStates(client, roles);
-        if (database !== artifact.database) throw new Error(`refusing: the artifact is for database ${artifact.database}, LIVE_DB_URL's is ${database}`);
+        if (database !== artifact.database) throw new RefusedError(`refusing: the artifact is for database ${artifact.database}, LIVE_DB_URL's is ${database}`);
         const changed = states.filter((s) => !s.exists || s.value !== "on").map((s) => s.role);
         if (changed.length > 0) {
-            throw new Error(
+            throw new RefusedError(
                 `refusing to unfreeze: the ${FREEZE_SETTING} setting of ${changed.join(", ")} is no longer the freeze's (changed or removed since); nothing was changed`,
             );
         }

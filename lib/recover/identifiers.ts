@@ -1,6 +1,7 @@
 // Names the user gives on the command line: a table as schema.table and key columns. They become SQL
 // identifiers (always quoted), never SQL text, so only their shape is checked here; whether they exist
 // is checked against the catalogs of the backup copy and of live.
+import { UsageError } from "../errors";
 
 export interface TableName {
     schema: string;
@@ -12,16 +13,16 @@ export function parseTableName(text: string): TableName {
     const parts = splitQualified(text.trim(), "--table");
     if (parts.length === 1) return { schema: "public", name: parts[0] };
     if (parts.length === 2) return { schema: parts[0], name: parts[1] };
-    throw new Error(`--table '${text}' must be <schema>.<table> (got ${parts.length} dot-separated parts)`);
+    throw new UsageError(`--table '${text}' must be <schema>.<table> (got ${parts.length} dot-separated parts)`);
 }
 
 /** "a,b" → ["a", "b"]; each a column name, quoted when it holds a comma or a dot. */
 export function parseColumnList(text: string, option: string): string[] {
     const names = splitQuoted(text, ",", option).map((n) => n.trim());
-    if (names.some((n) => n === "")) throw new Error(`${option} '${text}' has an empty column name`);
+    if (names.some((n) => n === "")) throw new UsageError(`${option} '${text}' has an empty column name`);
     const seen = new Set<string>();
     for (const n of names) {
-        if (seen.has(n)) throw new Error(`${option} names column '${n}' twice`);
+        if (seen.has(n)) throw new UsageError(`${option} names column '${n}' twice`);
         seen.add(n);
     }
     return names;
@@ -33,7 +34,7 @@ export function displayTable(t: TableName): string {
 
 function splitQualified(text: string, option: string): string[] {
     const parts = splitQuoted(text, ".", option);
-    if (parts.some((p) => p === "")) throw new Error(`${option} '${text}' has an empty name part`);
+    if (parts.some((p) => p === "")) throw new UsageError(`${option} '${text}' has an empty name part`);
     return parts;
 }
 
@@ -54,7 +55,7 @@ function splitQuoted(text: string, separator: string, option: string): string[] 
             current = "";
         } else current += ch;
     }
-    if (quoted) throw new Error(`${option} '${text}' has an unterminated double quote`);
+    if (quoted) throw new UsageError(`${option} '${text}' has an unterminated double quote`);
     parts.push(current);
     return parts;
 }

@@ -1,6 +1,7 @@
 // The --keys file: CSV whose header names the key columns, one row per key to recover. Values are
 // data: errors name the file, line and column, never the value.
 import * as fs from "node:fs";
+import { UsageError } from "../errors";
 
 export interface KeysFile {
     columns: string[];
@@ -36,7 +37,7 @@ export function parseCsv(text: string, label: string): string[][] {
             continue;
         }
         if (ch === '"') {
-            if (field !== "" || wasQuoted) throw new Error(`${label}, line ${line}: a quote inside an unquoted field`);
+            if (field !== "" || wasQuoted) throw new UsageError(`${label}, line ${line}: a quote inside an unquoted field`);
             quoted = true;
             wasQuoted = true;
         } else if (ch === ",") {
@@ -48,11 +49,11 @@ export function parseCsv(text: string, label: string): string[][] {
             record = [];
             line++;
         } else {
-            if (wasQuoted) throw new Error(`${label}, line ${line}: text after a closing quote`);
+            if (wasQuoted) throw new UsageError(`${label}, line ${line}: text after a closing quote`);
             field += ch;
         }
     }
-    if (quoted) throw new Error(`${label}: a quoted field is not closed before the end of the file`);
+    if (quoted) throw new UsageError(`${label}: a quoted field is not closed before the end of the file`);
     if (field !== "" || wasQuoted || record.length > 0) {
         endField();
         records.push(record);
@@ -66,20 +67,20 @@ export function readKeysFile(file: string): KeysFile {
     try {
         text = fs.readFileSync(file, "utf8");
     } catch (err) {
-        throw new Error(`cannot read --keys file ${file}: ${(err as Error).message}`);
+        throw new UsageError(`cannot read --keys file ${file}: ${(err as Error).message}`, { cause: err });
     }
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // spreadsheet exports start with a BOM
     const records = parseCsv(text, `--keys file ${file}`);
-    if (records.length === 0) throw new Error(`--keys file ${file} is empty: its first line must name the key columns`);
+    if (records.length === 0) throw new UsageError(`--keys file ${file} is empty: its first line must name the key columns`);
     const [header, ...rows] = records;
     const columns = header.map((h) => h.trim());
-    if (columns.some((c) => c === "")) throw new Error(`--keys file ${file}: the header has an empty column name`);
-    if (new Set(columns).size !== columns.length) throw new Error(`--keys file ${file}: the header names a column twice`);
+    if (columns.some((c) => c === "")) throw new UsageError(`--keys file ${file}: the header has an empty column name`);
+    if (new Set(columns).size !== columns.length) throw new UsageError(`--keys file ${file}: the header names a column twice`);
     rows.forEach((r, i) => {
         if (r.length !== columns.length) {
-            throw new Error(`--keys file ${file}, record ${i + 2}: ${r.length} field(s), the header has ${columns.length}`);
+            throw new UsageError(`--keys file ${file}, record ${i + 2}: ${r.length} field(s), the header has ${columns.length}`);
         }
     });
-    if (rows.length === 0) throw new Error(`--keys file ${file} has a header but no keys`);
+    if (rows.length === 0) throw new UsageError(`--keys file ${file} has a header but no keys`);
     return { columns, rows };
 }

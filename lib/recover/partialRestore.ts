@@ -13,6 +13,7 @@ import { uriWithoutPassword, runPgTool } from "../postgres/tools";
 import { readToc, writeTocList, type TocEntry } from "../restore/tocList";
 import { unavailableOn } from "../restore/extensions";
 import { displayTable, type TableName } from "./identifiers";
+import { UsageError } from "../errors";
 
 const SUPPORT_TYPES = new Set(["SCHEMA", "EXTENSION", "TYPE", "SHELL TYPE", "DOMAIN", "COLLATION", "FUNCTION"]);
 
@@ -37,9 +38,9 @@ export async function restoreTableFromArchive(
 ): Promise<PartialRestoreResult> {
     const toc = await readToc(archive);
     const tableEntry = toc.find((e) => isTableEntry(e, table, "TABLE"));
-    if (!tableEntry) throw new Error(`the backup has no table ${displayTable(table)} (pg_restore -l lists none)`);
+    if (!tableEntry) throw new UsageError(`the backup has no table ${displayTable(table)} (pg_restore -l lists none)`);
     const dataEntry = toc.find((e) => isTableEntry(e, table, "TABLE DATA"));
-    if (!dataEntry) throw new Error(`the backup has the definition of ${displayTable(table)} but no data for it (a schema-only dump?)`);
+    if (!dataEntry) throw new UsageError(`the backup has the definition of ${displayTable(table)} but no data for it (a schema-only dump?)`);
     const extensions = toc.filter((e) => e.type === "EXTENSION").map((e) => e.tag);
     const unavailable = new Set(await unavailableOn(targetUrl, extensions));
     const keep = toc.filter(

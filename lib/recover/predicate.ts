@@ -4,6 +4,7 @@
 // a UNION, an ORDER BY, a LIMIT, a locking clause would all show up in the tree). It then runs in a
 // READ ONLY transaction on the copy.
 import { parse } from "libpg-query";
+import { UsageError } from "../errors";
 
 const PROBE_TABLE = "recover_predicate_probe";
 
@@ -16,26 +17,26 @@ export function wrapPredicate(fromSql: string, predicate: string, select = "*"):
 
 /** Throws a readable error unless `predicate` is one expression usable as a WHERE clause. */
 export async function validatePredicate(predicate: string): Promise<void> {
-    if (!predicate.trim()) throw new Error("--where is empty: give a predicate such as \"created_at > '2024-05-01'\"");
-    if (predicate.includes("\0")) throw new Error("--where contains a NUL character");
+    if (!predicate.trim()) throw new UsageError("--where is empty: give a predicate such as \"created_at > '2024-05-01'\"");
+    if (predicate.includes("\0")) throw new UsageError("--where contains a NUL character");
     let tree: { stmts?: { stmt: Record<string, unknown> }[] };
     try {
         tree = (await parse(wrapPredicate(PROBE_TABLE, predicate))) as typeof tree;
     } catch (err) {
-        throw new Error(`--where is not a valid SQL predicate: ${(err as Error).message}`);
+        throw new UsageError(`--where is not a valid SQL predicate: ${(err as Error).message}`, { cause: err });
     }
     const stmts = tree.stmts ?? [];
-    if (stmts.length !== 1) throw new Error(`--where must be one expression; it makes ${stmts.length} statements`);
+    if (stmts.length !== 1) throw new UsageError(`--where must be one expression; it makes ${stmts.length} statements`);
     const select = stmts[0].stmt.SelectStmt as Record<string, unknown> | undefined;
-    if (!select) throw new Error("--where must be an expression inside a WHERE clause");
+    if (!select) throw new UsageError("--where must be an expression inside a WHERE clause");
     const allowed = new Set(["targetList", "fromClause", "whereClause", "limitOption", "op"]);
     const extra = Object.keys(select).filter((k) => !allowed.has(k));
     if (extra.length > 0 || select.op !== "SETOP_NONE" || select.limitOption !== "LIMIT_OPTION_DEFAULT") {
-        throw new Error(`--where must be a predicate only; it adds ${extra.join(", ") || "a set operation or a limit"} to the query`);
+        throw new UsageError(`--where must be a predicate only; it adds ${extra.join(", ") || "a set operation or a limit"} to the query`);
     }
     const from = select.fromClause as { RangeVar?: { relname?: string; schemaname?: string } }[] | undefined;
     if (from?.length !== 1 || from[0].RangeVar?.relname !== PROBE_TABLE || from[0].RangeVar?.schemaname) {
-        throw new Error("--where must be a predicate only; it changes the FROM clause");
+        throw new UsageError("--where must be a predicate only; it changes the FROM clause");
     }
-    if (!select.whereClause) throw new Error("--where must be a predicate");
+    if (!select.whereClause) throw new UsageError("--where must be a predicate");
 }

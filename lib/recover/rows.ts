@@ -17,6 +17,7 @@ import { validatePredicate } from "./predicate";
 import { fetchRowsByKey, keyValues, pinOutputSettings } from "./rowText";
 import { assertColumns, assertConflictTarget, assertSameShape, readTableShape } from "./tableShape";
 import { createTempCopy } from "./tempCopy";
+import { UsageError } from "../errors";
 
 export interface RecoverRowsOptions {
     backupPath: string;
@@ -50,7 +51,7 @@ export async function recoverRows(opts: RecoverRowsOptions): Promise<RecoverRows
     const progress = opts.onProgress ?? (() => undefined);
     const liveInfo = parseConnectionString(opts.liveUrl, "LIVE_DB_URL");
     const liveName = describe(liveInfo);
-    if (opts.key.length === 0) throw new Error("--key names no column");
+    if (opts.key.length === 0) throw new UsageError("--key names no column");
     if (opts.selection.kind === "where") await validatePredicate(opts.selection.predicate);
 
     const live = await connect(opts.liveUrl, "live database (LIVE_DB_URL)");
@@ -60,7 +61,7 @@ export async function recoverRows(opts: RecoverRowsOptions): Promise<RecoverRows
     try {
         await pinOutputSettings(live);
         const liveShape = await readTableShape(live, opts.table);
-        if (!liveShape) throw new Error(`live has no table ${displayTable(opts.table)} (at ${liveName})`);
+        if (!liveShape) throw new UsageError(`live has no table ${displayTable(opts.table)} (at ${liveName})`);
         assertColumns(liveShape, opts.key, "--key");
         if (opts.columns) assertColumns(liveShape, opts.columns, "--columns");
         await assertConflictTarget(live, opts.table, opts.key);
@@ -76,7 +77,7 @@ export async function recoverRows(opts: RecoverRowsOptions): Promise<RecoverRows
         tempClient = await connect(temp.url, "temporary copy");
         await pinOutputSettings(tempClient);
         const backupShape = await readTableShape(tempClient, opts.table);
-        if (!backupShape) throw new Error(`the backup has no table ${displayTable(opts.table)}`);
+        if (!backupShape) throw new UsageError(`the backup has no table ${displayTable(opts.table)}`);
         assertSameShape(backupShape, liveShape);
 
         const writable = liveShape.columns.filter((c) => !c.generated);

@@ -25,6 +25,7 @@ import { describeFilter, printableKey, selectEntries, type StorageFilter, type S
 import { checkSignedUrls, sampleEntries, type SignedUrlCheck } from "./storageSignedUrl";
 import { loadSnapshot, type ChosenSnapshot, type SnapshotChoice } from "./storageSource";
 import { uploadFromVault } from "./storageUpload";
+import { CheckFailedError, RefusedError, UsageError } from "../errors";
 
 export const DEFAULT_SIGNED_URL_SAMPLE = 5;
 
@@ -86,7 +87,7 @@ export function ownerTokenFile(artifactsDir: string, target: string): string {
 function readOwnerToken(file: string): string | undefined {
     if (!fs.existsSync(file)) return undefined;
     const token = fs.readFileSync(file, "utf8").trim();
-    if (!/^[0-9a-f]{64}$/.test(token)) throw new Error(`${file} is not a review bucket owner token (64 hex digits)`);
+    if (!/^[0-9a-f]{64}$/.test(token)) throw new UsageError(`${file} is not a review bucket owner token (64 hex digits)`);
     return token;
 }
 
@@ -154,7 +155,7 @@ async function run(opts: RecoverStorageOptions): Promise<RecoverStorageResult> {
     if (opts.into === "live" && !exists) {
         const refusal = `live bucket ${opts.bucket} does not exist in ${storageLocation(opts.storageUrl)}: recover storage never creates a live bucket. ` +
             `Create it (the snapshot recorded it as ${snapshot.manifest.public ? "public" : "private"}) and run again, or restore with --into review`;
-        if (opts.apply) throw new Error(`refusing: ${refusal}`);
+        if (opts.apply) throw new RefusedError(`refusing: ${refusal}`);
         notes.push(refusal);
     }
 
@@ -166,7 +167,7 @@ async function run(opts: RecoverStorageOptions): Promise<RecoverStorageResult> {
         const ownership = await checkBucketOwnership(client, target, ownerToken ?? newOwnerToken());
         if (ownership.state === "foreign") {
             const refusal = `review bucket ${target} exists and ${ownership.reason}; it is somebody else's (perhaps a restore made by hand today) and is left untouched`;
-            if (opts.apply) throw new Error(`refusing: ${refusal}`);
+            if (opts.apply) throw new RefusedError(`refusing: ${refusal}`);
             notes.push(`apply would refuse: ${refusal}`);
         } else if (ownership.state === "ours") {
             notes.push(`review bucket ${target} exists and is ours (owner token ${tokenFile}): objects are upserted into it`);
@@ -270,7 +271,7 @@ async function applyLive(opts: RecoverStorageOptions, client: ReturnType<typeof 
     const problems = await verifyRestoredObjects(client, opts.bucket, result.toRestore, opts.concurrency ?? 8);
     audit.verified = { objects: result.toRestore.length, failed: problems.length };
     applied.verified = result.toRestore.length - problems.length;
-    if (problems.length > 0) throw new Error(formatMismatches(opts.bucket, problems));
+    if (problems.length > 0) throw new CheckFailedError(formatMismatches(opts.bucket, problems));
 }
 
 async function applyReview(opts: RecoverStorageOptions, result: RecoverStorageResult, applied: AppliedStorage, audit: StorageAuditRecord, tokenFile: string, ownerToken: string | undefined): Promise<void> {

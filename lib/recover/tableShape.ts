@@ -3,6 +3,7 @@
 // generated and identity columns. Also the unique constraints/indexes ON CONFLICT can use.
 import type { Client } from "pg";
 import { displayTable, type TableName } from "./identifiers";
+import { RefusedError, UsageError } from "../errors";
 
 export interface ColumnInfo {
     name: string;
@@ -77,7 +78,7 @@ export function shapeDifferences(backup: TableShape, live: TableShape): string[]
 export function assertSameShape(backup: TableShape, live: TableShape): void {
     const problems = shapeDifferences(backup, live);
     if (problems.length > 0) {
-        throw new Error(
+        throw new RefusedError(
             `refusing: the columns of ${displayTable(live.table)} differ between the backup and live (${problems.join("; ")}). ` +
                 `Recover into a table of the backup's shape (path B), or migrate live first.`,
         );
@@ -89,10 +90,10 @@ export function assertColumns(shape: TableShape, names: string[], option: string
     const byName = new Map(shape.columns.map((c) => [c.name, c]));
     const missing = names.filter((n) => !byName.has(n));
     if (missing.length > 0) {
-        throw new Error(`${option}: ${displayTable(shape.table)} has no column ${missing.join(", ")} (columns: ${shape.columns.map((c) => c.name).join(", ")})`);
+        throw new UsageError(`${option}: ${displayTable(shape.table)} has no column ${missing.join(", ")} (columns: ${shape.columns.map((c) => c.name).join(", ")})`);
     }
     const generated = names.filter((n) => byName.get(n)!.generated);
-    if (generated.length > 0) throw new Error(`${option}: ${generated.join(", ")} is a generated column; the server computes it`);
+    if (generated.length > 0) throw new UsageError(`${option}: ${generated.join(", ")} is a generated column; the server computes it`);
 }
 
 /**
@@ -116,7 +117,7 @@ export async function assertConflictTarget(client: Client, table: TableName, key
     const wanted = [...key].sort().join("\u0000");
     if (r.rows.some((row) => [...row.columns].sort().join("\u0000") === wanted)) return;
     const have = r.rows.map((row) => `${row.name} (${row.columns.join(", ")})`);
-    throw new Error(
+    throw new RefusedError(
         `refusing: live ${displayTable(table)} has no unique constraint or unique index on exactly (${key.join(", ")}), ` +
             `which INSERT … ON CONFLICT needs` + (have.length > 0 ? `; unique on: ${have.join("; ")}` : "; it has no unique index at all"),
     );

@@ -19,6 +19,7 @@ import { identify, sameServer } from "../postgres/sourceGuard";
 import { restoreBackup } from "../restore/restore";
 import type { TableName } from "./identifiers";
 import { restoreTableFromArchive } from "./partialRestore";
+import { RefusedError } from "../errors";
 
 export interface TempCopyOptions {
     backupPath: string;
@@ -70,9 +71,10 @@ export async function createTempCopy(opts: TempCopyOptions): Promise<TempCopy> {
     try {
         const [live, temp] = [await identify(opts.liveUrl, "live database (LIVE_DB_URL)"), await identify(adminUrl, "temporary server")];
         if (sameServer(live, temp)) {
-            throw new Error(
+            throw new RefusedError(
                 `refusing: LIVE_DB_URL (${describe(live)}) is on the temporary server (${describe(parseConnectionString(adminUrl))}); ` +
                     `the temporary copy must live on a throw-away server`,
+                { code: "SOURCE_PROTECTED" },
             );
         }
         scratch = await createScratchDatabase(adminUrl, "recover");

@@ -6,6 +6,7 @@
 // Dry run by default. The undo keeps its own before-image (made: "undo"), so it can be undone in turn.
 import * as path from "node:path";
 import type { Client } from "pg";
+import { RefusedError, type ErrorOptions } from "../errors";
 import { sha256File } from "../backup/checksum";
 import { connect, describe, parseConnectionString } from "../postgres/connection";
 import { artifactName, writeAudit } from "./audit";
@@ -105,7 +106,12 @@ export interface UndoOutcome {
     artifact?: string;
 }
 
-export class UndoRefused extends Error {}
+/** The undo was rolled back, nothing changed (code UNDO_REFUSED, exit 3). */
+export class UndoRefused extends RefusedError {
+    constructor(message: string, options: ErrorOptions = {}) {
+        super(message, { ...options, code: "UNDO_REFUSED" });
+    }
+}
 
 /** Applies the undo in one transaction; refuses (changing nothing) when any row drifted. */
 export async function applyUndo(client: Client, artifactPath: string, artifactFile: string, lockTimeoutMs: number): Promise<UndoOutcome> {
@@ -147,7 +153,7 @@ export async function applyUndo(client: Client, artifactPath: string, artifactFi
     } catch (err) {
         await client.query("rollback").catch(() => undefined);
         if (err instanceof UndoRefused) throw err;
-        throw new UndoRefused(`undo of ${displayTable(header.table)} rolled back, nothing changed: ${describeWriteError(err, header.table)}`);
+        throw new UndoRefused(`undo of ${displayTable(header.table)} rolled back, nothing changed: ${describeWriteError(err, header.table)}`, { cause: err });
     } finally {
         writer?.close();
     }
@@ -174,7 +180,7 @@ export async function recoverUndo(opts: RecoverUndoOptions): Promise<RecoverUndo
     const artifact = readArtifact(opts.artifactPath);
     const liveName = describe(parseConnectionString(opts.liveUrl, "LIVE_DB_URL"));
     if (artifact.header.live !== liveName) {
-        throw new Error(
+        throw new RefusedError(
             `refusing: ${opts.artifactPath} was made against ${artifact.header.live}, but LIVE_DB_URL points at ${liveName}`,
         );
     }

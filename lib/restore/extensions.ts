@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as readline from "node:readline";
 import { finished } from "node:stream/promises";
 import { withClient } from "../postgres/connection";
+import { EnvironmentError } from "../errors";
 
 /** pg_dump writes each CREATE EXTENSION on one line, e.g. `CREATE EXTENSION IF NOT EXISTS "pg_graphql" WITH SCHEMA "graphql";`. */
 const CREATE_EXTENSION = /^CREATE EXTENSION (?:IF NOT EXISTS )?("(?:[^"]|"")+"|[A-Za-z0-9_-]+)/;
@@ -45,7 +46,8 @@ export interface ExtensionPlan {
 export function planExtensions(unavailable: string[], allowMissing: readonly string[]): ExtensionPlan {
     const refused = unavailable.filter((e) => !allowMissing.includes(e));
     if (refused.length > 0) {
-        throw new Error(
+        throw new EnvironmentError(
+            "PRECONDITION",
             `the backup creates extension(s) ${refused.join(", ")} that the target server does not have; the target was not ` +
                 `touched. Install them on the target, or accept their absence with drill setting ` +
                 `restore.allowMissingExtensions: [${refused.map((r) => JSON.stringify(r)).join(", ")}]`,

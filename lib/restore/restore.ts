@@ -26,6 +26,7 @@ import { decideRoles, type DrillServer } from "./rolesGuard";
 import { assertSafeSqlBackup } from "./sqlSafety";
 import { finishPlatform, prepareRoles, preparePlatform, sourceHasAuthSchema, type PlatformMode, type PlatformPrepared, type SupabaseTargetContext } from "./supabaseTarget";
 import { belongsToExtension, readToc, tocExtensions, writeTocList } from "./tocList";
+import { CheckFailedError, UsageError } from "../errors";
 
 export interface RestoreOptions {
     manifestPath: string;
@@ -75,7 +76,7 @@ function compileAllowList(patterns: string[] = []): RegExp[] {
         try {
             return new RegExp(p);
         } catch (err) {
-            throw new Error(`allowErrors pattern /${p}/ is not a valid regular expression: ${(err as Error).message}`);
+            throw new UsageError(`allowErrors pattern /${p}/ is not a valid regular expression: ${(err as Error).message}`, { cause: err });
         }
     });
 }
@@ -90,7 +91,7 @@ export async function verifyBackup(manifestPath: string): Promise<BackupManifest
         const detail = mismatches
             .map((m) => `${path.basename(m.name)}: expected ${m.expected}, got ${m.actual}`)
             .join("; ");
-        throw new Error(`backup ${manifest.id} failed its checksum check (${detail}); the target was not touched`);
+        throw new CheckFailedError(`backup ${manifest.id} failed its checksum check (${detail}); the target was not touched`);
     }
     return manifest;
 }

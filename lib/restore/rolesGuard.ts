@@ -8,6 +8,7 @@
 // would go back to their values at dump time). Anywhere else the answer is "refuse, and say how".
 import { describe } from "../postgres/connection";
 import { sameServer, type DatabaseIdentity } from "../postgres/sourceGuard";
+import { RefusedError } from "../errors";
 
 export type RolesDecision =
     | { apply: true; reason: string }
@@ -57,7 +58,7 @@ export function decideRoles(target: DatabaseIdentity, sources: DatabaseIdentity[
 
 /** The error for a refused decision: what happened and how to proceed. */
 export function rolesRefusal(what: string, decision: RolesDecision & { apply: false }): Error {
-    return new Error(
+    return new RefusedError(
         `refusing to apply ${what}: roles are cluster-wide and ${decision.reason}. ` +
             `Run the drill on its own throw-away cluster (leave TARGET_DB_URL unset), or set SOURCE_DB_URL to the ` +
             `reachable source so the servers' identities can be compared.`,

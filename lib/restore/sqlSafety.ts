@@ -19,6 +19,7 @@ import { metaCommandProblem } from "./psqlMetaRules";
 import { readPsqlScript } from "./psqlScriptReader";
 import { EXCERPT_CHARS } from "./sqlExcerpt";
 import { checkStatement } from "./sqlStatementRules";
+import { RefusedError } from "../errors";
 
 export interface SqlSafetyProblem {
     file: string;
@@ -114,7 +115,7 @@ export async function assertSafeSqlBackup(
     }
     if (problems.length === 0) return;
     const more = problems.length >= MAX_PROBLEMS ? `\n  (stopped after ${MAX_PROBLEMS} problems)` : "";
-    throw new Error(
+    throw new RefusedError(
         `refusing to run this SQL backup: psql would act outside the target database or run something the check ` +
             `cannot read (restore a dump made without --create, without psql meta-commands; roles only in roles.sql):\n` +
             problems.map((p) => `  ${p.file}:${p.line}: ${p.reason}${p.text ? `: ${p.text}` : ""}`).join("\n") +

@@ -3,6 +3,7 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { StorageClient, type FileObject } from "@supabase/storage-js";
+import { ExternalServiceError } from "../errors";
 
 export const LIST_PAGE_SIZE = 1000;
 
@@ -17,11 +18,11 @@ export function unwrap<T>(what: string, result: { data: T | null; error: unknown
 }
 
 /** A storage-js error as a labelled Error: "what: message (HTTP 400, statusCode 404)". */
-export function storageFailure(what: string, error: unknown): Error {
+export function storageFailure(what: string, error: unknown): ExternalServiceError {
     const e = error as { message?: string; status?: number };
     const meant = storageErrorStatus(error);
     const status = e.status ? ` (HTTP ${e.status}${meant !== undefined && meant !== e.status ? `, statusCode ${meant}` : ""})` : "";
-    return new Error(`${what}: ${e.message ?? String(error)}${status}`);
+    return new ExternalServiceError("STORAGE_API", `${what}: ${e.message ?? String(error)}${status}`, { cause: error });
 }
 
 /**

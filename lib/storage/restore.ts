@@ -23,6 +23,7 @@ import type { BlobStore } from "../vault/blobStore";
 import { cacheControlOptions, downloadStream, isStorageNotFound, listAllObjects, storageClient, storageErrorStatus, storageFailure, unwrap } from "./client";
 import type { ManifestEntry, StorageManifest } from "./manifest";
 import { forEachLimited } from "./pool";
+import { CheckFailedError, RefusedError, withMessageSuffix } from "../errors";
 
 /** Where the ownership marker lives inside a restored bucket. */
 export const OWNER_MARKER_KEY = ".supabase-dr/restore-owner.json";
@@ -178,11 +179,12 @@ async function writeMarker(client: StorageClient, bucket: string, ownerToken: st
     unwrap(`write the ownership marker of ${bucket}`, await client.from(bucket).upload(OWNER_MARKER_KEY, body, { contentType: "application/json", upsert: false }));
 }
 
-function refuseRestoreInto(bucket: string, reason: string): Error {
-    return new Error(
+function refuseRestoreInto(bucket: string, reason: string): RefusedError {
+    return new RefusedError(
         `refusing to restore into bucket ${bucket}: ${reason}. It may be a real restore (runbook 001 path C) made today; ` +
             `it is left untouched. Restore into another bucket (targetBucket), or, once you have checked that nobody needs ${bucket}, ` +
             `delete it yourself and run again`,
+        { code: "NOT_SCRATCH" },
     );
 }
 
@@ -195,7 +197,7 @@ async function claimTargetBucket(client: StorageClient, bucket: string, ownerTok
     if (ownership.state === "foreign") throw refuseRestoreInto(bucket, ownership.reason);
     if (ownership.state === "ours") {
         // Restored production files must never become reachable by URL.
-        if (ownership.public) throw new Error(`target bucket ${bucket} exists and is public; refusing to restore into it`);
+        if (ownership.public) throw new RefusedError(`target bucket ${bucket} exists and is public; refusing to restore into it`, { code: "NOT_SCRATCH" });
         return false;
     }
     const created = await client.createBucket(bucket, { public: false });
@@ -210,7 +212,7 @@ async function claimTargetBucket(client: StorageClient, bucket: string, ownerTok
         // to delete a bucket that is not empty, so this cannot take anybody's objects with it.
         const undo = await client.deleteBucket(bucket);
         const cleanup = undo.error ? `; removing the new, empty bucket failed too, delete ${bucket} by hand` : `; the new bucket ${bucket} was removed`;
-        throw new Error(`${(err as Error).message}${cleanup}`);
+        throw withMessageSuffix(err, cleanup);
     }
     return true;
 }
@@ -236,11 +238,11 @@ export async function restoreStorage(opts: RestoreOptions): Promise<RestoreResul
     const ownerToken = opts.ownerToken ?? newOwnerToken();
     try {
         if (bucket === manifest.bucket) {
-            throw new Error(`refusing to restore into the original bucket ${bucket}: restore into restored-${manifest.bucket}-<yyyyMMdd> and swap after approval`);
+            throw new RefusedError(`refusing to restore into the original bucket ${bucket}: restore into restored-${manifest.bucket}-<yyyyMMdd> and swap after approval`, { code: "SOURCE_PROTECTED" });
         }
         if (manifest.objects.some((e) => e.key === OWNER_MARKER_KEY)) {
             // Restoring it would overwrite our marker with somebody else's (a snapshot of a restored bucket).
-            throw new Error(`the snapshot of ${manifest.bucket} holds an object at ${OWNER_MARKER_KEY}, the key of supabase-dr's ownership marker: remove it from the source bucket (it came from a restored bucket) and take a new snapshot`);
+            throw new RefusedError(`the snapshot of ${manifest.bucket} holds an object at ${OWNER_MARKER_KEY}, the key of supabase-dr's ownership marker: remove it from the source bucket (it came from a restored bucket) and take a new snapshot`);
         }
         const client = storageClient(opts.storageUrl, opts.serviceKey);
         const createdHere = await claimTargetBucket(client, bucket, ownerToken, manifest.bucket);
@@ -256,7 +258,7 @@ export async function restoreStorage(opts: RestoreOptions): Promise<RestoreResul
                 bytes += e.bytes;
             });
             const problems = await verifyRestoredObjects(client, bucket, manifest.objects, opts.concurrency ?? 8);
-            if (problems.length > 0) throw new Error(formatMismatches(bucket, problems));
+            if (problems.length > 0) throw new CheckFailedError(formatMismatches(bucket, problems));
             return { bucket, objects: manifest.objects.length, bytes, ownerToken };
         } catch (err) {
             if (!createdHere) throw err;
@@ -266,7 +268,7 @@ export async function restoreStorage(opts: RestoreOptions): Promise<RestoreResul
                 () => `the partly restored bucket ${bucket} was removed`,
                 (e: Error) => `removing the partly restored bucket ${bucket} failed too, delete it by hand: ${e.message}`,
             );
-            throw new Error(`${(err as Error).message}\n(${cleanup})`);
+            throw withMessageSuffix(err, `\n(${cleanup})`);
         }
     } catch (err) {
         throw redactError(err, [opts.serviceKey, ownerToken]);
@@ -287,13 +289,14 @@ export interface RemoveOptions {
 export async function removeRestoredBucket(storageUrl: string, serviceKey: string, bucket: string, owner: RemoveOptions): Promise<"removed" | "already-gone"> {
     const secrets = [serviceKey, owner.ownerToken ?? ""].filter((s) => s !== "");
     try {
-        if (owner.original !== undefined && bucket === owner.original) throw new Error(`refusing to delete the original bucket ${bucket}`);
+        if (owner.original !== undefined && bucket === owner.original) throw new RefusedError(`refusing to delete the original bucket ${bucket}`, { code: "SOURCE_PROTECTED" });
         const client = storageClient(storageUrl, serviceKey);
         if (!owner.ownerToken) {
             if (!(await bucketExists(storageUrl, serviceKey, bucket))) return "already-gone";
-            throw new Error(
+            throw new RefusedError(
                 `refusing to empty or delete bucket ${bucket}: no owner token was recorded for it (made by a supabase-dr version without ownership markers), ` +
                     `so it cannot be told apart from somebody else's bucket. Check it by hand, delete it yourself if it is a drill's, then remove the resource from the state`,
+                { code: "NOT_SCRATCH" },
             );
         }
         return await removeOwnedBucket(client, bucket, owner.ownerToken);
@@ -306,9 +309,10 @@ async function removeOwnedBucket(client: StorageClient, bucket: string, ownerTok
     const ownership = await checkBucketOwnership(client, bucket, ownerToken);
     if (ownership.state === "missing") return "already-gone";
     if (ownership.state === "foreign") {
-        throw new Error(
+        throw new RefusedError(
             `refusing to empty or delete bucket ${bucket}: ${ownership.reason}, so this supabase-dr restore did not create it. ` +
                 `It is left untouched: check it by hand, and if it is a drill's leftover delete it yourself, then remove the resource from the state (pulumi state delete <urn>)`,
+            { code: "NOT_SCRATCH" },
         );
     }
     // Collected first, removed after: removing while paging by offset would skip entries. The marker
@@ -322,7 +326,7 @@ async function removeOwnedBucket(client: StorageClient, bucket: string, ownerTok
     // Storage deletes only empty buckets, so the marker cannot outlive this step. Should the delete
     // fail, the empty bucket can no longer prove it is ours, and it is left for a person to delete.
     const deleted = await client.deleteBucket(bucket);
-    if (deleted.error) throw new Error(`${storageFailure(`delete bucket ${bucket}`, deleted.error).message}; it is empty and its marker is gone: delete the empty bucket ${bucket} by hand`);
+    if (deleted.error) throw withMessageSuffix(storageFailure(`delete bucket ${bucket}`, deleted.error), `; it is empty and its marker is gone: delete the empty bucket ${bucket} by hand`);
     return "removed";
 }
 

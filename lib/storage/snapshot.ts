@@ -47,6 +47,7 @@ import {
     MANIFEST_VERSION, manifestKey, monthlyManifestKey, monthlyObjectVaultKey, objectVaultKey, parseManifest, type ManifestEntry, type StorageManifest,
 } from "./manifest";
 import { forEachLimited } from "./pool";
+import { RefusedError, UsageError } from "../errors";
 
 export interface SnapshotOptions {
     /** `<SUPABASE_URL>/storage/v1` */
@@ -260,7 +261,7 @@ async function snapshotBucket(client: StorageClient, bucket: string, isPublic: b
     const { store, env, now } = opts;
     const key = manifestKey(env, bucket, now);
     if (await store.head(key)) {
-        throw new Error(`a snapshot of bucket ${bucket} for ${dayPath(now)} is already in the vault (${key}); one snapshot per bucket per day`);
+        throw new RefusedError(`a snapshot of bucket ${bucket} for ${dayPath(now)} is already in the vault (${key}); one snapshot per bucket per day`);
     }
     const primary: Target = { store, previous: await previousEntries(store, opts, bucket, true), stats: emptyStats(bucket, key) };
     const targets = [primary];
@@ -336,7 +337,7 @@ export async function snapshotStorage(opts: SnapshotOptions): Promise<SnapshotRe
         const wanted = opts.buckets ? new Set(opts.buckets) : undefined;
         if (wanted) {
             const missing = [...wanted].filter((b) => !all.some((x) => x.id === b));
-            if (missing.length > 0) throw new Error(`bucket(s) not found in Storage: ${missing.join(", ")}`);
+            if (missing.length > 0) throw new UsageError(`bucket(s) not found in Storage: ${missing.join(", ")}`);
         }
         const mirror: Target | undefined = opts.mirror && { store: opts.mirror, previous: new Map(), stats: emptyStats("", "") };
         const buckets: BucketSnapshot[] = [];

@@ -17,6 +17,8 @@ import {
     type V1ProjectWithDatabaseResponse,
     type V1ServiceHealthResponse,
 } from "supabase-management-js";
+import { ExternalServiceError, UsageError, type ErrorOptions } from "../errors";
+import { redactError } from "../redact";
 import { DEFAULT_RETRY_POLICY, apiFailureMessage, apiMessageOf, decideRetry, type AttemptFailure, type RetryPolicy } from "./retryPolicy";
 
 export const DEFAULT_API_BASE_URL = "https://api.supabase.com";
@@ -53,15 +55,16 @@ export interface SupabaseApiOptions {
     onRetry?: (event: RetryEvent) => void;
 }
 
-/** A failed Management API call; the message is already redacted. */
-export class SupabaseApiError extends Error {
+/** A failed Management API call (code SUPABASE_API, exit 5); the message is already redacted. */
+export class SupabaseApiError extends ExternalServiceError {
     constructor(
         message: string,
         readonly operation: string,
         readonly status: number | undefined,
         readonly attempts: number,
+        options: ErrorOptions = {},
     ) {
-        super(message);
+        super("SUPABASE_API", message, options);
         this.name = "SupabaseApiError";
     }
 }
@@ -90,7 +93,7 @@ export class SupabaseApi {
     private readonly secrets: string[];
 
     constructor(private readonly opts: SupabaseApiOptions) {
-        if (!opts.accessToken) throw new Error("Supabase accessToken is required (a personal access token, sbp_…)");
+        if (!opts.accessToken) throw new UsageError("Supabase accessToken is required (a personal access token, sbp_…)");
         const baseUrl = (opts.apiBaseUrl ?? DEFAULT_API_BASE_URL).replace(/\/+$/, "");
         this.management = new SupabaseManagementAPI({ accessToken: opts.accessToken, baseUrl });
         this.policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
@@ -125,6 +128,8 @@ export class SupabaseApi {
                         operation,
                         undefined,
                         attempt,
+                        // Redacted too: the CLI does not know this client's secrets (a generated password).
+                        { cause: redactError(err, this.secrets) },
                     );
                 }
             }

@@ -5,10 +5,11 @@
 // state can never delete somebody's real project.
 import { randomBytes } from "node:crypto";
 import { V1CreateProjectBodyDesiredInstanceSize, type ApiKeyResponse, type V1CreateProjectBody, type V1ProjectWithDatabaseResponse } from "supabase-management-js";
-import { redact } from "../redact";
+import { redactError } from "../redact";
 import { SupabaseApi, isApiStatus, systemClock, type Clock, type RetryEvent } from "./client";
 import { directUrl, poolerUrl, projectApiUrl, projectApiUrlProblem, type PoolMode } from "./connectionStrings";
 import { readinessTimeoutMessage, type RetryPolicy } from "./retryPolicy";
+import { ExternalServiceError, RefusedError, UsageError, withMessageSuffix } from "../errors";
 
 export type HealthService = "auth" | "db" | "db_postgres_user" | "pooler" | "realtime" | "rest" | "storage" | "pg_bouncer";
 
@@ -137,7 +138,7 @@ function regionFields(region: string): Pick<V1CreateProjectBody, "region_selecti
 export async function createScratchProject(req: ScratchProjectRequest, deps: LifecycleDeps = {}): Promise<ScratchProject> {
     const problems = validateProjectRequest(req);
     if (problems.length > 0) {
-        throw new Error(`invalid Supabase scratch project request: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`);
+        throw new UsageError(`invalid Supabase scratch project request: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`);
     }
     const clock = deps.clock ?? systemClock;
     const prefix = req.namePrefix ?? DEFAULT_NAME_PREFIX;
@@ -163,7 +164,7 @@ export async function createScratchProject(req: ScratchProjectRequest, deps: Lif
         })
         .catch((err: Error) => {
             // Name the project: after lost responses it may exist anyway, and this is how to find it.
-            throw new Error(`${err.message} (creating project '${name}' in organization '${req.organization}')`);
+            throw withMessageSuffix(err, ` (creating project '${name}' in organization '${req.organization}')`);
         });
     const ref = created.ref;
 
@@ -190,8 +191,7 @@ export async function createScratchProject(req: ScratchProjectRequest, deps: Lif
         // A half-created project costs money and counts against the organization's project
         // limit, and the engine records nothing when create fails: remove it now.
         const cleanup = await deleteCreatedProject(api, ref);
-        const message = redact((err as Error).message ?? String(err), [req.accessToken, dbPassword]);
-        throw new Error(`${message} (${cleanup})`);
+        throw withMessageSuffix(redactError(err, [req.accessToken, dbPassword]), ` (${cleanup})`);
     }
 }
 
@@ -222,7 +222,7 @@ export async function waitUntilReady(api: SupabaseApi, ref: string, opts: ReadyO
         lastStatus = project.status;
         detail = undefined;
         if (DEAD_STATUSES.has(project.status)) {
-            throw new Error(`project ${ref} failed to come up: status ${project.status}`);
+            throw new ExternalServiceError("SUPABASE_API", `project ${ref} failed to come up: status ${project.status}`);
         }
         if (project.status === "ACTIVE_HEALTHY") {
             const health = await api.servicesHealth(ref, opts.services);
@@ -236,7 +236,7 @@ export async function waitUntilReady(api: SupabaseApi, ref: string, opts: ReadyO
                 .join(", ")}`;
         }
         const left = deadline - clock.now();
-        if (left <= 0) throw new Error(readinessTimeoutMessage(ref, opts.timeoutMs, lastStatus, detail));
+        if (left <= 0) throw new ExternalServiceError("SUPABASE_API", readinessTimeoutMessage(ref, opts.timeoutMs, lastStatus, detail));
         await clock.sleep(Math.min(opts.pollIntervalMs, left));
     }
 }
@@ -249,7 +249,7 @@ export function pickKeys(ref: string, keys: ApiKeyResponse[]): { anonKey: string
     const serviceRoleKey = byName("service_role") ?? byType("secret");
     if (!anonKey || !serviceRoleKey) {
         const seen = keys.map((k) => k.name).join(", ") || "none";
-        throw new Error(`project ${ref} returned no ${!anonKey ? "anon" : "service_role"} API key (keys seen: ${seen})`);
+        throw new ExternalServiceError("SUPABASE_API", `project ${ref} returned no ${!anonKey ? "anon" : "service_role"} API key (keys seen: ${seen})`);
     }
     return { anonKey, serviceRoleKey };
 }
@@ -287,9 +287,10 @@ export async function deleteScratchProject(req: DeleteScratchProjectRequest, dep
 /** Throws unless the project at `ref` carries the exact generated name we stored. */
 export function assertOwnedProject(ref: string, remoteName: string, storedName: string, prefix: string): void {
     if (remoteName !== storedName || !isScratchProjectName(remoteName, prefix)) {
-        throw new Error(
+        throw new RefusedError(
             `refusing to delete Supabase project ${ref} ('${remoteName}'): this resource created '${storedName}' ` +
                 `(a '${prefix}-<timestamp>-<suffix>' scratch project), so the project at that ref is not ours`,
+            { code: "NOT_SCRATCH" },
         );
     }
 }

@@ -15,6 +15,7 @@ import {
 } from "@azure/storage-blob";
 import type { TokenCredential } from "@azure/core-auth";
 import { sha256Tap } from "../backup/checksum";
+import { CheckFailedError, RefusedError } from "../errors";
 import { assertCopySource, type BlobStore, type PutOptions, type StoredObject } from "./blobStore";
 
 export type AzureRetentionMode = "policy" | "metadata";
@@ -63,7 +64,7 @@ export class AzureBlobStore implements BlobStore {
     private async assertUnlocked(key: string, action: string): Promise<void> {
         const existing = await this.head(key);
         if (existing?.retainUntil && existing.retainUntil.getTime() > this.clock().getTime()) {
-            throw new Error(`${action} refused: ${key} is retained until ${existing.retainUntil.toISOString()}`);
+            throw new RefusedError(`${action} refused: ${key} is retained until ${existing.retainUntil.toISOString()}`, { code: "RETENTION_REFUSED" });
         }
     }
 
@@ -86,7 +87,7 @@ export class AzureBlobStore implements BlobStore {
         if (sha256 !== opts.sha256 || bytes !== opts.bytes) {
             // Not yet locked, so the bad copy can still be removed.
             await blob.deleteIfExists();
-            throw new Error(`checksum mismatch for ${key}: declared sha256 ${opts.sha256} (${opts.bytes} bytes), uploaded ${sha256} (${bytes} bytes)`);
+            throw new CheckFailedError(`checksum mismatch for ${key}: declared sha256 ${opts.sha256} (${opts.bytes} bytes), uploaded ${sha256} (${bytes} bytes)`);
         }
         if (opts.retainUntil && this.retention === "policy") {
             await blob.setImmutabilityPolicy({ expiriesOn: opts.retainUntil, policyMode: "Unlocked" });

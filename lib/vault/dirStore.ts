@@ -9,6 +9,7 @@ import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { sha256Tap } from "../backup/checksum";
+import { CheckFailedError, RefusedError } from "../errors";
 import { assertCopySource, type BlobStore, type PutOptions, type StoredObject } from "./blobStore";
 
 interface MetaFile {
@@ -59,7 +60,7 @@ export class DirBlobStore implements BlobStore {
     private async assertUnlocked(key: string, action: string): Promise<void> {
         const existing = await this.head(key);
         if (existing?.retainUntil && existing.retainUntil.getTime() > this.clock().getTime()) {
-            throw new Error(`${action} refused: ${key} is retained until ${existing.retainUntil.toISOString()}`);
+            throw new RefusedError(`${action} refused: ${key} is retained until ${existing.retainUntil.toISOString()}`, { code: "RETENTION_REFUSED" });
         }
     }
 
@@ -76,8 +77,8 @@ export class DirBlobStore implements BlobStore {
             await pipeline(body, tap, fs.createWriteStream(tmp));
             const sha256 = hashed.digest();
             const bytes = hashed.bytes();
-            if (sha256 !== opts.sha256) throw new Error(`checksum mismatch for ${key}: declared ${opts.sha256}, got ${sha256}`);
-            if (bytes !== opts.bytes) throw new Error(`size mismatch for ${key}: declared ${opts.bytes}, got ${bytes}`);
+            if (sha256 !== opts.sha256) throw new CheckFailedError(`checksum mismatch for ${key}: declared ${opts.sha256}, got ${sha256}`);
+            if (bytes !== opts.bytes) throw new CheckFailedError(`size mismatch for ${key}: declared ${opts.bytes}, got ${bytes}`);
             const meta: MetaFile = {
                 bytes,
                 lastModified: this.clock().toISOString(),

@@ -11,6 +11,7 @@ import type { BackupManifest } from "../backup/manifest";
 import { redact } from "../redact";
 import type { BlobStore } from "./blobStore";
 import { dbPrefix } from "./keys";
+import { UsageError } from "../errors";
 
 export const DEFAULT_RPO_SECONDS = 24 * 3600;
 
@@ -71,7 +72,7 @@ export function isStale(age: number, rpoSeconds: number): boolean {
 export function parseRpoSeconds(text: string | undefined): number {
     if (text === undefined || text === "") return DEFAULT_RPO_SECONDS;
     const n = Number(text);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`RPO_SECONDS must be a positive whole number of seconds (got ${JSON.stringify(text)})`);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`RPO_SECONDS must be a positive whole number of seconds (got ${JSON.stringify(text)})`);
     return n;
 }
 

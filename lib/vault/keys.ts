@@ -3,6 +3,8 @@
 // monthly/... Shared by the vault's lifecycle rules, the IAM policies and the backup job, so the three
 // can never disagree about where a backup lives. Dates are UTC: a 23:30 backup in Manila and one in
 // Lisbon land in the same day folder as the 01:00 UTC schedule that produced them.
+import { UsageError } from "../errors";
+
 
 // Environment names end up inside IAM resource ARNs: "*" or "?" there would widen a policy, so the
 // alphabet is deliberately narrow.
@@ -11,7 +13,7 @@ const ENV_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** Throws unless `env` is a usable environment name ("prod", "staging", "drill-1", ...). */
 export function assertEnvironment(env: string): void {
     if (typeof env !== "string" || !ENV_NAME.test(env)) {
-        throw new Error(
+        throw new UsageError(
             `environment must be 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit (got ${JSON.stringify(env)})`,
         );
     }
@@ -29,7 +31,7 @@ function hasControlCharacters(text: string): boolean {
 function assertSegment(what: string, name: string): void {
     if (typeof name !== "string" || name.length === 0 || name.includes("/") || name === "." || name === ".."
         || hasControlCharacters(name)) {
-        throw new Error(`${what} must be a non-empty name without "/" or control characters, and not "." or ".." (got ${JSON.stringify(name)})`);
+        throw new UsageError(`${what} must be a non-empty name without "/" or control characters, and not "." or ".." (got ${JSON.stringify(name)})`);
     }
 }
 

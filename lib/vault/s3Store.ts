@@ -10,6 +10,7 @@
 // object's S3 checksum is a checksum of part checksums, which no one can compare with `sha256sum`.
 import { Readable } from "node:stream";
 import { sha256Tap } from "../backup/checksum";
+import { CheckFailedError, ExternalServiceError, RefusedError, type ErrorOptions } from "../errors";
 import {
     AbortMultipartUploadCommand,
     CompleteMultipartUploadCommand,
@@ -47,10 +48,11 @@ export interface S3StoreOptions {
     queueSize?: number;
 }
 
-/** A delete or overwrite the store refused because the object version is under retention. */
-export class RetentionRefusedError extends Error {
-    constructor(message: string, readonly code: string) {
-        super(message);
+/** A delete or overwrite the store refused because the object version is under retention (code RETENTION_REFUSED, exit 3). */
+export class RetentionRefusedError extends RefusedError {
+    /** @param serviceCode S3's error code, e.g. AccessDenied. */
+    constructor(message: string, readonly serviceCode: string, options: ErrorOptions = {}) {
+        super(message, { ...options, code: "RETENTION_REFUSED" });
         this.name = "RetentionRefusedError";
     }
 }
@@ -66,11 +68,11 @@ function fromS3Error(err: unknown, what: string): Error {
         // Only a refusal on Object Lock's authority is a retention refusal: an IAM or bucket-policy
         // AccessDenied (same code, other message) is reported as the failure it is.
         if (isObjectLockRefusal(code, err.message)) {
-            return new RetentionRefusedError(`${what} refused (${code}): ${err.message}`, code);
+            return new RetentionRefusedError(`${what} refused (${code}): ${err.message}`, code, { cause: err });
         }
-        return new Error(`${what} failed (${code}, HTTP ${err.$metadata.httpStatusCode ?? "?"}): ${err.message}`);
+        return new ExternalServiceError("S3", `${what} failed (${code}, HTTP ${err.$metadata.httpStatusCode ?? "?"}): ${err.message}`, { cause: err });
     }
-    return new Error(`${what} failed: ${(err as Error).message}`);
+    return new ExternalServiceError("S3", `${what} failed: ${(err as Error).message}`, { cause: err });
 }
 
 function isNotFound(err: unknown): boolean {
@@ -137,7 +139,7 @@ export class S3Store implements BlobStore {
         const actual = hashed.digest();
         const bytes = hashed.bytes();
         if (actual !== opts.sha256 || bytes !== opts.bytes) {
-            throw new Error(
+            throw new CheckFailedError(
                 `upload of ${this.location}/${key}: the content sent (${bytes} bytes, sha256 ${actual}) does not match ` +
                     `the claimed ${opts.bytes} bytes, sha256 ${opts.sha256}; the stored version ${versionId ?? "?"} will fail verification`,
             );

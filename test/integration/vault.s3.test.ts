@@ -54,7 +54,8 @@ describe("S3Store on an S3 server with Object Lock", () => {
         const refused = await store.delete("db/t/locked.txt", first.versionId).then(() => undefined, (e: unknown) => e);
         expect(refused).toBeInstanceOf(RetentionRefusedError);
         // AWS and the gateway both answer AccessDenied "... protected by object lock".
-        expect((refused as RetentionRefusedError).code).toBe("AccessDenied");
+        expect((refused as RetentionRefusedError).serviceCode).toBe("AccessDenied");
+        expect((refused as RetentionRefusedError).code).toBe("RETENTION_REFUSED");
         expect((refused as RetentionRefusedError).message).toMatch(/object lock/i);
         await expect(store.delete("db/t/locked.txt")).rejects.toBeInstanceOf(RetentionRefusedError);
         expect((await store.head("db/t/locked.txt"))?.versionId).toBe(first.versionId);

@@ -138,12 +138,12 @@ describe("GitHub environments", () => {
 
 describe("config validation", () => {
     it.each([
-        [{ "supabase-dr:aws": { objectLockMode: "GOVERNANCE" } }, "prod", /supabase-dr:aws\.objectLockMode must be COMPLIANCE on prod/],
-        [{ "supabase-dr:aws": { retentionDays: 0 } }, "staging", /supabase-dr:aws\.retentionDays must be a whole number ≥ 1 \(got 0\)/],
-        [{ "supabase-dr:aws": { retentionDays: 10, dailyRetentionDays: 7 } }, "staging", /aws\.dailyRetentionDays must be ≥ aws\.retentionDays/],
-        [{ "supabase-dr:azure": { location: "westeurope", accountName: "Bad_Name" } }, "staging", /azure\.accountName must be 3-24 lowercase/],
-        [{ "supabase-dr:environment": "PROD!" }, "prod", /supabase-dr:environment must be a short lowercase name/],
-        [{ "supabase-dr:github": { owner: "acme", repository: "supabase-dr" } }, "prod", /github\.reviewers must name at least one/],
+        [{ "supabase-dr:aws": { objectLockMode: "GOVERNANCE" } }, "prod", /supabase-dr:aws\.objectLockMode: must be COMPLIANCE on prod/],
+        [{ "supabase-dr:aws": { retentionDays: 0 } }, "staging", /supabase-dr:aws\.retentionDays: must be a whole number ≥ 1 \(got 0\)/],
+        [{ "supabase-dr:aws": { retentionDays: 10, dailyRetentionDays: 7 } }, "staging", /aws\.dailyRetentionDays: must be ≥ aws\.retentionDays/],
+        [{ "supabase-dr:azure": { location: "westeurope", accountName: "Bad_Name" } }, "staging", /azure\.accountName: must be 3-24 lowercase/],
+        [{ "supabase-dr:environment": "PROD!" }, "prod", /supabase-dr:environment: must be a short lowercase name/],
+        [{ "supabase-dr:github": { owner: "acme", repository: "supabase-dr" } }, "prod", /github\.reviewers: must name at least one/],
     ])("rejects %j on %s", async (override, stack, message) => {
         await expect(buildStack(stack, override)).rejects.toThrow(message);
     });
