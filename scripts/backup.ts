@@ -2,10 +2,13 @@
 // (lib/backupJob/run.ts) and a snapshot of every configured Storage bucket (lib/storage/snapshot.ts),
 // both into the vault and, when configured, the same objects into the Azure archive.
 // Both parts run even when the other fails (a broken dump must not also cost the night's files).
-// Exit 0 when everything configured is in the vault and the mirror; 1 on any failure; 2 on bad configuration.
+// Exit 0 when everything configured is in the vault and the mirror; 1 when a part failed (both parts
+// ran); otherwise the code of the error (lib/cli/run.ts: 2 bad configuration, 4 the Azure CLI missing, …).
 import { backupSettingsFromEnv, mirrorStoreFor, secretsOf, vaultStoreFor, warmUpMirror, type BackupSettings } from "../lib/backupJob/config";
 import { dailyRetainUntil, monthlyRetainUntil } from "../lib/backupJob/plan";
 import { runBackup, type BackupJobResult } from "../lib/backupJob/run";
+import { runCli } from "../lib/cli/run";
+import { UsageError } from "../lib/errors";
 import { redact } from "../lib/redact";
 import { snapshotStorage, type SnapshotResult } from "../lib/storage/snapshot";
 
@@ -80,19 +83,13 @@ async function main(): Promise<number> {
     const known = new Set(["--split", "--json", "--require-storage", "--require-mirror"]);
     const unknown = args.filter((a) => !known.has(a));
     const secrets = secretsOf(process.env);
-    let settings: BackupSettings;
-    try {
-        if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(" ")}`);
-        settings = backupSettingsFromEnv(process.env);
-        if (args.includes("--require-storage") && !settings.storage) {
-            throw new Error("STORAGE_URL is not set (--require-storage): the project's Storage API, <SUPABASE_URL>/storage/v1");
-        }
-        if (args.includes("--require-mirror") && !settings.mirror) {
-            throw new Error("AZURE_STORAGE_ACCOUNT and AZURE_CONTAINER are not set (--require-mirror): the Azure archive");
-        }
-    } catch (err) {
-        process.stderr.write(`backup: ${redact((err as Error).message, secrets)}\n\n${USAGE}\n`);
-        return 2;
+    if (unknown.length > 0) throw new UsageError(`unknown argument(s): ${unknown.join(" ")}`);
+    const settings: BackupSettings = backupSettingsFromEnv(process.env);
+    if (args.includes("--require-storage") && !settings.storage) {
+        throw new UsageError("STORAGE_URL is not set (--require-storage): the project's Storage API, <SUPABASE_URL>/storage/v1");
+    }
+    if (args.includes("--require-mirror") && !settings.mirror) {
+        throw new UsageError("AZURE_STORAGE_ACCOUNT and AZURE_CONTAINER are not set (--require-mirror): the Azure archive");
     }
     const log = (line: string) => process.stderr.write(`backup: ${redact(line, secrets)}\n`);
     const now = settings.now ?? new Date();
@@ -145,7 +142,4 @@ async function main(): Promise<number> {
     return failed.length > 0 ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-    process.stderr.write(`backup: ${redact((err as Error).message, secretsOf(process.env))}\n`);
-    process.exit(1);
-});
+runCli("backup", main, { secrets: () => secretsOf(process.env), usage: USAGE });

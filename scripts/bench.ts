@@ -23,6 +23,7 @@ import { scaleForBytes, seedSupabaseLikeDatabase } from "../lib/demo/seed";
 import type { DrillSettings } from "../lib/drill/config";
 import { withClient } from "../lib/postgres/connection";
 import { startLocalCluster } from "../lib/postgres/localCluster";
+import { runCli } from "../lib/cli/run";
 import { redact } from "../lib/redact";
 import { takeFingerprint } from "../lib/validate";
 import { BENCH_USAGE, parseBenchArgs, type BenchArgs } from "../lib/bench/args";
@@ -182,22 +183,14 @@ async function main(args: BenchArgs): Promise<number> {
 }
 
 if (require.main === module) {
-    let args: ReturnType<typeof parseBenchArgs>;
-    try {
-        args = parseBenchArgs(process.argv.slice(2));
-    } catch (err) {
-        process.stderr.write(`[bench] ${(err as Error).message}\n`);
-        process.exit(2);
-    }
-    if (args === "help") {
-        process.stdout.write(BENCH_USAGE + "\n");
-        process.exit(0);
-    }
-    main(args).then(
-        (code) => process.exit(code),
-        (err) => {
-            process.stderr.write(redact(`[bench] failed: ${(err as Error).message}\n`, secrets));
-            process.exit(1);
+    runCli(
+        "bench",
+        () => {
+            const args = parseBenchArgs(process.argv.slice(2));
+            if (args !== "help") return main(args);
+            process.stdout.write(BENCH_USAGE + "\n");
+            return 0;
         },
+        { secrets: () => secrets, usage: BENCH_USAGE },
     );
 }

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { seedSupabaseLikeDatabase } from "../lib/demo/seed";
 import type { DrillSettings } from "../lib/drill/config";
+import { runCli } from "../lib/cli/run";
 import { runDrill } from "../lib/drill/run";
 import { withClient } from "../lib/postgres/connection";
 import { startLocalCluster } from "../lib/postgres/localCluster";
@@ -87,12 +88,4 @@ async function main(): Promise<number> {
     }
 }
 
-if (require.main === module) {
-    main().then(
-        (code) => process.exit(code),
-        (err) => {
-            process.stderr.write(`[demo] failed: ${(err as Error).message}\n`);
-            process.exit(1);
-        },
-    );
-}
+if (require.main === module) runCli("demo", main);

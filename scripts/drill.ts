@@ -1,15 +1,17 @@
 // The drill command: `npm run drill -- [flags]`. Runs one restore drill as an ephemeral Pulumi stack
-// (lib/drill/run.ts) and exits non-zero when the drill fails. Inputs follow runbook 003's names.
+// (lib/drill/run.ts). Exit 0 PASS, 1 FAIL; an error exits with its class's code (lib/cli/run.ts: 2 bad
+// flags or settings, 3 a refused cleanup, 4 the engine missing, …). Inputs follow runbook 003's names.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
-import { parseArgs } from "node:util";
 import * as yaml from "js-yaml";
-import { formatIssue, isConfigError, type ConfigIssue } from "../lib/config/errors";
+import { parseCliArgs } from "../lib/cli/args";
+import { runCli } from "../lib/cli/run";
+import { ConfigError, isConfigError, type ConfigIssue } from "../lib/config/errors";
+import { UsageError } from "../lib/errors";
 import { CONFIG_NAMESPACE, DRILL_CONFIG_KEY, drillSecretIssues, parseUserDrillSettings, type DrillSecrets, type UserDrillSettings } from "../lib/drill/config";
 import { vaultAtBackupBucket } from "../lib/drill/vaultOverride";
-import { redact } from "../lib/redact";
 import { defaultSupabaseChecks } from "../lib/smoke/checks";
 
 // The drill engine (Automation API, the components and their providers) is loaded only once the
@@ -51,15 +53,13 @@ Inputs (flags win over environment variables):
 URLs given as flags must not hold passwords (the process list shows arguments): use the variables.
 With --backend, PULUMI_CONFIG_PASSPHRASE is required (later runs must decrypt the drill stacks).`;
 
-function fail(message: string): never {
-    process.stderr.write(`drill: ${message}\n\n${USAGE}\n`);
-    process.exit(2);
+function fail(message: string, cause?: unknown): never {
+    throw new UsageError(message, cause === undefined ? {} : { cause });
 }
 
 /** Settings errors are the user's to fix: the list alone, no usage text and no stack trace. */
-function failConfig(where: string, issues: ConfigIssue[]): never {
-    process.stderr.write(`drill: invalid drill settings (${where}):\n${issues.map((i) => `  ${formatIssue(i)}\n`).join("")}`);
-    process.exit(2);
+function failConfig(where: string, issues: ConfigIssue[], cause: unknown): never {
+    throw new ConfigError(issues, { context: `invalid drill settings (${where})`, cause });
 }
 
 // The drill stack's secret keys as this command's users know them.
@@ -78,7 +78,7 @@ function loadSettingsFile(file: string): unknown {
     try {
         text = fs.readFileSync(file, "utf8");
     } catch (err) {
-        fail(`cannot read settings file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        fail(`cannot read settings file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
     }
     try {
         return file.endsWith(".json") ? JSON.parse(text) : yaml.load(text);
@@ -123,14 +123,14 @@ function checkedSettings(sources: { label: string; value: unknown }[]): UserDril
         try {
             merged = { ...merged, ...(parseUserDrillSettings(value) as Record<string, unknown>) };
         } catch (err) {
-            if (isConfigError(err)) failConfig(label, err.issues);
+            if (isConfigError(err)) failConfig(label, err.issues, err);
             throw err;
         }
     }
     try {
         return parseUserDrillSettings(merged);
     } catch (err) {
-        if (isConfigError(err)) failConfig(sources.map((s) => s.label).join(" + "), err.issues);
+        if (isConfigError(err)) failConfig(sources.map((s) => s.label).join(" + "), err.issues, err);
         throw err;
     }
 }
@@ -145,7 +145,7 @@ function defaultBackend(): { url: string; passphrase?: string } {
 }
 
 async function main(): Promise<number> {
-    const { values } = parseArgs({
+    const { values } = parseCliArgs({
         options: {
             env: { type: "string" },
             source: { type: "string" },
@@ -214,7 +214,7 @@ async function main(): Promise<number> {
             try {
                 moved = vaultAtBackupBucket(settings.vault, bucket, process.env);
             } catch (err) {
-                fail((err as Error).message);
+                fail((err as Error).message, err);
             }
             if (moved) settings.vault = moved.vault;
             process.stdout.write(`${moved ? moved.note : "BACKUP_BUCKET not used: the settings have no drill.vault (the drill dumps SOURCE_DB_URL now)"}\n`);
@@ -265,11 +265,7 @@ async function main(): Promise<number> {
     }
 }
 
-main().then(
-    (code) => process.exit(code),
-    (err) => {
-        const secrets = [process.env.SOURCE_DB_URL, process.env.TARGET_DB_URL, process.env.SUPABASE_ACCESS_TOKEN, process.env.API_BEARER_TOKEN, process.env.MASKING_SALT];
-        process.stderr.write(`drill: ${redact((err as Error).message ?? String(err), secrets)}\n`);
-        process.exit(1);
-    },
-);
+runCli("drill", main, {
+    secrets: () => [process.env.SOURCE_DB_URL, process.env.TARGET_DB_URL, process.env.SUPABASE_ACCESS_TOKEN, process.env.API_BEARER_TOKEN, process.env.MASKING_SALT, process.env.SUPABASE_SERVICE_ROLE_KEY],
+    usage: USAGE,
+});

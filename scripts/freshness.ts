@@ -1,6 +1,7 @@
 // `npm run freshness`: is the newest database backup in the vault within the RPO, and intact?
-// Exit 0 fresh; 1 stale, corrupt or missing (after notifying WEBHOOK_URL); 2 bad configuration.
-import { backupEnvName, secretsOf, vaultSettingsFromEnv, vaultStoreFor } from "../lib/backupJob/config";
+// Exit 0 fresh; 1 stale, corrupt or missing (after notifying WEBHOOK_URL); 2 bad configuration (lib/cli/run.ts).
+import { backupEnvName, clockOverride, secretsOf, vaultSettingsFromEnv, vaultStoreFor } from "../lib/backupJob/config";
+import { runCli } from "../lib/cli/run";
 import { redact } from "../lib/redact";
 import { formatFreshness, parseRpoSeconds, runFreshnessAlarm } from "../lib/vault/freshness";
 
@@ -17,15 +18,7 @@ async function main(): Promise<number> {
         return 0;
     }
     const secrets = secretsOf(process.env);
-    let settings;
-    try {
-        const now = process.env.NOW ? new Date(process.env.NOW) : undefined;
-        if (now && Number.isNaN(now.getTime())) throw new Error(`NOW must be an ISO date (got ${JSON.stringify(process.env.NOW)})`);
-        settings = { env: backupEnvName(process.env), vault: vaultSettingsFromEnv(process.env), rpoSeconds: parseRpoSeconds(process.env.RPO_SECONDS), now };
-    } catch (err) {
-        process.stderr.write(`freshness: ${redact((err as Error).message, secrets)}\n\n${USAGE}\n`);
-        return 2;
-    }
+    const settings = { env: backupEnvName(process.env), vault: vaultSettingsFromEnv(process.env), rpoSeconds: parseRpoSeconds(process.env.RPO_SECONDS), now: clockOverride(process.env) };
     const out = await runFreshnessAlarm({
         store: vaultStoreFor(settings.vault, settings.now),
         env: settings.env,
@@ -43,7 +36,4 @@ async function main(): Promise<number> {
     return out.ok ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-    process.stderr.write(`freshness: ${redact((err as Error).message, secretsOf(process.env))}\n`);
-    process.exit(1);
-});
+runCli("freshness", main, { secrets: () => secretsOf(process.env), usage: USAGE });

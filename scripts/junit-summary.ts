@@ -6,6 +6,8 @@
 // Exit 0 when every file found was summarized; 1 when none was found or one is not well-formed; 2 usage.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { runCli } from "../lib/cli/run";
+import { UsageError } from "../lib/errors";
 
 const USAGE = `Usage: npm run --silent junit-summary -- PATH [PATH...]
 
@@ -163,10 +165,9 @@ function main(args: string[]): number {
         process.stdout.write(USAGE + "\n");
         return 0;
     }
-    if (args.length === 0 || args.some((a) => a.startsWith("-"))) {
-        process.stderr.write(`junit-summary: expected one or more paths\n\n${USAGE}\n`);
-        return 2;
-    }
+    const flag = args.find((a) => a.startsWith("-"));
+    if (flag) throw new UsageError(`unknown option ${flag}: expected one or more paths`);
+    if (args.length === 0) throw new UsageError("expected one or more paths");
     const files = args.flatMap(junitFiles);
     if (files.length === 0) {
         process.stdout.write(`### Restore drill\n\nNo drill JUnit result (drill_<id>.junit.xml) was found: the drill did not get as far as its report.\n`);
@@ -186,4 +187,4 @@ function main(args: string[]): number {
     return ok ? 0 : 1;
 }
 
-process.exit(main(process.argv.slice(2)));
+runCli("junit-summary", () => main(process.argv.slice(2)), { usage: USAGE });

@@ -3,8 +3,10 @@
 // SUPABASE_SERVICE_ROLE_KEY only. Progress and errors go to stderr and never carry a password, a key
 // or a row value; the diff (which holds row values) goes to stdout or --diff-out; the storage plan
 // (object names only) to stdout.
-// Exit 0 ok, 1 refused or failed, 2 bad usage.
+// Exit 0 ok; 1 when sampled signed URLs did not serve the restored content; otherwise the code of the
+// error's class (lib/cli/run.ts): 2 bad usage, 3 refused, 4 a tool missing, 5 a service failing.
 import * as fs from "node:fs";
+import { runCli } from "../lib/cli/run";
 import { parseRecoverArgs, UsageError, type RecoverCommand } from "../lib/recover/cliArgs";
 import { freeze, unfreeze } from "../lib/recover/freeze";
 import { backupEnvName, clockOverride, secretsOf, storageSettingsFromEnv, vaultSettingsFromEnv, vaultStoreFor } from "../lib/backupJob/config";
@@ -13,7 +15,6 @@ import { readKeysFile } from "../lib/recover/keysFile";
 import { recoverRows } from "../lib/recover/rows";
 import { recoverStorage } from "../lib/recover/storage";
 import { recoverUndo } from "../lib/recover/undo";
-import { redact } from "../lib/redact";
 
 const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : text + "\n");
 const err = (text: string) => process.stderr.write(text.endsWith("\n") ? text : text + "\n");
@@ -91,7 +92,7 @@ async function runStorage(cmd: Extract<RecoverCommand, { command: "storage" }>):
         storage = storageSettingsFromEnv(process.env);
         env = backupEnvName(process.env);
     } catch (e) {
-        throw new UsageError((e as Error).message);
+        throw new UsageError((e as Error).message, { cause: e });
     }
     if (!storage) throw new UsageError("STORAGE_URL is not set: export the live project's Storage API, <SUPABASE_URL>/storage/v1 (it is never taken from the command line)");
     const now = clockOverride(process.env);
@@ -135,21 +136,12 @@ async function runStorage(cmd: Extract<RecoverCommand, { command: "storage" }>):
 }
 
 export async function main(argv: string[]): Promise<number> {
-    try {
-        return await run(parseRecoverArgs(argv));
-    } catch (e) {
-        const message = redact(e instanceof Error ? e.message : String(e), [process.env.LIVE_DB_URL, process.env.RECOVER_TEMP_ADMIN_URL, ...secretsOf(process.env)]);
-        if (e instanceof UsageError) {
-            err(`recover: ${message}\n(npm run recover -- --help)`);
-            return 2;
-        }
-        err(`recover: ${message}`);
-        return 1;
-    }
+    return run(parseRecoverArgs(argv));
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then((code) => {
-        process.exitCode = code;
+    runCli("recover", () => main(process.argv.slice(2)), {
+        secrets: () => [process.env.LIVE_DB_URL, process.env.RECOVER_TEMP_ADMIN_URL, ...secretsOf(process.env)],
+        usage: "(npm run recover -- --help)",
     });
 }

@@ -1,11 +1,14 @@
 // `npm run retention-audit`: runbook 004's quarterly audit of the S3 vault (lib/vault/audit.ts). Writes
 // the text report to stdout, with --report FILE also to a file (the workflow's artifact), and with
-// --json FILE the full report as JSON. Exit 0 PASS, 1 FAIL, 2 bad configuration, 3 SKIPPED (every
-// check passed but the delete proof was not run: immutability is unproven).
+// --json FILE the full report as JSON. Exit 0 PASS, 1 FAIL, 3 SKIPPED (every check passed but the delete
+// proof was not run: immutability is unproven, so the audit declines to pass); errors exit with their
+// class's code (lib/cli/run.ts: 2 bad configuration, 5 S3 unreachable, …).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { backupEnvName, clockOverride, positiveInt, secretsOf, vaultSettingsFromEnv } from "../lib/backupJob/config";
+import { runCli } from "../lib/cli/run";
+import { UsageError } from "../lib/errors";
 import { redact } from "../lib/redact";
 import { auditRetention, formatAuditReport, type ExpectedLock } from "../lib/vault/audit";
 import { DirAuditSource } from "../lib/vault/dirAudit";
@@ -40,7 +43,7 @@ function flagValue(args: string[], flag: string): string | undefined {
     const at = args.indexOf(flag);
     if (at < 0) return undefined;
     const v = args[at + 1];
-    if (!v || v.startsWith("--")) throw new Error(`${flag} needs a value`);
+    if (!v || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
     return v;
 }
 
@@ -50,7 +53,12 @@ export function expectedLock(env: Env, auditEnv: string, repoRoot = REPO_ROOT): 
     let days = env.LOCK_RETENTION_DAYS ? positiveInt(env, "LOCK_RETENTION_DAYS", 0) : undefined;
     const stackFile = path.join(repoRoot, `Pulumi.${auditEnv}.yaml`);
     if ((mode === undefined || days === undefined) && fs.existsSync(stackFile)) {
-        const doc = yaml.load(fs.readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> } | undefined;
+        let doc: { config?: Record<string, unknown> } | undefined;
+        try {
+            doc = yaml.load(fs.readFileSync(stackFile, "utf8")) as typeof doc;
+        } catch (err) {
+            throw new UsageError(`${path.basename(stackFile)} is not readable YAML: ${(err as Error).name}`, { cause: err });
+        }
         const aws = doc?.config?.["supabase-dr:aws"] as { objectLockMode?: unknown; retentionDays?: unknown } | undefined;
         if (aws) {
             // The same defaults the infrastructure program applies (lib/infra/config.ts).
@@ -59,10 +67,10 @@ export function expectedLock(env: Env, auditEnv: string, repoRoot = REPO_ROOT): 
         }
     }
     if (mode === undefined || days === undefined) {
-        throw new Error(`the expected bucket lock is unknown: set OBJECT_LOCK_MODE and LOCK_RETENTION_DAYS, or provide ${path.basename(stackFile)} with supabase-dr:aws settings`);
+        throw new UsageError(`the expected bucket lock is unknown: set OBJECT_LOCK_MODE and LOCK_RETENTION_DAYS, or provide ${path.basename(stackFile)} with supabase-dr:aws settings`);
     }
-    if (mode !== "COMPLIANCE" && mode !== "GOVERNANCE") throw new Error(`the expected object lock mode must be COMPLIANCE or GOVERNANCE (got ${JSON.stringify(mode)})`);
-    if (!Number.isInteger(days) || days < 1) throw new Error(`the expected retention must be a whole number of days ≥ 1 (got ${JSON.stringify(days)})`);
+    if (mode !== "COMPLIANCE" && mode !== "GOVERNANCE") throw new UsageError(`the expected object lock mode must be COMPLIANCE or GOVERNANCE (got ${JSON.stringify(mode)})`);
+    if (!Number.isInteger(days) || days < 1) throw new UsageError(`the expected retention must be a whole number of days ≥ 1 (got ${JSON.stringify(days)})`);
     return { mode, days };
 }
 
@@ -73,26 +81,20 @@ async function main(): Promise<number> {
         return 0;
     }
     const secrets = secretsOf(process.env);
-    let settings;
-    try {
-        const known = new Set(["--env", "--report", "--json", "--no-delete-proof"]);
-        const unknown = args.filter((a, i) => a.startsWith("--") && !known.has(a) && !["--env", "--report", "--json"].includes(args[i - 1]));
-        if (unknown.length) throw new Error(`unknown option ${unknown[0]}`);
-        const envFlag = flagValue(args, "--env");
-        const env = backupEnvName(envFlag ? { BACKUP_ENV: envFlag } : process.env);
-        settings = {
-            env,
-            reportFile: flagValue(args, "--report"),
-            jsonFile: flagValue(args, "--json"),
-            vault: vaultSettingsFromEnv(process.env),
-            expected: expectedLock(process.env, env),
-            prove: !args.includes("--no-delete-proof"),
-            now: clockOverride(process.env),
-        };
-    } catch (err) {
-        process.stderr.write(`retention-audit: ${redact((err as Error).message, secrets)}\n\n${USAGE}\n`);
-        return 2;
-    }
+    const known = new Set(["--env", "--report", "--json", "--no-delete-proof"]);
+    const unknown = args.filter((a, i) => a.startsWith("--") && !known.has(a) && !["--env", "--report", "--json"].includes(args[i - 1]));
+    if (unknown.length) throw new UsageError(`unknown option ${unknown[0]}`);
+    const envFlag = flagValue(args, "--env");
+    const env = backupEnvName(envFlag ? { BACKUP_ENV: envFlag } : process.env);
+    const settings = {
+        env,
+        reportFile: flagValue(args, "--report"),
+        jsonFile: flagValue(args, "--json"),
+        vault: vaultSettingsFromEnv(process.env),
+        expected: expectedLock(process.env, env),
+        prove: !args.includes("--no-delete-proof"),
+        now: clockOverride(process.env),
+    };
     const { vault, now } = settings;
     // A file:// vault (rehearsals, air-gapped runs) is audited too, and always FAILs: a directory has no Object Lock.
     const source = vault.localDir
@@ -106,9 +108,4 @@ async function main(): Promise<number> {
     return report.result === "PASS" ? 0 : report.result === "SKIPPED" ? 3 : 1;
 }
 
-if (require.main === module) {
-    main().then((code) => process.exit(code), (err: unknown) => {
-        process.stderr.write(`retention-audit: ${redact((err as Error).message, secretsOf(process.env))}\n`);
-        process.exit(1);
-    });
-}
+if (require.main === module) runCli("retention-audit", main, { secrets: () => secretsOf(process.env), usage: USAGE });

@@ -3,6 +3,8 @@
 // compares and exits 1 when the file is stale (a unit test does the same, so it cannot drift).
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { runCli } from "../lib/cli/run";
+import { UsageError } from "../lib/errors";
 import { drillSettingsJsonSchema } from "../lib/drill/settingsSchema";
 
 export const DRILL_SETTINGS_SCHEMA_FILE = path.resolve(__dirname, "../schema/drill-settings.schema.json");
@@ -13,6 +15,8 @@ export function drillSettingsSchemaText(): string {
 }
 
 function main(argv: string[]): number {
+    const unknown = argv.find((a) => a !== "--check");
+    if (unknown) throw new UsageError(`unknown argument ${unknown} (usage: npm run schema [-- --check])`);
     const text = drillSettingsSchemaText();
     const relative = path.relative(process.cwd(), DRILL_SETTINGS_SCHEMA_FILE);
     const current = fs.existsSync(DRILL_SETTINGS_SCHEMA_FILE) ? fs.readFileSync(DRILL_SETTINGS_SCHEMA_FILE, "utf8") : undefined;
@@ -29,4 +33,4 @@ function main(argv: string[]): number {
     return 0;
 }
 
-if (require.main === module) process.exit(main(process.argv.slice(2)));
+if (require.main === module) runCli("schema", () => main(process.argv.slice(2)));

@@ -9,11 +9,14 @@
 // Either way the snapshot must be self-contained: an object stored outside the snapshot's own folder
 // lives by another folder's lifecycle and would be gone before the snapshot is, so it fails the bucket
 // even though it restores today.
-// Exit 0 PASS, 1 FAIL, 2 bad configuration. A report (Markdown and JSON) goes to BACKUP_DIR.
+// Exit 0 PASS, 1 FAIL; errors exit with their class's code (lib/cli/run.ts: 2 bad configuration, 4 the
+// Azure CLI missing, 5 the Storage API failing, …). A report (Markdown and JSON) goes to BACKUP_DIR.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { backupEnvName, clockOverride, mirrorSettingsFromEnv, mirrorStoreFor, secretsOf, storageSettingsFromEnv, vaultSettingsFromEnv, vaultStoreFor, warmUpMirror } from "../lib/backupJob/config";
+import { parseCliArgs } from "../lib/cli/args";
+import { runCli } from "../lib/cli/run";
+import { UsageError } from "../lib/errors";
 import { redact } from "../lib/redact";
 import { storageClient, unwrap } from "../lib/storage/client";
 import { entriesOutside, MANIFEST_FILE, manifestKey, monthLabel, monthlyManifestKey, type StorageManifest } from "../lib/storage/manifest";
@@ -62,7 +65,7 @@ function parseMonth(text: string, now: Date): Date {
     if (text === "current") return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
     const m = /^(\d{4})-(\d{2})$/.exec(text);
     const month = m ? Number(m[2]) : 0;
-    if (!m || month < 1 || month > 12) throw new Error(`--monthly must be YYYY-MM or current (got ${JSON.stringify(text)})`);
+    if (!m || month < 1 || month > 12) throw new UsageError(`--monthly must be YYYY-MM or current (got ${JSON.stringify(text)})`);
     return new Date(Date.UTC(Number(m[1]), month - 1, 1));
 }
 
@@ -133,44 +136,38 @@ function markdown(env: string, from: string, now: Date, source: Source, results:
 
 async function main(): Promise<number> {
     const secrets = secretsOf(process.env);
-    let o;
-    try {
-        const { values } = parseArgs({
-            options: { env: { type: "string" }, from: { type: "string" }, "max-age-days": { type: "string" }, monthly: { type: "string" }, keep: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-            strict: true,
-        });
-        if (values.help) {
-            process.stdout.write(USAGE + "\n");
-            return 0;
-        }
-        const env = backupEnvName(values.env ? { BACKUP_ENV: values.env } : process.env);
-        const from = values.from ?? "archive";
-        if (from !== "archive" && from !== "vault") throw new Error(`--from must be archive or vault (got ${JSON.stringify(from)})`);
-        const maxAgeDays = Number(values["max-age-days"] ?? "2");
-        if (!Number.isInteger(maxAgeDays) || maxAgeDays < 1) throw new Error(`--max-age-days must be a whole number ≥ 1 (got ${JSON.stringify(values["max-age-days"])})`);
-        const storage = storageSettingsFromEnv(process.env);
-        if (!storage) throw new Error("STORAGE_URL is not set (the project's Storage API, <SUPABASE_URL>/storage/v1, restored into)");
-        const now = clockOverride(process.env);
-        if (values.monthly !== undefined && values["max-age-days"] !== undefined) {
-            throw new Error("--max-age-days applies to daily snapshots; --monthly names the archive's month instead");
-        }
-        const source: Source = values.monthly !== undefined
-            ? { kind: "monthly", month: parseMonth(values.monthly, now ?? new Date()) }
-            : { kind: "daily", maxAgeDays };
-        let store: BlobStore;
-        if (from === "archive") {
-            const mirror = mirrorSettingsFromEnv(process.env);
-            if (!mirror) throw new Error("AZURE_STORAGE_ACCOUNT and AZURE_CONTAINER are not set (--from archive: the Azure archive)");
-            await warmUpMirror(mirror);
-            store = mirrorStoreFor(mirror, now);
-        } else {
-            store = vaultStoreFor(vaultSettingsFromEnv(process.env), now);
-        }
-        o = { env, from, source, storage, store, now: now ?? new Date(), keep: values.keep ?? false, dir: process.env.BACKUP_DIR || path.resolve("storage-restore") };
-    } catch (err) {
-        process.stderr.write(`storage-restore-rehearsal: ${redact((err as Error).message, secrets)}\n\n${USAGE}\n`);
-        return 2;
+    const { values } = parseCliArgs({
+        options: { env: { type: "string" }, from: { type: "string" }, "max-age-days": { type: "string" }, monthly: { type: "string" }, keep: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+        strict: true,
+    });
+    if (values.help) {
+        process.stdout.write(USAGE + "\n");
+        return 0;
     }
+    const env = backupEnvName(values.env ? { BACKUP_ENV: values.env } : process.env);
+    const from = values.from ?? "archive";
+    if (from !== "archive" && from !== "vault") throw new UsageError(`--from must be archive or vault (got ${JSON.stringify(from)})`);
+    const maxAgeDays = Number(values["max-age-days"] ?? "2");
+    if (!Number.isInteger(maxAgeDays) || maxAgeDays < 1) throw new UsageError(`--max-age-days must be a whole number ≥ 1 (got ${JSON.stringify(values["max-age-days"])})`);
+    const storage = storageSettingsFromEnv(process.env);
+    if (!storage) throw new UsageError("STORAGE_URL is not set (the project's Storage API, <SUPABASE_URL>/storage/v1, restored into)");
+    const now = clockOverride(process.env);
+    if (values.monthly !== undefined && values["max-age-days"] !== undefined) {
+        throw new UsageError("--max-age-days applies to daily snapshots; --monthly names the archive's month instead");
+    }
+    const source: Source = values.monthly !== undefined
+        ? { kind: "monthly", month: parseMonth(values.monthly, now ?? new Date()) }
+        : { kind: "daily", maxAgeDays };
+    let store: BlobStore;
+    if (from === "archive") {
+        const mirror = mirrorSettingsFromEnv(process.env);
+        if (!mirror) throw new UsageError("AZURE_STORAGE_ACCOUNT and AZURE_CONTAINER are not set (--from archive: the Azure archive)");
+        await warmUpMirror(mirror);
+        store = mirrorStoreFor(mirror, now);
+    } else {
+        store = vaultStoreFor(vaultSettingsFromEnv(process.env), now);
+    }
+    const o = { env, from, source, storage, store, now: now ?? new Date(), keep: values.keep ?? false, dir: process.env.BACKUP_DIR || path.resolve("storage-restore") };
     let buckets = o.storage.buckets;
     if (!buckets) {
         const listed = unwrap("list buckets", await storageClient(o.storage.storageUrl, o.storage.serviceKey).listBuckets());
@@ -196,8 +193,4 @@ async function main(): Promise<number> {
     return results.length > 0 && results.every((r) => r.status === "PASS") ? 0 : 1;
 }
 
-
-main().then((code) => process.exit(code), (err: unknown) => {
-    process.stderr.write(`storage-restore-rehearsal: ${redact((err as Error).message, secretsOf(process.env))}\n`);
-    process.exit(1);
-});
+runCli("storage-restore-rehearsal", main, { secrets: () => secretsOf(process.env), usage: USAGE });

@@ -131,11 +131,11 @@ describe("scripts/recover.ts", () => {
         expect(count.rows[0].n).toBe(20);
     });
 
-    it("a refusal exits 1 and names the problem, not the values", async () => {
+    it("a refusal exits 3 and names the problem, not the values", async () => {
         await withClient(liveUrl, "live", (c) => c.query("alter table public.accounts add column plan text"));
         const r = await cli(["rows", "--backup", backup, "--table", "public.accounts", "--key", "id", "--where", "true"]);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/recover: refusing: the columns of public\.accounts differ between the backup and live \(only in live: plan\)/);
+        expect(r.code).toBe(3);
+        expect(r.stderr).toMatch(/recover: REFUSED: refusing: the columns of public\.accounts differ between the backup and live \(only in live: plan\)/);
         expect(r.stdout + r.stderr).not.toContain(SECRET_VALUE);
         expect(r.leaks).toEqual([]);
     });

@@ -153,15 +153,15 @@ describe("scripts/recover.ts storage", () => {
         }
     });
 
-    it("--monthly reads the month's archive; a rejected key fails with exit 1 and the key redacted", async () => {
+    it("--monthly reads the month's archive; a rejected key fails with exit 5 (the Storage API) and the key redacted", async () => {
         const monthly = await cli(["--bucket", "contracts", "--into", "review", "--monthly", "2026-03"]);
         expect(monthly.code).toBe(0);
         expect(monthly.stdout).toContain("monthly/storage/prod/contracts/2026/03/manifest.json");
         expect(monthly.stdout).toContain("(monthly archive)");
 
         const rejected = await cli(["--bucket", "contracts", "--into", "live"], { SUPABASE_SERVICE_ROLE_KEY: `${SERVICE_KEY}x` });
-        expect(rejected.code).toBe(1);
-        expect(rejected.stderr).toMatch(/recover: get live bucket contracts: invalid signature \(HTTP 400, statusCode 403\)/);
+        expect(rejected.code).toBe(5);
+        expect(rejected.stderr).toMatch(/recover: STORAGE_API: get live bucket contracts: invalid signature \(HTTP 400, statusCode 403\)/);
         expect(rejected.stdout + rejected.stderr).not.toContain(SERVICE_KEY);
     });
 });

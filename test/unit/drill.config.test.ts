@@ -289,7 +289,7 @@ describe("npm run drill with bad settings", () => {
         // "settingstest" has no Pulumi.<env>.yaml: only the file's settings apply.
         const r = drill(["--env", "settingstest", "--settings", file]);
         expect(r.status, r.stderr).toBe(2);
-        expect(r.stderr).toContain(`drill: invalid drill settings (${file}):`);
+        expect(r.stderr).toContain(`drill: CONFIG_INVALID: invalid drill settings (${file}):`);
         expect(r.stderr).toContain('supabase-dr:drill.restore.jobs: expected a whole number ≥ 1, got "many"');
         expect(r.stderr).toContain("supabase-dr:drill: unknown key validaton; did you mean validation?");
         expect(r.stderr).not.toMatch(/^\s{4}at /m);
@@ -301,7 +301,7 @@ describe("npm run drill with bad settings", () => {
         fs.writeFileSync(file, "restore:\n  jobs: [1\n");
         const r = drill(["--env", "settingstest", "--settings", file]);
         expect(r.status, r.stderr).toBe(2);
-        expect(r.stderr).toMatch(new RegExp(`^drill: ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\d+:\\d+: not valid YAML: `));
+        expect(r.stderr).toMatch(new RegExp(`^drill: USAGE: ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\d+:\\d+: not valid YAML: `));
         expect(r.stderr).not.toMatch(/^\s{4}at /m);
     });
 });
