@@ -15,7 +15,7 @@ import {
 } from "@azure/storage-blob";
 import type { TokenCredential } from "@azure/core-auth";
 import { sha256Tap } from "../backup/checksum";
-import { CheckFailedError, RefusedError } from "../errors";
+import { CheckFailedError, ExternalServiceError, RefusedError } from "../errors";
 import { assertCopySource, type BlobStore, type PutOptions, type StoredObject } from "./blobStore";
 
 export type AzureRetentionMode = "policy" | "metadata";
@@ -108,11 +108,11 @@ export class AzureBlobStore implements BlobStore {
         if (opts.retainUntil) metadata.retainuntil = opts.retainUntil.toISOString();
         const poller = await blob.beginCopyFromURL(source.url, { metadata, intervalInMs: 500 });
         const result = await poller.pollUntilDone();
-        if (result.copyStatus !== "success") throw new Error(`copy of ${this.location}/${from} to ${to} ended ${result.copyStatus ?? "without a status"}`);
+        if (result.copyStatus !== "success") throw new ExternalServiceError("AZURE", `copy of ${this.location}/${from} to ${to} ended ${result.copyStatus ?? "without a status"}`);
         const copied = await this.head(to);
         if (copied?.bytes !== opts.bytes) {
             await blob.deleteIfExists();
-            throw new Error(`copy of ${this.location}/${from} to ${to}: ${copied?.bytes ?? 0} bytes arrived, ${opts.bytes} expected`);
+            throw new ExternalServiceError("AZURE", `copy of ${this.location}/${from} to ${to}: ${copied?.bytes ?? 0} bytes arrived, ${opts.bytes} expected`);
         }
         if (opts.contentType && copied.contentType !== opts.contentType) await blob.setHTTPHeaders({ blobContentType: opts.contentType });
         if (opts.retainUntil && this.retention === "policy") {

@@ -16,6 +16,7 @@ import {
     S3Client,
     S3ServiceException,
 } from "@aws-sdk/client-s3";
+import { ExternalServiceError } from "../errors";
 
 export interface BucketLockConfiguration {
     enabled: boolean;
@@ -100,11 +101,11 @@ export function classifyDeleteError(err: unknown): DeleteAttempt {
     return { outcome: "error", message: (err as Error)?.message ?? String(err) };
 }
 
-function s3Failure(err: unknown, what: string): Error {
+function s3Failure(err: unknown, what: string): ExternalServiceError {
     if (err instanceof S3ServiceException) {
-        return new Error(`${what} failed (${err.name}, HTTP ${err.$metadata?.httpStatusCode ?? "?"}): ${err.message}`);
+        return new ExternalServiceError("S3", `${what} failed (${err.name}, HTTP ${err.$metadata?.httpStatusCode ?? "?"}): ${err.message}`, { cause: err });
     }
-    return new Error(`${what} failed: ${(err as Error)?.message ?? String(err)}`);
+    return new ExternalServiceError("S3", `${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 
 const isCode = (err: unknown, ...names: string[]) => err instanceof S3ServiceException && names.includes(err.name);
