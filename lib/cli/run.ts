@@ -64,6 +64,21 @@ export function takeVerbose(argv: string[] = process.argv, env: NodeJS.ProcessEn
     return verbose;
 }
 
+/**
+ * Exits once stdout and stderr have taken everything written so far (a pipe is asynchronous on some
+ * systems: a plain process.exit could cut a long diff short). Exiting at all, rather than letting the
+ * event loop drain, ends whatever a library left running (a pool's timer, an engine's child).
+ */
+function exitAfterFlush(code: number): void {
+    process.exitCode = code;
+    let pending = 2;
+    const done = () => {
+        if (--pending === 0) process.exit(code);
+    };
+    process.stdout.write("", done);
+    process.stderr.write("", done);
+}
+
 /** Runs a command's main() and exits the process with its code, or with the code of what it threw. */
 export function runCli(command: string, main: () => number | Promise<number>, opts: CliOptions = {}): void {
     const verbose = takeVerbose();
@@ -76,7 +91,7 @@ export function runCli(command: string, main: () => number | Promise<number>, op
         }
         const report = errorReport(command, err, { secrets, verbose, usage: opts.usage });
         process.stderr.write(report.text);
-        process.exit(report.exitCode);
+        exitAfterFlush(report.exitCode);
     };
     let result: number | Promise<number>;
     try {
@@ -84,5 +99,5 @@ export function runCli(command: string, main: () => number | Promise<number>, op
     } catch (err) {
         return fail(err);
     }
-    Promise.resolve(result).then((code) => process.exit(code), fail);
+    Promise.resolve(result).then(exitAfterFlush, fail);
 }
