@@ -7,6 +7,7 @@ import { parseColumnList, parseTableName, type TableName } from "./identifiers";
 import { DEFAULT_FREEZE_ROLES } from "./freeze";
 import type { StorageFilter } from "./storageSelect";
 import type { SnapshotChoice } from "./storageSource";
+import { parseVaultBackupArg } from "./vaultBackup";
 
 export class UsageError extends Error {}
 
@@ -16,6 +17,8 @@ export type RecoverCommand =
     | {
           command: "rows";
           backup: string;
+          /** Set when --backup is vault or vault:<key>. */
+          vault?: { key?: string };
           table: TableName;
           key: string[];
           keysFile?: string;
@@ -40,6 +43,17 @@ export type RecoverCommand =
           apply: boolean;
           artifactsDir: string;
       }
+    | {
+          command: "schema";
+          backup: string;
+          /** Set when --backup is vault or vault:<key>. */
+          vault?: { key?: string };
+          migrations: string;
+          to?: string;
+          baseline?: string;
+          apply: boolean;
+          artifactsDir: string;
+      }
     | { command: "help"; topic?: string };
 
 const COMMON = {
@@ -55,9 +69,12 @@ const KEY_FLAG = /^--?(service[-_]?(role[-_]?)?key|api[-_]?key|secret[-_]?key|to
 const KEY_VALUE = /(^|=)(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.|sb_secret_)/;
 
 function parse(argv: string[], options: Record<string, { type: "string" | "boolean"; short?: string }>, positionals: number) {
-    const secretFlag = argv.find((a) => URL_LIKE.test(a) || /^postgres(ql)?:\/\//i.test(a));
+    const secretFlag = argv.find((a) => URL_LIKE.test(a) || /postgres(ql)?:\/\//i.test(a));
     if (secretFlag) {
-        throw new UsageError("the live database comes from the LIVE_DB_URL environment variable only, never from the command line (argv is visible to every process)");
+        throw new UsageError(
+            "the live database comes from the LIVE_DB_URL environment variable only, the schema target from TARGET_DB_URL, " +
+                "never from the command line (argv is visible to every process)",
+        );
     }
     // The argument itself is not repeated in the message: it may be the key.
     if (argv.some((a) => KEY_FLAG.test(a) || KEY_VALUE.test(a))) {
@@ -162,6 +179,42 @@ function parseStorage(rest: string[]): RecoverCommand {
     };
 }
 
+const VERSION = /^[0-9]+$/;
+
+function parseSchema(rest: string[]): RecoverCommand {
+    const { values } = parse(
+        rest,
+        { ...COMMON, backup: { type: "string" }, migrations: { type: "string" }, to: { type: "string" }, baseline: { type: "string" } },
+        0,
+    );
+    const backup = str(values.backup);
+    if (!backup) throw new UsageError("schema needs --backup <path | vault | vault:<key>>");
+    const migrations = str(values.migrations);
+    if (!migrations) throw new UsageError("schema needs --migrations <dir> (the project's supabase/migrations)");
+    for (const flag of ["to", "baseline"] as const) {
+        const v = values[flag];
+        if (v !== undefined && (typeof v !== "string" || !VERSION.test(v))) {
+            throw new UsageError(`--${flag} must be a migration version: the digits before '_' in its file name (got '${String(v)}')`);
+        }
+    }
+    let vault;
+    try {
+        vault = parseVaultBackupArg(backup);
+    } catch (err) {
+        throw new UsageError((err as Error).message);
+    }
+    return {
+        command: "schema",
+        backup,
+        vault,
+        migrations,
+        to: str(values.to),
+        baseline: str(values.baseline),
+        apply: values.apply === true,
+        artifactsDir: str(values.artifacts) ?? DEFAULT_ARTIFACTS_DIR,
+    };
+}
+
 export function parseRecoverArgs(argv: string[]): RecoverCommand {
     const [command, ...rest] = argv;
     if (!command || command === "--help" || command === "-h" || command === "help") return { command: "help", topic: rest[0] };
@@ -191,6 +244,7 @@ export function parseRecoverArgs(argv: string[]): RecoverCommand {
                 return {
                     command: "rows",
                     backup: str(values.backup)!,
+                    vault: parseVaultBackupArg(str(values.backup)!),
                     table: parseTableName(str(values.table)!),
                     key: parseColumnList(str(values.key)!, "--key"),
                     keysFile: str(values.keys),
@@ -234,7 +288,9 @@ export function parseRecoverArgs(argv: string[]): RecoverCommand {
         }
         case "storage":
             return parseStorage(rest);
+        case "schema":
+            return parseSchema(rest);
         default:
-            throw new UsageError(`unknown command '${command}' (rows, undo, freeze, unfreeze, storage; --help documents each)`);
+            throw new UsageError(`unknown command '${command}' (rows, undo, freeze, unfreeze, storage, schema; --help documents each)`);
     }
 }
