@@ -1,4 +1,4 @@
-// `npx tsx scripts/supabase-pitr.ts <health|mark|drill> …`: hosted Supabase PITR health, marks and
+// `npm run supabase-pitr -- <health|mark|drill> …`: hosted Supabase PITR health, marks and
 // drills (lib/supabase/pitrCli.ts holds the logic and the usage text).
 import { runPitrCli } from "../lib/supabase/pitrCli";
 
