@@ -12,7 +12,7 @@ import { copyCheckout } from "../helpers/checkouts";
 const VERSION = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).version as string;
 
 function ensureProvider(checkout: string, cache: string): string {
-    const env = { ...process.env, SUPABASE_DR_CACHE: cache };
+    const env: NodeJS.ProcessEnv = { ...process.env, SUPABASE_DR_CACHE: cache };
     delete env.SUPABASE_DR_PLUGINS_DIR; // the default location is what is tested
     const out = execFileSync("bash", [path.join(checkout, "scripts", "ensure-provider.sh")], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
     return out.trim().split("\n").pop()!;
