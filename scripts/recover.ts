@@ -1,7 +1,7 @@
-// `npm run recover -- rows|undo|freeze|unfreeze|storage|schema …`: incident recovery (runbook 001). Dry
+// `npm run recover -- rows|undo|freeze|unfreeze|storage|schema|rebuild …`: incident recovery (runbook 001). Dry
 // run unless --apply. The live database comes from LIVE_DB_URL only, live Storage from STORAGE_URL and
 // SUPABASE_SERVICE_ROLE_KEY only, schema's new database from TARGET_DB_URL only, a vault backup from
-// BACKUP_BUCKET / BACKUP_ENV. Progress and errors go to stderr and never carry a password, a key
+// BACKUP_BUCKET / BACKUP_ENV, rebuild's Management API token from SUPABASE_ACCESS_TOKEN. Progress and errors go to stderr and never carry a password, a key
 // or a row value; the diff (which holds row values) goes to stdout or --diff-out; the storage plan
 // (object names only) to stdout.
 // Exit 0 ok, 1 refused or failed, 2 bad usage.
@@ -12,6 +12,7 @@ import { backupEnvName, clockOverride, secretsOf, storageSettingsFromEnv, vaultS
 import { helpFor } from "../lib/recover/help";
 import { readKeysFile } from "../lib/recover/keysFile";
 import { recoverRows } from "../lib/recover/rows";
+import { recoverRebuild } from "../lib/recover/rebuild";
 import { recoverSchema } from "../lib/recover/schema";
 import { recoverStorage } from "../lib/recover/storage";
 import { recoverUndo } from "../lib/recover/undo";
@@ -97,7 +98,56 @@ async function run(cmd: RecoverCommand): Promise<number> {
             return runStorage(cmd);
         case "schema":
             return runSchema(cmd);
+        case "rebuild":
+            return runRebuild(cmd);
     }
+}
+
+async function runRebuild(cmd: Extract<RecoverCommand, { command: "rebuild" }>): Promise<number> {
+    const accessToken = process.env.SUPABASE_ACCESS_TOKEN;
+    if (!accessToken) throw new UsageError("SUPABASE_ACCESS_TOKEN is not set: export a Management API personal access token (it is never taken from the command line)");
+    const organization = cmd.organization ?? process.env.SUPABASE_ORG;
+    if (!organization) throw new UsageError("rebuild needs the organization: --org <slug> or SUPABASE_ORG");
+    const region = cmd.region ?? process.env.SUPABASE_REGION;
+    if (!region) throw new UsageError("rebuild needs --region <code> (e.g. eu-central-1) or SUPABASE_REGION");
+    let storageStore;
+    try {
+        storageStore = vaultStoreFor(vaultSettingsFromEnv(process.env), clockOverride(process.env));
+    } catch (e) {
+        throw new UsageError(`rebuild reads the storage snapshots from the vault: ${(e as Error).message}`);
+    }
+    const started = Date.now();
+    const r = await recoverRebuild({
+        accessToken,
+        organization,
+        region,
+        projectName: cmd.projectName,
+        apiBaseUrl: process.env.SUPABASE_API_URL || undefined,
+        projectApiUrl: process.env.SUPABASE_PROJECT_API_URL || undefined,
+        ...(cmd.vault ? { vault: vaultFromEnv(cmd.vault.key) } : { backupPath: cmd.backup }),
+        migrationsDir: cmd.migrations,
+        baseline: cmd.baseline,
+        storageStore,
+        storageEnv: cmd.storageEnv,
+        buckets: cmd.buckets,
+        oldRef: cmd.oldProject,
+        secretValuesFile: cmd.secretValues,
+        liveUrl: process.env.LIVE_DB_URL || undefined,
+        now: clockOverride(process.env) ?? new Date(),
+        apply: cmd.apply,
+        artifactsDir: cmd.artifactsDir,
+        onProgress: (m) => err(`[${Math.round((Date.now() - started) / 1000)}s] ${m}`),
+    });
+    out(r.planText);
+    for (const n of r.notes) err(`note: ${n}`);
+    if (!cmd.apply) {
+        err(`dry run: ${r.summary}. Nothing was created; add --apply to rebuild.`);
+        return 0;
+    }
+    out("");
+    out(fs.readFileSync(r.reportFile!, "utf8"));
+    err(`${r.summary}; report ${r.reportFile}; audit record ${r.audit}`);
+    return 0;
 }
 
 async function runSchema(cmd: Extract<RecoverCommand, { command: "schema" }>): Promise<number> {
@@ -192,7 +242,7 @@ export async function main(argv: string[]): Promise<number> {
         return await run(parseRecoverArgs(argv));
     } catch (e) {
         const urls = [process.env.LIVE_DB_URL, process.env.RECOVER_TEMP_ADMIN_URL, process.env.TARGET_DB_URL];
-        const message = redact(e instanceof Error ? e.message : String(e), [...urls, ...urls.map(passwordOf), ...secretsOf(process.env)]);
+        const message = redact(e instanceof Error ? e.message : String(e), [...urls, ...urls.map(passwordOf), ...secretsOf(process.env), process.env.SUPABASE_ACCESS_TOKEN]);
         if (e instanceof UsageError) {
             err(`recover: ${message}\n(npm run recover -- --help)`);
             return 2;

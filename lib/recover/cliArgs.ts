@@ -1,7 +1,7 @@
 // Command-line parsing for `recover` (scripts/recover.ts), kept apart so it is tested without a
 // database. Any usage problem is a UsageError (exit 2). Connection strings and keys never come from
 // argv: they would show in `ps`, shell history and CI logs. LIVE_DB_URL, STORAGE_URL and
-// SUPABASE_SERVICE_ROLE_KEY are read from the environment.
+// SUPABASE_SERVICE_ROLE_KEY are read from the environment, as is rebuild's SUPABASE_ACCESS_TOKEN.
 import { parseArgs } from "node:util";
 import { parseColumnList, parseTableName, type TableName } from "./identifiers";
 import { DEFAULT_FREEZE_ROLES } from "./freeze";
@@ -54,6 +54,23 @@ export type RecoverCommand =
           apply: boolean;
           artifactsDir: string;
       }
+    | {
+          command: "rebuild";
+          backup: string;
+          /** Set when --backup is vault or vault:<key>. */
+          vault?: { key?: string };
+          migrations: string;
+          baseline?: string;
+          storageEnv: string;
+          buckets?: string[];
+          projectName?: string;
+          region?: string;
+          organization?: string;
+          oldProject?: string;
+          secretValues?: string;
+          apply: boolean;
+          artifactsDir: string;
+      }
     | { command: "help"; topic?: string };
 
 const COMMON = {
@@ -65,8 +82,9 @@ const COMMON = {
 const URL_LIKE = /^(--?)(live|db|database|url|dsn|password|live-db-url|conn(ection)?)(=|$)/i;
 // Flags that would carry the service key (or another token) and values that look like one: a JWT
 // (Supabase's legacy service_role key) or a new-style secret key (sb_secret_…).
-const KEY_FLAG = /^--?(service[-_]?(role[-_]?)?key|api[-_]?key|secret[-_]?key|token|jwt|bearer|storage[-_]url)(=|$)/i;
-const KEY_VALUE = /(^|=)(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.|sb_secret_)/;
+// A Management API personal access token (sbp_…) likewise.
+const KEY_FLAG = /^--?(service[-_]?(role[-_]?)?key|api[-_]?key|secret[-_]?key|(access[-_]?)?token|jwt|bearer|storage[-_]url)(=|$)/i;
+const KEY_VALUE = /(^|=)(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.|sb_secret_|sbp_[0-9a-f]{16})/;
 
 function parse(argv: string[], options: Record<string, { type: "string" | "boolean"; short?: string }>, positionals: number) {
     const secretFlag = argv.find((a) => URL_LIKE.test(a) || /postgres(ql)?:\/\//i.test(a));
@@ -78,7 +96,10 @@ function parse(argv: string[], options: Record<string, { type: "string" | "boole
     }
     // The argument itself is not repeated in the message: it may be the key.
     if (argv.some((a) => KEY_FLAG.test(a) || KEY_VALUE.test(a))) {
-        throw new UsageError("the Storage API and its key come from STORAGE_URL and SUPABASE_SERVICE_ROLE_KEY in the environment only, never from the command line (argv is visible to every process); rotate the key if it was typed into a shared shell");
+        throw new UsageError(
+            "the Storage API and its key come from STORAGE_URL and SUPABASE_SERVICE_ROLE_KEY in the environment only (the Management API token from SUPABASE_ACCESS_TOKEN), " +
+                "never from the command line (argv is visible to every process); rotate the key if it was typed into a shared shell",
+        );
     }
     let parsed;
     try {
@@ -215,6 +236,66 @@ function parseSchema(rest: string[]): RecoverCommand {
     };
 }
 
+function parseRebuild(rest: string[]): RecoverCommand {
+    const { values } = parse(
+        rest,
+        {
+            ...COMMON,
+            backup: { type: "string" },
+            migrations: { type: "string" },
+            baseline: { type: "string" },
+            "storage-env": { type: "string" },
+            buckets: { type: "string" },
+            "project-name": { type: "string" },
+            region: { type: "string" },
+            org: { type: "string" },
+            "old-project": { type: "string" },
+            "secret-values": { type: "string" },
+        },
+        0,
+    );
+    const backup = str(values.backup);
+    if (!backup) throw new UsageError("rebuild needs --backup <path | vault | vault:<key>>");
+    const migrations = str(values.migrations);
+    if (!migrations) throw new UsageError("rebuild needs --migrations <dir> (the project's supabase/migrations)");
+    const storageEnv = str(values["storage-env"]);
+    if (!storageEnv) throw new UsageError("rebuild needs --storage-env <env> (the BACKUP_ENV the nightly job snapshots Storage under)");
+    const baseline = str(values.baseline);
+    if (baseline !== undefined && !VERSION.test(baseline)) throw new UsageError(`--baseline must be a migration version: the digits before '_' in its file name (got '${baseline}')`);
+    const name = str(values["project-name"]);
+    // Supabase allows longer names; this keeps them printable and unambiguous in a search.
+    if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/.test(name)) throw new UsageError(`--project-name must be 1-64 letters, digits, space, '_', '.', '-' starting with a letter or digit (got '${name}')`);
+    const oldProject = str(values["old-project"]);
+    if (oldProject !== undefined && !/^[a-z]{20}$/.test(oldProject)) throw new UsageError(`--old-project must be a project ref (20 lowercase letters) (got '${oldProject}')`);
+    let buckets: string[] | undefined;
+    if (values.buckets !== undefined) {
+        buckets = (str(values.buckets) ?? "").split(",").map((b) => b.trim()).filter((b) => b !== "");
+        if (buckets.length === 0 || buckets.some((b) => b.includes("/"))) throw new UsageError("--buckets must be a comma-separated list of bucket names");
+    }
+    let vault;
+    try {
+        vault = parseVaultBackupArg(backup);
+    } catch (err) {
+        throw new UsageError((err as Error).message);
+    }
+    return {
+        command: "rebuild",
+        backup,
+        vault,
+        migrations,
+        baseline,
+        storageEnv,
+        buckets,
+        projectName: name,
+        region: str(values.region),
+        organization: str(values.org),
+        oldProject,
+        secretValues: str(values["secret-values"]),
+        apply: values.apply === true,
+        artifactsDir: str(values.artifacts) ?? DEFAULT_ARTIFACTS_DIR,
+    };
+}
+
 export function parseRecoverArgs(argv: string[]): RecoverCommand {
     const [command, ...rest] = argv;
     if (!command || command === "--help" || command === "-h" || command === "help") return { command: "help", topic: rest[0] };
@@ -290,7 +371,9 @@ export function parseRecoverArgs(argv: string[]): RecoverCommand {
             return parseStorage(rest);
         case "schema":
             return parseSchema(rest);
+        case "rebuild":
+            return parseRebuild(rest);
         default:
-            throw new UsageError(`unknown command '${command}' (rows, undo, freeze, unfreeze, storage, schema; --help documents each)`);
+            throw new UsageError(`unknown command '${command}' (rows, undo, freeze, unfreeze, storage, schema, rebuild; --help documents each)`);
     }
 }

@@ -13,6 +13,8 @@ commands:
   storage    path C: restore missing or changed Storage objects of one bucket from a vault snapshot
   schema     path B: restore a backup into a NEW empty database, apply the outstanding migrations,
              verify extensions, RLS, policies and functions, print the environment switch
+  rebuild    path D: a NEW Supabase project (Management API), the database from the backup (as
+             schema), every bucket from its newest snapshot, then the secret-rotation report
 
   npm run recover -- <command> --help     documents a command
 `;
@@ -174,6 +176,46 @@ project; BACKUP_BUCKET (s3 bucket, or file:///dir for a local vault), BACKUP_ENV
 as for the nightly job; NOW (ISO time) for rehearsals over a simulated calendar.
 `;
 
+export const REBUILD_HELP = `usage: npm run recover -- rebuild --backup <path | vault | vault:<key>> --migrations <dir>
+                             --storage-env <env> --region <region> [--org <slug>] [--project-name <n>]
+                             [--buckets a,b] [--baseline <version>] [--old-project <ref>]
+                             [--secret-values <file>] [--apply] [--artifacts <dir>]
+
+Runbook 001 path D (the project is lost or unusable). The dry run (default) reads the vault and the
+old project's secret names, prints the plan — the project to create, the backup to restore, every
+bucket with its newest snapshot's object count, the secrets to carry over — and creates nothing.
+With --apply:
+  1. creates a NEW project through the Management API (name --project-name, default
+     rebuild-<timestamp>-<hex>; a generated database password kept in
+     <artifacts>/rebuild-<name>.dbpass, mode 0600) and waits until it and its db, rest, auth and
+     storage services are healthy. The state is recorded in <artifacts>/rebuild-state.json BEFORE the
+     create: running the same command again after any failure resumes with that project (found by
+     ref, or by its unique name when the create's answer was lost), never a second one;
+  2. restores the database into it exactly as 'recover schema' does (checksums, the outstanding
+     migrations each in one transaction, extensions/RLS/policies/functions verified; a retry resumes);
+  3. restores every bucket that has a daily snapshot under storage/<env>/ (or --buckets) from its
+     newest snapshot into the new project's Storage, with the bucket's public flag, each object's
+     content type and cache control; every object is downloaded back and its sha256 checked; a retry
+     uploads only what is missing or differs;
+  4. project (Edge Function) secrets: the Management API returns only their sha256, never values,
+     so values come from --secret-values (KEY=VALUE lines); with --old-project each value must match
+     the old project's sha256 before it is set on the new project; the others are listed to set by hand;
+  5. writes <artifacts>/rebuild-report-*.md: the new endpoints (API URL, Storage URL, database host,
+     pooler URL without password) and the rotation checklist — rotated automatically (API keys, JWT
+     secret, database password), secrets set, and what must be rotated by hand (email and payment
+     provider keys, webhook endpoints, cron secrets, OAuth redirect URLs, the app's environment) —
+     names only, never values; and an audit record.
+The old project is never deleted or changed; only its secrets' names and digests are read.
+  --storage-env  the env the nightly job snapshots Storage under (storage/<env>/<bucket>/…)
+  --region       region code (eu-central-1, …) or smart group (americas, emea, apac)
+  --org          organization slug (or SUPABASE_ORG)
+  --baseline     as for schema: for a backup without its own migration history
+Environment: SUPABASE_ACCESS_TOKEN (required, a personal access token, never a flag); SUPABASE_ORG;
+SUPABASE_API_URL (default https://api.supabase.com); SUPABASE_PROJECT_API_URL (template with {ref},
+default https://{ref}.supabase.co); BACKUP_BUCKET, AWS_* / S3_ENDPOINT (the vault), BACKUP_ENV (with
+--backup vault); LIVE_DB_URL (optional: only read, to refuse it as a target); NOW for rehearsals.
+`;
+
 export function helpFor(topic?: string): string {
     switch (topic) {
         case "storage":
@@ -188,6 +230,8 @@ export function helpFor(topic?: string): string {
             return UNFREEZE_HELP;
         case "schema":
             return SCHEMA_HELP;
+        case "rebuild":
+            return REBUILD_HELP;
         default:
             return GENERAL_HELP;
     }

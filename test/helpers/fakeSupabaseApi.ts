@@ -148,6 +148,12 @@ export interface FakeSupabaseOptions {
      * server (session mode), so drills can restore into the "project". Dropped on delete.
      */
     database?: { adminUrl: string };
+    /**
+     * Serve every project's Storage (`<project API>/storage/v1/…`) from this Storage stand-in, as the
+     * project's gateway serves it: the request must carry the project's service_role key (as `apikey`
+     * and, when sent, as the Bearer token); it is forwarded with the stand-in's own key instead.
+     */
+    projectStorage?: { url: string; serviceKey: string };
 }
 
 export interface FakeSupabaseApi {
@@ -575,12 +581,38 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
         return { status: 404, body: { message: `no route for ${method} ${path}` } };
     }
 
+    /** A project's gateway in front of its Storage: the project's service key in, the stand-in's key out. */
+    function forwardToStorage(p: FakeProject | undefined, req: http.IncomingMessage, res: http.ServerResponse, path: string, body: Buffer): void {
+        const reply = (status: number, message: string) => {
+            res.writeHead(status, { "Content-Type": "application/json" });
+            res.end(JSON.stringify({ message }));
+        };
+        if (!p) return reply(404, "no such project");
+        const bearer = req.headers.authorization?.replace(/^Bearer /, "");
+        if (req.headers.apikey !== p.serviceRoleKey || (bearer !== undefined && bearer !== p.serviceRoleKey)) return reply(401, "Invalid API key");
+        const target = new URL(options.projectStorage!.url.replace(/\/+$/, "") + path);
+        const headers: http.OutgoingHttpHeaders = { ...req.headers, host: target.host, apikey: options.projectStorage!.serviceKey, authorization: `Bearer ${options.projectStorage!.serviceKey}` };
+        delete headers["transfer-encoding"];
+        headers["content-length"] = String(body.length);
+        const upstream = http.request(target, { method: req.method, headers }, (r) => {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.pipe(res);
+        });
+        upstream.on("error", (err) => reply(502, `storage stand-in unreachable: ${err.message}`));
+        upstream.end(body);
+    }
+
     const server = http.createServer((req, res) => {
         const chunks: Buffer[] = [];
         req.on("data", (c: Buffer) => chunks.push(c));
         req.on("end", () => {
             const url = new URL(req.url ?? "/", "http://127.0.0.1");
             const own = url.pathname.match(/^\/project-api\/([a-z]+)(\/.*)$/);
+            const storagePath = own?.[2].match(/^\/storage\/v1(\/.*)$/);
+            if (own && storagePath && options.projectStorage) {
+                forwardToStorage(projects.get(own[1]), req, res, storagePath[1] + url.search, Buffer.concat(chunks));
+                return;
+            }
             if (own) {
                 const p = projects.get(own[1]);
                 const path = own[2];
