@@ -16,8 +16,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { assertEnvironment, dbPrefix, storagePrefix } from "../lib/vault/keys";
-import { DAYS_PER_MONTH, vaultLifecycleRules as lifecycleRules } from "../lib/vault/lifecycle";
-import { vaultBucketPolicy, type ObjectLockMode } from "../lib/vault/policies";
+import { assertNoCurrentExpiration, DAYS_PER_MONTH, vaultLifecycleRules as lifecycleRules } from "../lib/vault/lifecycle";
+import { pitrPrefix, vaultBucketPolicy, type ObjectLockMode } from "../lib/vault/policies";
 
 export type ArchiveStorageClass = "GLACIER" | "DEEP_ARCHIVE" | "GLACIER_IR";
 
@@ -124,7 +124,11 @@ export function resolveVaultSettings(args: BackupVaultArgs): ResolvedVaultSettin
 
 /** Runbook 004's retention as lifecycle rules (lib/vault/lifecycle.ts; pitfalls at the top of this file). */
 export function vaultLifecycleRules(s: ResolvedVaultSettings): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
-    return lifecycleRules(s);
+    const rules = lifecycleRules(s);
+    // The WAL archive (pitr/<env>/, components/PitrRepository.ts) shares the bucket and its lock; only
+    // pgBackRest's expire may retire its current objects, the noncurrent rule then reclaims them.
+    assertNoCurrentExpiration(rules, pitrPrefix(s.environment));
+    return rules;
 }
 
 export class BackupVault extends pulumi.ComponentResource {
@@ -134,6 +138,8 @@ export class BackupVault extends pulumi.ComponentResource {
     public readonly kmsKeyId: pulumi.Output<string>;
     public readonly dbPrefix: pulumi.Output<string>;
     public readonly storagePrefix: pulumi.Output<string>;
+    /** Where the WAL archive's pgBackRest repository lives (pitr/<env>/). */
+    public readonly pitrPrefix: pulumi.Output<string>;
     public readonly retentionDays: pulumi.Output<number>;
     public readonly objectLockMode: pulumi.Output<ObjectLockMode>;
 
@@ -231,6 +237,7 @@ export class BackupVault extends pulumi.ComponentResource {
         this.kmsKeyId = key.keyId;
         this.dbPrefix = pulumi.output(dbPrefix(s.environment));
         this.storagePrefix = pulumi.output(storagePrefix(s.environment));
+        this.pitrPrefix = pulumi.output(pitrPrefix(s.environment));
         this.retentionDays = pulumi.output(s.retentionDays);
         this.objectLockMode = pulumi.output(s.objectLockMode);
         this.registerOutputs({
@@ -240,6 +247,7 @@ export class BackupVault extends pulumi.ComponentResource {
             kmsKeyId: this.kmsKeyId,
             dbPrefix: this.dbPrefix,
             storagePrefix: this.storagePrefix,
+            pitrPrefix: this.pitrPrefix,
             retentionDays: this.retentionDays,
             objectLockMode: this.objectLockMode,
         });

@@ -3,10 +3,14 @@
 // destroying it drops the scratch target. Artifacts stay in artifactsDir.
 // Smoke tests go to the restored environment: a scratch Supabase project's own API with its key by
 // default; a local database target has no API, so its smoke needs an explicit base URL.
+// A point-in-time recovery drill (args.pitr) replaces backup → scratch target → restore → validation with
+// PitrRestore (the WAL archive restored to T into the drill's own cluster) → PitrValidation (a mark's
+// fingerprint exactly, or heartbeat ordering at T); masking, smoke and report run on it as usual.
 import * as pulumi from "@pulumi/pulumi";
 import { BackupArtifact } from "../sdk/backupArtifact";
 import { DrillReport } from "../sdk/drillReport";
 import { Masking } from "../sdk/masking";
+import { PitrRestore, PitrValidation } from "../sdk/pitrRestore";
 import { Restore, type RestoreArgs } from "../sdk/restore";
 import { ScratchCluster } from "../sdk/scratchCluster";
 import { ScratchDatabase } from "../sdk/scratchDatabase";
@@ -14,7 +18,10 @@ import { SmokeTest } from "../sdk/smokeTest";
 import { StorageRestore } from "../sdk/storageRestore";
 import { SupabaseProject } from "../sdk/supabaseProject";
 import { Validation } from "../sdk/validation";
+import type { DrillPitrTarget } from "../lib/drill/pitrTarget";
 import type { DrillTargets } from "../lib/drill/report";
+import { secretValues as pitrSecretValues } from "../lib/pitr/config";
+import type { PitrSecrets, PitrSettings } from "../lib/pitr/settings";
 import { smokeChecksFor, smokeEndpoint, type ProjectKeyRole } from "../lib/smoke/target";
 import { SUPABASE_ONLY_EXTENSIONS } from "../lib/supabase/platform/extensions";
 import type { FingerprintOptions, SqlAssertion } from "../lib/validate/types";
@@ -54,6 +61,31 @@ export interface RestoreDrillArgs {
     storage?: { storageUrl: string; serviceKey: pulumi.Input<string>; vault: VaultSettings; env: string; buckets: string[] };
     targets: DrillTargets;
     nextDrillDays: number;
+    /** A point-in-time recovery drill: replaces the backup, target and restore steps. */
+    pitr?: PitrDrillSettings;
+}
+
+/** Point-in-time recovery from the WAL archive into the drill's own throw-away cluster. */
+export interface PitrDrillSettings {
+    archive: PitrSettings;
+    /** The archive's S3 keys and cipher passphrase. A secret. */
+    secrets: pulumi.Input<PitrSecrets>;
+    target: DrillPitrTarget;
+    /** Where the consistent-point marks are (default: beside an S3 archive). */
+    marks?: VaultSettings;
+    /** The database validated, masked and smoke-tested. */
+    database: string;
+    superuser?: string;
+    timeoutMinutes?: number;
+}
+
+/** What every restore path hands to masking, smoke and the report. */
+interface RestoredTarget {
+    connectionString: pulumi.Output<string>;
+    databaseName: pulumi.Output<string>;
+    validatedAt: pulumi.Output<string>;
+    requireScratchMarker: boolean;
+    project?: SupabaseProject;
 }
 
 /** Smoke tests against the restored environment (runbook 002). */
@@ -120,76 +152,14 @@ export class RestoreDrill extends pulumi.ComponentResource {
     constructor(name: string, args: RestoreDrillArgs, opts?: pulumi.ComponentResourceOptions) {
         super("supabase-dr:drill:RestoreDrill", name, {}, opts);
         const common = { artifactsDir: args.artifactsDir, drillId: args.drillId };
-
-        const backup = new BackupArtifact(`${name}-backup`, {
-            ...common,
-            sourceUrl: args.backupPath || args.vault ? undefined : args.sourceUrl,
-            backupPath: args.backupPath,
-            vault: args.vault,
-            takenAt: args.backupTakenAt,
-            fingerprint: args.validation?.fingerprint,
-        }, { parent: this });
-
-        // Every target offers the same interface: connectionString (a secret) and databaseName. The
-        // default is the drill's own throw-away cluster, with a scratch database (and its ownership
-        // marker) on it like any other server.
         const t = args.target;
-        const prefix = args.scratchPrefix ?? "drill";
-        let drillServer: RestoreArgs["drillServer"];
-        let target: ScratchDatabase | SupabaseProject;
-        let project: SupabaseProject | undefined;
         // Before anything is created: smoke that has nothing to check fails now, not after the restore.
-        const smokeChecks = args.smoke && smokeChecksFor(args.smoke, t.kind);
-        if (t.kind === "supabase-project") {
-            target = project = new SupabaseProject(`${name}-target`, {
-                accessToken: t.accessToken,
-                organization: t.organization,
-                region: t.region,
-                instanceSize: t.instanceSize,
-                apiBaseUrl: t.apiBaseUrl,
-                projectApiUrl: t.projectApiUrl,
-                namePrefix: prefix,
-                readyTimeoutSeconds: t.readyTimeoutSeconds,
-                pollIntervalSeconds: t.pollIntervalSeconds,
-            }, { parent: this });
-            drillServer = { supabaseProject: true };
-        } else if (t.kind === "cluster") {
-            const cluster = new ScratchCluster(`${name}-cluster`, {}, { parent: this });
-            target = new ScratchDatabase(`${name}-target`, { adminUrl: cluster.adminUrl, namePrefix: prefix }, { parent: this });
-            drillServer = { systemIdentifier: cluster.systemIdentifier };
-        } else {
-            target = new ScratchDatabase(`${name}-target`, { adminUrl: t.adminUrl, namePrefix: prefix }, { parent: this });
-        }
-        // Only our scratch databases carry the ownership marker; a fresh project is guarded by the
-        // source checks (endpoint and server identity) alone.
-        const requireScratchMarker = t.kind !== "supabase-project";
+        const smokeChecks = args.smoke && smokeChecksFor(args.smoke, args.pitr ? "cluster" : t.kind);
+        const restored = args.pitr ? this.pointInTime(name, args, args.pitr) : this.fromBackup(name, args);
+        const { project, requireScratchMarker } = restored;
+        const target = { connectionString: restored.connectionString, databaseName: restored.databaseName };
 
-        const restore = new Restore(`${name}-restore`, {
-            ...common,
-            manifestPath: backup.manifestPath,
-            targetUrl: target.connectionString,
-            protectedSourceUrl: args.sourceUrl,
-            jobs: args.restore?.jobs,
-            requireScratchMarker,
-            allowErrors: args.restore?.allowErrors,
-            drillServer,
-            platform: args.restore?.platform,
-            allowMissingExtensions: args.restore?.allowMissingExtensions,
-        }, { parent: this });
-
-        const validation = new Validation(`${name}-validation`, {
-            ...common,
-            manifestPath: backup.manifestPath,
-            targetUrl: target.connectionString,
-            sourceUrl: args.sourceUrl,
-            assertions: args.validation?.assertions,
-            fingerprint: args.validation?.fingerprint,
-            allowNoData: args.validation?.allowNoData,
-            allowMissingExtensions: args.restore?.allowMissingExtensions ?? [...SUPABASE_ONLY_EXTENSIONS],
-            restoredAt: restore.finishedAt,
-        }, { parent: this });
-
-        let last: pulumi.Output<string> = validation.validatedAt;
+        let last: pulumi.Output<string> = restored.validatedAt;
         if (args.masking) {
             const masking = new Masking(`${name}-masking`, {
                 ...common,
@@ -246,15 +216,21 @@ export class RestoreDrill extends pulumi.ComponentResource {
                 maskingConfigured: !!args.masking,
                 smokeConfigured: !!args.smoke,
                 storageBuckets: args.storage?.buckets,
+                pitrTarget: args.pitr?.target,
             },
-            redactValues: [
-                args.smoke?.bearerToken,
-                args.masking?.salt,
-                args.storage?.serviceKey,
-                t.kind === "supabase-project" ? t.accessToken : undefined,
-                project?.anonKey,
-                project?.serviceRoleKey,
-            ].filter((v): v is pulumi.Input<string> => v !== undefined),
+            redactValues: pulumi
+                .all([
+                    pulumi.all([
+                        args.smoke?.bearerToken,
+                        args.masking?.salt,
+                        args.storage?.serviceKey,
+                        t.kind === "supabase-project" ? t.accessToken : undefined,
+                        project?.anonKey,
+                        project?.serviceRoleKey,
+                    ]),
+                    args.pitr ? pulumi.output(args.pitr.secrets).apply((s) => pitrSecretValues(s)) : [],
+                ])
+                .apply(([values, pitrSecrets]) => [...values.filter((v): v is string => v !== undefined), ...pitrSecrets]),
             after: [last, ...storageRestores.map((r) => r.verifiedAt)],
         }, { parent: this });
 
@@ -272,5 +248,113 @@ export class RestoreDrill extends pulumi.ComponentResource {
             rtoSeconds: this.rtoSeconds,
             rpoSeconds: this.rpoSeconds,
         });
+    }
+
+    /** backup → scratch target → restore → validation against the backup's fingerprint. */
+    private fromBackup(name: string, args: RestoreDrillArgs): RestoredTarget {
+        const common = { artifactsDir: args.artifactsDir, drillId: args.drillId };
+
+        const backup = new BackupArtifact(`${name}-backup`, {
+            ...common,
+            sourceUrl: args.backupPath || args.vault ? undefined : args.sourceUrl,
+            backupPath: args.backupPath,
+            vault: args.vault,
+            takenAt: args.backupTakenAt,
+            fingerprint: args.validation?.fingerprint,
+        }, { parent: this });
+
+        // Every target offers the same interface: connectionString (a secret) and databaseName. The
+        // default is the drill's own throw-away cluster, with a scratch database (and its ownership
+        // marker) on it like any other server.
+        const t = args.target;
+        const prefix = args.scratchPrefix ?? "drill";
+        let drillServer: RestoreArgs["drillServer"];
+        let target: ScratchDatabase | SupabaseProject;
+        let project: SupabaseProject | undefined;
+        if (t.kind === "supabase-project") {
+            target = project = new SupabaseProject(`${name}-target`, {
+                accessToken: t.accessToken,
+                organization: t.organization,
+                region: t.region,
+                instanceSize: t.instanceSize,
+                apiBaseUrl: t.apiBaseUrl,
+                projectApiUrl: t.projectApiUrl,
+                namePrefix: prefix,
+                readyTimeoutSeconds: t.readyTimeoutSeconds,
+                pollIntervalSeconds: t.pollIntervalSeconds,
+            }, { parent: this });
+            drillServer = { supabaseProject: true };
+        } else if (t.kind === "cluster") {
+            const cluster = new ScratchCluster(`${name}-cluster`, {}, { parent: this });
+            target = new ScratchDatabase(`${name}-target`, { adminUrl: cluster.adminUrl, namePrefix: prefix }, { parent: this });
+            drillServer = { systemIdentifier: cluster.systemIdentifier };
+        } else {
+            target = new ScratchDatabase(`${name}-target`, { adminUrl: t.adminUrl, namePrefix: prefix }, { parent: this });
+        }
+        // Only our scratch databases carry the ownership marker; a fresh project is guarded by the
+        // source checks (endpoint and server identity) alone.
+        const requireScratchMarker = t.kind !== "supabase-project";
+
+        const restore = new Restore(`${name}-restore`, {
+            ...common,
+            manifestPath: backup.manifestPath,
+            targetUrl: target.connectionString,
+            protectedSourceUrl: args.sourceUrl,
+            jobs: args.restore?.jobs,
+            requireScratchMarker,
+            allowErrors: args.restore?.allowErrors,
+            drillServer,
+            platform: args.restore?.platform,
+            allowMissingExtensions: args.restore?.allowMissingExtensions,
+        }, { parent: this });
+
+        const validation = new Validation(`${name}-validation`, {
+            ...common,
+            manifestPath: backup.manifestPath,
+            targetUrl: target.connectionString,
+            sourceUrl: args.sourceUrl,
+            assertions: args.validation?.assertions,
+            fingerprint: args.validation?.fingerprint,
+            allowNoData: args.validation?.allowNoData,
+            allowMissingExtensions: args.restore?.allowMissingExtensions ?? [...SUPABASE_ONLY_EXTENSIONS],
+            restoredAt: restore.finishedAt,
+        }, { parent: this });
+
+        return { connectionString: target.connectionString, databaseName: target.databaseName, validatedAt: validation.validatedAt, requireScratchMarker, project };
+    }
+
+    /** PITR to the target into the drill's own cluster → validation at the mark, or heartbeat ordering at T. */
+    private pointInTime(name: string, args: RestoreDrillArgs, pitr: PitrDrillSettings): RestoredTarget {
+        const common = { artifactsDir: args.artifactsDir, drillId: args.drillId };
+        const restore = new PitrRestore(`${name}-pitr`, {
+            ...common,
+            archive: pitr.archive,
+            secrets: pitr.secrets,
+            target: pitr.target,
+            marks: pitr.marks,
+            database: pitr.database,
+            superuser: pitr.superuser,
+            timeoutMinutes: pitr.timeoutMinutes,
+        }, { parent: this });
+        const mark = pitr.target.type === "mark";
+        // A time target is judged at T; an LSN or restore point at the last commit recovery replayed.
+        const targetTime = pitr.target.type === "time" ? pulumi.output(pitr.target.time) : restore.reachedLastCommitTime;
+        const validation = new PitrValidation(`${name}-validation`, {
+            ...common,
+            targetUrl: restore.connectionString,
+            mode: mark ? "mark" : "heartbeat",
+            markKey: mark ? restore.markKey : undefined,
+            marks: pitr.marks,
+            changedTables: mark ? restore.changedTables : undefined,
+            archive: mark ? pitr.archive : undefined,
+            secrets: mark ? pitr.secrets : undefined,
+            sourceUrl: mark ? undefined : args.sourceUrl,
+            targetTime: mark ? undefined : targetTime,
+            targetNote: pitr.target.type === "lsn" || pitr.target.type === "name" ? `T is the last commit replayed up to the ${pitr.target.type === "lsn" ? "LSN" : "restore point"}` : undefined,
+            assertions: args.validation?.assertions,
+            restoredAt: restore.finishedAt,
+        }, { parent: this });
+        // The cluster is the drill's own (random password, its own directory): no scratch-database marker.
+        return { connectionString: restore.connectionString, databaseName: restore.databaseName, validatedAt: validation.validatedAt, requireScratchMarker: false };
     }
 }

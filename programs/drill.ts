@@ -28,6 +28,10 @@ export function drillProgram(): Record<string, pulumi.Output<unknown>> {
             apiBearerToken: secret("apiBearerToken"),
             maskingSalt: secret("maskingSalt"),
             storageServiceKey: secret("storageServiceKey"),
+            pitrS3Key: secret("pitrS3Key"),
+            pitrS3KeySecret: secret("pitrS3KeySecret"),
+            pitrS3Token: secret("pitrS3Token"),
+            pitrCipherPass: secret("pitrCipherPass"),
         },
         pulumi.getStack(),
     );
@@ -38,6 +42,7 @@ export function drillProgram(): Record<string, pulumi.Output<unknown>> {
         masking: args.masking && { ...args.masking, salt: args.masking.salt === undefined ? undefined : pulumi.secret(args.masking.salt) },
         storage: args.storage && { ...args.storage, serviceKey: pulumi.secret(args.storage.serviceKey) },
         smoke: args.smoke && { ...args.smoke, bearerToken: args.smoke.bearerToken === undefined ? undefined : pulumi.secret(args.smoke.bearerToken) },
+        pitr: args.pitr && { ...args.pitr, secrets: pulumi.secret(args.pitr.secrets) },
     });
     return {
         status: drill.status,

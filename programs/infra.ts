@@ -1,11 +1,13 @@
 // The infrastructure stacks' program (prod, staging): what runbooks 001, 003 and 004 assume exists —
 // the immutable S3 vault with its KMS key, least-privilege roles for GitHub Actions through OIDC, the
-// Azure Blob archive, and the GitHub environment holding the drill's secrets and variables.
+// Azure Blob archive, the WAL archive's pgBackRest repository in the vault (issue 11), and the GitHub
+// environment holding the jobs' secrets and variables.
 import * as pulumi from "@pulumi/pulumi";
 import { ArchiveVault } from "../components/ArchiveVault";
 import { BackupAccess } from "../components/BackupAccess";
 import { BackupVault } from "../components/BackupVault";
 import { DrillAutomation } from "../components/DrillAutomation";
+import { PitrRepository } from "../components/PitrRepository";
 import { CONFIG_NAMESPACE } from "../lib/drill/config";
 import { checkInfraSecrets, INFRA_SECRET_KEYS, parseInfraConfig, type InfraSecretKey } from "../lib/infra/config";
 
@@ -25,7 +27,7 @@ export function infrastructureProgram(): Record<string, pulumi.Output<unknown> |
     // only travel on as the secret Outputs above.
     const plain: Partial<Record<InfraSecretKey, string>> = {};
     for (const key of Object.keys(INFRA_SECRET_KEYS) as InfraSecretKey[]) plain[key] = pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:${key}`);
-    checkInfraSecrets(plain);
+    checkInfraSecrets(plain, settings.pitr);
 
     const vault = new BackupVault(`backups-${env}`, {
         environment: env,
@@ -65,6 +67,27 @@ export function infrastructureProgram(): Record<string, pulumi.Output<unknown> |
         outputs.drillReaderRoleArn = access.readerRoleArn;
         outputs.retentionAuditorRoleArn = access.auditorRoleArn;
 
+        let pitr: PitrRepository | undefined;
+        if (settings.pitr) {
+            const region = pulumi.runtime.getConfig("aws:region");
+            if (!region) throw new Error("config aws:region is required when supabase-dr:pitr is set: pgBackRest signs its S3 requests for the bucket's region");
+            pitr = new PitrRepository(`pitr-${env}`, {
+                environment: env,
+                bucketName: vault.bucketName,
+                bucketArn: vault.bucketArn,
+                kmsKeyArn: vault.kmsKeyArn,
+                region,
+                pitr: settings.pitr,
+                github: { owner: settings.github.owner, repository: settings.github.repository, environment: settings.github.environment },
+                oidcProviderArn: access.oidcProviderArn,
+                tags,
+            });
+            outputs.pitrRepository = pitr.repository;
+            outputs.pitrServerConfig = pitr.serverConfig;
+            outputs.pitrWriterRoleArn = pitr.writerRoleArn;
+            outputs.pitrReaderRoleArn = pitr.readerRoleArn;
+        }
+
         let archive: ArchiveVault | undefined;
         if (settings.azure) {
             archive = new ArchiveVault(`archive-${env}`, { environment: env, ...settings.azure, tags });
@@ -84,6 +107,12 @@ export function infrastructureProgram(): Record<string, pulumi.Output<unknown> |
             AWS_DRILL_READER_ROLE_ARN: access.readerRoleArn,
             AWS_RETENTION_AUDITOR_ROLE_ARN: access.auditorRoleArn,
         };
+        if (pitr) {
+            // .github/workflows/pitr-backup.yml: the roles it assumes and the settings it runs with.
+            variables.AWS_PITR_WRITER_ROLE_ARN = pitr.writerRoleArn;
+            variables.AWS_PITR_READER_ROLE_ARN = pitr.readerRoleArn;
+            variables.PITR_SETTINGS = pitr.jobSettingsJson;
+        }
         if (archive) {
             variables.AZURE_STORAGE_ACCOUNT = archive.storageAccountName;
             variables.AZURE_CONTAINER = archive.containerName;

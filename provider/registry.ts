@@ -20,4 +20,6 @@ export const ADAPTERS: Record<ResourceName, () => Promise<Adapter>> = {
     SupabaseProject: async () => (await import("./resources/supabaseProject")).supabaseProjectProvider,
     SupabaseProjectSecrets: async () => (await import("./resources/supabaseSecrets")).supabaseSecretsProvider,
     ImmutabilityPolicyLock: async () => (await import("./resources/immutabilityPolicyLock")).immutabilityPolicyLockProvider,
+    PitrRestore: async () => (await import("./resources/pitrRestore")).pitrRestoreProvider,
+    PitrValidation: async () => (await import("./resources/pitrRestore")).pitrValidationProvider,
 };

@@ -17,6 +17,8 @@ export const RESOURCE_SECRETS = {
     SupabaseProject: ["accessToken", "poolerUrl", "directUrl", "connectionString", "dbPassword", "anonKey", "serviceRoleKey"],
     SupabaseProjectSecrets: ["accessToken", "secrets"],
     ImmutabilityPolicyLock: ["token"],
+    PitrRestore: ["secrets", "adminUrl", "connectionString", "ownerToken"],
+    PitrValidation: ["targetUrl", "sourceUrl", "secrets"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ResourceName = keyof typeof RESOURCE_SECRETS;

@@ -11,6 +11,7 @@ import { runCli } from "../lib/cli/run";
 import { ConfigError, isConfigError, type ConfigIssue } from "../lib/config/errors";
 import { UsageError } from "../lib/errors";
 import { CONFIG_NAMESPACE, DRILL_CONFIG_KEY, drillSecretIssues, parseUserDrillSettings, type DrillSecrets, type UserDrillSettings } from "../lib/drill/config";
+import { pitrTargetFromFlags } from "../lib/drill/pitrTarget";
 import { vaultAtBackupBucket } from "../lib/drill/vaultOverride";
 import { defaultSupabaseChecks } from "../lib/smoke/checks";
 
@@ -45,6 +46,15 @@ Inputs (flags win over environment variables):
                            MASKING_SALT        salt of the "hash" masking strategy (environment only)
   --settings FILE          JSON or YAML file of drill settings (validation, masking, smoke, targets, restore);
                            its top-level keys replace the environment's. Schema: schema/drill-settings.schema.json
+Point-in-time recovery (runbooks 000, 004): the WAL archive of drill.pitr.archive restored to a target into
+the drill's own throw-away cluster, instead of a backup; then validation, masking, smoke, report as usual.
+  --pitr ISO-TIME          recover to time T (with a zone, e.g. 2026-11-30T10:15:00Z); validated by heartbeat
+                           ordering, read from SOURCE_DB_URL's heartbeat log (its only use)
+  --pitr-lsn LSN           recover to a WAL position (heartbeat ordering at the last replayed commit)
+  --pitr-name NAME         recover to a restore point (pg_create_restore_point)
+  --pitr-mark KEY|latest   recover to a consistent-point mark: the restore must reproduce its fingerprint exactly
+                           PGBACKREST_REPO1_S3_KEY, PGBACKREST_REPO1_S3_KEY_SECRET, PGBACKREST_REPO1_S3_TOKEN,
+                           PGBACKREST_REPO1_CIPHER_PASS  the archive's secrets (environment only)
   --keep                   keep the stack and its scratch target for forensics
   --cleanup STACK          destroy and remove a kept drill stack, then exit
   --backend URL            PULUMI_BACKEND_URL  state backend (default: file://~/.supabase-dr/state)
@@ -70,6 +80,10 @@ const SECRET_SOURCES: Record<keyof DrillSecrets, string> = {
     apiBearerToken: "API_BEARER_TOKEN",
     maskingSalt: "MASKING_SALT",
     storageServiceKey: "SUPABASE_SERVICE_ROLE_KEY",
+    pitrS3Key: "PGBACKREST_REPO1_S3_KEY",
+    pitrS3KeySecret: "PGBACKREST_REPO1_S3_KEY_SECRET",
+    pitrS3Token: "PGBACKREST_REPO1_S3_TOKEN",
+    pitrCipherPass: "PGBACKREST_REPO1_CIPHER_PASS",
 };
 
 /** A settings file's content: YAML (JSON is YAML too) or, for *.json, strict JSON. */
@@ -155,6 +169,10 @@ async function main(): Promise<number> {
             "backup-dir": { type: "string" },
             "api-url": { type: "string" },
             settings: { type: "string" },
+            pitr: { type: "string" },
+            "pitr-lsn": { type: "string" },
+            "pitr-name": { type: "string" },
+            "pitr-mark": { type: "string" },
             keep: { type: "boolean" },
             cleanup: { type: "string" },
             backend: { type: "string" },
@@ -186,7 +204,17 @@ async function main(): Promise<number> {
         apiBearerToken: process.env.API_BEARER_TOKEN,
         maskingSalt: process.env.MASKING_SALT,
         storageServiceKey: process.env.SUPABASE_SERVICE_ROLE_KEY,
+        pitrS3Key: process.env.PGBACKREST_REPO1_S3_KEY,
+        pitrS3KeySecret: process.env.PGBACKREST_REPO1_S3_KEY_SECRET,
+        pitrS3Token: process.env.PGBACKREST_REPO1_S3_TOKEN,
+        pitrCipherPass: process.env.PGBACKREST_REPO1_CIPHER_PASS,
     };
+    let pitrTarget: ReturnType<typeof pitrTargetFromFlags>;
+    try {
+        pitrTarget = pitrTargetFromFlags({ pitr: values.pitr, pitrLsn: values["pitr-lsn"], pitrName: values["pitr-name"], pitrMark: values["pitr-mark"] });
+    } catch (err) {
+        fail((err as Error).message);
+    }
     const backupPath = values.backup ?? process.env.BACKUP_PATH;
     let settings: UserDrillSettings = {};
     if (!values.cleanup) {
@@ -196,10 +224,15 @@ async function main(): Promise<number> {
             { label: `${path.relative(process.cwd(), envFile)} ${DRILL_CONFIG_KEY}`, value: environmentSettings(envFile) },
             ...(values.settings ? [{ label: values.settings, value: loadSettingsFile(values.settings) }] : []),
         ]);
+        if (pitrTarget) {
+            if (!settings.pitr) fail(`--pitr* needs the WAL archive's settings: ${DRILL_CONFIG_KEY}.pitr.archive in Pulumi.${env}.yaml or a --settings file`);
+            settings.pitr = { ...settings.pitr, target: pitrTarget };
+        }
+        const pitrDrill = settings.pitr?.target !== undefined;
         const kind = settings.target?.kind;
         if (kind === "supabase-project" && !secrets.supabaseAccessToken) fail("SUPABASE_ACCESS_TOKEN is required: the drill's target is a scratch Supabase project");
         if (kind === "database" && !secrets.targetDbUrl) fail("TARGET_DB_URL (or --target) is required: the settings' target is a scratch database on that server");
-        if (!secrets.sourceDbUrl && !backupPath && !settings.vault) {
+        if (!pitrDrill && !secrets.sourceDbUrl && !backupPath && !settings.vault) {
             fail("SOURCE_DB_URL (or --source), BACKUP_PATH (or --backup) or a vault in the settings is required");
         }
         if (backupPath) {
@@ -266,6 +299,10 @@ async function main(): Promise<number> {
 }
 
 runCli("drill", main, {
-    secrets: () => [process.env.SOURCE_DB_URL, process.env.TARGET_DB_URL, process.env.SUPABASE_ACCESS_TOKEN, process.env.API_BEARER_TOKEN, process.env.MASKING_SALT, process.env.SUPABASE_SERVICE_ROLE_KEY],
+    secrets: () => [
+        process.env.SOURCE_DB_URL, process.env.TARGET_DB_URL, process.env.SUPABASE_ACCESS_TOKEN, process.env.API_BEARER_TOKEN, process.env.MASKING_SALT,
+        process.env.SUPABASE_SERVICE_ROLE_KEY,
+        process.env.PGBACKREST_REPO1_S3_KEY, process.env.PGBACKREST_REPO1_S3_KEY_SECRET, process.env.PGBACKREST_REPO1_S3_TOKEN, process.env.PGBACKREST_REPO1_CIPHER_PASS,
+    ],
     usage: USAGE,
 });

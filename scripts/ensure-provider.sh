@@ -6,8 +6,8 @@
 #
 # The plugin is installed as <plugins-dir>/resource-supabase-dr-v<version>/ (version: package.json),
 # the layout of PULUMI_HOME/plugins, where the engine looks for the version a resource asks for.
-# plugins-dir defaults to $SUPABASE_DR_PLUGINS_DIR, else ~/.cache/supabase-dr/plugins (or
-# $SUPABASE_DR_CACHE/plugins): a directory outside any checkout, so the plugin, like the state that
+# plugins-dir defaults to $SUPABASE_DR_PLUGINS_DIR, else ~/.cache/supabase-dr/plugin-sets/<sources hash>
+# (or under $SUPABASE_DR_CACHE): a directory outside any checkout, so the plugin, like the state that
 # names it, outlives the checkout that built it. lib/pulumi/engine.ts points the engine's private
 # PULUMI_HOME/plugins at it; scripts/ensure-pulumi.sh also installs into ${PULUMI_HOME:-~/.pulumi}/plugins
 # for the `pulumi` CLI.
@@ -30,10 +30,7 @@ command -v node >/dev/null 2>&1 || die "node is not on PATH (the plugin runs wit
 version=$(sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' "$repo_root/package.json" | head -n 1)
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+].*)?$ ]] || die "package.json version '$version' is not a semantic version"
 cache_root=${SUPABASE_DR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/supabase-dr}
-plugins_dir=${1:-${SUPABASE_DR_PLUGINS_DIR:-$cache_root/plugins}}
 builds_dir="$cache_root/provider-builds"
-mkdir -p "$plugins_dir" "$builds_dir"
-plugins_dir=$(cd "$plugins_dir" && pwd)
 
 # What the bundle is made of, by path relative to the checkout and content: the same sources in two
 # checkouts give the same hash (no rebuild), any edit gives a new one.
@@ -41,6 +38,14 @@ sources=$(cd "$repo_root" && {
   find provider lib -type f \( -name '*.ts' -o -name '*.sql' -o -name '*.json' \) -print
   printf '%s\n' package.json package-lock.json scripts/build-provider.mjs scripts/ensure-provider.sh
 } | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+
+# By default each set of sources gets its own plugin directory, plugin-sets/<sources>/: two checkouts
+# (or a checkout being edited while another one's tests run) never swap each other's plugin under a
+# running engine. A stack names only the plugin's version, so any checkout at that version can refresh
+# or destroy it with its own set.
+plugins_dir=${1:-${SUPABASE_DR_PLUGINS_DIR:-$cache_root/plugin-sets/$sources}}
+mkdir -p "$plugins_dir" "$builds_dir"
+plugins_dir=$(cd "$plugins_dir" && pwd)
 
 target="$plugins_dir/resource-supabase-dr-v$version"
 installed_sources() { # the sources hash of an installed or built plugin directory, or nothing
@@ -83,8 +88,9 @@ EOF
   mv "$partial" "$build"
   trap - EXIT
   log "built in $(( $(date +%s) - start ))s"
-  # Keep the five newest builds.
+  # Keep the five newest builds, and the plugin sets of the ten newest sources.
   ls -1dt "$builds_dir"/v* 2>/dev/null | tail -n +6 | xargs -r rm -rf
+  ls -1dt "$cache_root/plugin-sets"/* 2>/dev/null | tail -n +11 | xargs -r rm -rf
 fi
 
 # Install: a full copy (the engine skips symlinked plugin directories), swapped in by rename so the

@@ -1,6 +1,7 @@
-// `npm run recover -- rows|undo|freeze|unfreeze|storage …`: incident recovery (runbook 001). Dry run
-// unless --apply. The live database comes from LIVE_DB_URL only, live Storage from STORAGE_URL and
-// SUPABASE_SERVICE_ROLE_KEY only. Progress and errors go to stderr and never carry a password, a key
+// `npm run recover -- rows|undo|freeze|unfreeze|storage|schema|rebuild …`: incident recovery (runbook 001). Dry
+// run unless --apply. The live database comes from LIVE_DB_URL only, live Storage from STORAGE_URL and
+// SUPABASE_SERVICE_ROLE_KEY only, schema's new database from TARGET_DB_URL only, a vault backup from
+// BACKUP_BUCKET / BACKUP_ENV, rebuild's Management API token from SUPABASE_ACCESS_TOKEN. Progress and errors go to stderr and never carry a password, a key
 // or a row value; the diff (which holds row values) goes to stdout or --diff-out; the storage plan
 // (object names only) to stdout.
 // Exit 0 ok; 1 when sampled signed URLs did not serve the restored content; otherwise the code of the
@@ -13,8 +14,11 @@ import { backupEnvName, clockOverride, secretsOf, storageSettingsFromEnv, vaultS
 import { helpFor } from "../lib/recover/help";
 import { readKeysFile } from "../lib/recover/keysFile";
 import { recoverRows } from "../lib/recover/rows";
+import { recoverRebuild } from "../lib/recover/rebuild";
+import { recoverSchema } from "../lib/recover/schema";
 import { recoverStorage } from "../lib/recover/storage";
 import { recoverUndo } from "../lib/recover/undo";
+import { parseConnectionString } from "../lib/postgres/connection";
 
 const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : text + "\n");
 const err = (text: string) => process.stderr.write(text.endsWith("\n") ? text : text + "\n");
@@ -23,6 +27,16 @@ function liveUrl(): string {
     const url = process.env.LIVE_DB_URL;
     if (!url) throw new UsageError("LIVE_DB_URL is not set: export the live database's connection string (it is never taken from the command line)");
     return url;
+}
+
+/** The vault of the nightly job, for --backup vault[:<key>]. */
+function vaultFromEnv(key: string | undefined) {
+    try {
+        const env = backupEnvName(process.env);
+        return { store: vaultStoreFor(vaultSettingsFromEnv(process.env), clockOverride(process.env)), env, key };
+    } catch (e) {
+        throw new UsageError(`--backup vault: ${(e as Error).message}`);
+    }
 }
 
 async function run(cmd: RecoverCommand): Promise<number> {
@@ -34,7 +48,7 @@ async function run(cmd: RecoverCommand): Promise<number> {
             const url = liveUrl();
             const started = Date.now();
             const result = await recoverRows({
-                backupPath: cmd.backup,
+                ...(cmd.vault ? { vault: vaultFromEnv(cmd.vault.key) } : { backupPath: cmd.backup }),
                 table: cmd.table,
                 key: cmd.key,
                 selection: cmd.keysFile ? { kind: "keys", keys: readKeysFile(cmd.keysFile) } : { kind: "where", predicate: cmd.where! },
@@ -51,6 +65,7 @@ async function run(cmd: RecoverCommand): Promise<number> {
                 err(`diff written to ${cmd.diffOut}`);
             } else out(result.diffText);
             for (const n of result.notes) err(`note: ${n}`);
+            if (result.vault) err(`backup: ${result.vault.location}/${result.vault.manifestKey} (manifest sha256 ${result.vault.manifestSha256}; every file verified)`);
             if (result.keysNotInBackup > 0) err(`${result.keysNotInBackup} key(s) of the --keys file are not in the backup`);
             if (!cmd.apply) {
                 err(`dry run: ${result.summary}. Nothing was changed; add --apply to write live.`);
@@ -82,7 +97,86 @@ async function run(cmd: RecoverCommand): Promise<number> {
         }
         case "storage":
             return runStorage(cmd);
+        case "schema":
+            return runSchema(cmd);
+        case "rebuild":
+            return runRebuild(cmd);
     }
+}
+
+async function runRebuild(cmd: Extract<RecoverCommand, { command: "rebuild" }>): Promise<number> {
+    const accessToken = process.env.SUPABASE_ACCESS_TOKEN;
+    if (!accessToken) throw new UsageError("SUPABASE_ACCESS_TOKEN is not set: export a Management API personal access token (it is never taken from the command line)");
+    const organization = cmd.organization ?? process.env.SUPABASE_ORG;
+    if (!organization) throw new UsageError("rebuild needs the organization: --org <slug> or SUPABASE_ORG");
+    const region = cmd.region ?? process.env.SUPABASE_REGION;
+    if (!region) throw new UsageError("rebuild needs --region <code> (e.g. eu-central-1) or SUPABASE_REGION");
+    let storageStore;
+    try {
+        storageStore = vaultStoreFor(vaultSettingsFromEnv(process.env), clockOverride(process.env));
+    } catch (e) {
+        throw new UsageError(`rebuild reads the storage snapshots from the vault: ${(e as Error).message}`);
+    }
+    const started = Date.now();
+    const r = await recoverRebuild({
+        accessToken,
+        organization,
+        region,
+        projectName: cmd.projectName,
+        apiBaseUrl: process.env.SUPABASE_API_URL || undefined,
+        projectApiUrl: process.env.SUPABASE_PROJECT_API_URL || undefined,
+        ...(cmd.vault ? { vault: vaultFromEnv(cmd.vault.key) } : { backupPath: cmd.backup }),
+        migrationsDir: cmd.migrations,
+        baseline: cmd.baseline,
+        storageStore,
+        storageEnv: cmd.storageEnv,
+        buckets: cmd.buckets,
+        oldRef: cmd.oldProject,
+        secretValuesFile: cmd.secretValues,
+        liveUrl: process.env.LIVE_DB_URL || undefined,
+        now: clockOverride(process.env) ?? new Date(),
+        apply: cmd.apply,
+        artifactsDir: cmd.artifactsDir,
+        onProgress: (m) => err(`[${Math.round((Date.now() - started) / 1000)}s] ${m}`),
+    });
+    out(r.planText);
+    for (const n of r.notes) err(`note: ${n}`);
+    if (!cmd.apply) {
+        err(`dry run: ${r.summary}. Nothing was created; add --apply to rebuild.`);
+        return 0;
+    }
+    out("");
+    out(fs.readFileSync(r.reportFile!, "utf8"));
+    err(`${r.summary}; report ${r.reportFile}; audit record ${r.audit}`);
+    return 0;
+}
+
+async function runSchema(cmd: Extract<RecoverCommand, { command: "schema" }>): Promise<number> {
+    const targetUrl = process.env.TARGET_DB_URL;
+    if (!targetUrl) throw new UsageError("TARGET_DB_URL is not set: export the NEW, empty database's connection string (it is never taken from the command line)");
+    const started = Date.now();
+    const r = await recoverSchema({
+        ...(cmd.vault ? { vault: vaultFromEnv(cmd.vault.key) } : { backupPath: cmd.backup }),
+        migrationsDir: cmd.migrations,
+        to: cmd.to,
+        baseline: cmd.baseline,
+        targetUrl,
+        liveUrl: process.env.LIVE_DB_URL || undefined,
+        apply: cmd.apply,
+        artifactsDir: cmd.artifactsDir,
+        onProgress: (m) => err(`[${Math.round((Date.now() - started) / 1000)}s] ${m}`),
+    });
+    out(r.planText);
+    for (const n of r.notes) err(`note: ${n}`);
+    out("");
+    out(r.envSwitch);
+    if (!cmd.apply) {
+        err(`dry run: ${r.summary}. Nothing was written; add --apply to restore into the target and migrate it.`);
+        return 0;
+    }
+    err(`${r.summary}; audit record ${r.audit}`);
+    if (!r.verified) err("verify FAILED: do not switch to the target before the problems above are understood");
+    return r.verified ? 0 : 1;
 }
 
 async function runStorage(cmd: Extract<RecoverCommand, { command: "storage" }>): Promise<number> {
@@ -135,13 +229,25 @@ async function runStorage(cmd: Extract<RecoverCommand, { command: "storage" }>):
     return a.signedUrls.every((s) => s.reachable) ? 0 : 1;
 }
 
+function passwordOf(url: string | undefined): string | undefined {
+    if (!url) return undefined;
+    try {
+        return parseConnectionString(url).password;
+    } catch {
+        return undefined;
+    }
+}
+
 export async function main(argv: string[]): Promise<number> {
     return run(parseRecoverArgs(argv));
 }
 
 if (require.main === module) {
     runCli("recover", () => main(process.argv.slice(2)), {
-        secrets: () => [process.env.LIVE_DB_URL, process.env.RECOVER_TEMP_ADMIN_URL, ...secretsOf(process.env)],
+        secrets: () => {
+            const urls = [process.env.LIVE_DB_URL, process.env.RECOVER_TEMP_ADMIN_URL, process.env.TARGET_DB_URL];
+            return [...urls, ...urls.map(passwordOf), ...secretsOf(process.env), process.env.SUPABASE_ACCESS_TOKEN];
+        },
         usage: "(npm run recover -- --help)",
     });
 }

@@ -3,11 +3,12 @@
 #
 #     scripts/with-node.sh <command> [args...]      e.g. scripts/with-node.sh npm ci
 #
-# package.json's scripts go through it (`npm test` runs `bash scripts/with-node.sh vitest run`), so
-# they run on a suitable Node even where the machine's own `node` is older. scripts/ensure-node.sh finds
-# or installs that Node; its directory goes first on PATH, so that everything the command starts by
-# name runs on it too: tsx and vitest (`#!/usr/bin/env node`), the Pulumi engine's language host and
-# its dynamic-provider plugin, which both run `node` from PATH. npm puts the node that runs npm itself in
+# package.json's scripts go through it (`npm test` runs `bash scripts/with-node.sh vitest run`,
+# `npm run drill` runs `bash scripts/with-node.sh bash scripts/run-cli.sh drill`), so they run on a
+# suitable Node even where the machine's own `node` is older. scripts/ensure-node.sh finds or installs
+# that Node; its directory goes first on PATH, so that everything the command starts by name runs on it
+# too: the bundled commands (scripts/run-cli.sh runs `node`), vitest and tsx (`#!/usr/bin/env node`),
+# the Pulumi engine's language host and the provider plugins, which all run `node` from PATH. npm puts the node that runs npm itself in
 # $NODE and $npm_node_execpath; they are pointed at the same Node, for tools that read them.
 set -euo pipefail
 

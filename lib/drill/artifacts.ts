@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-export type StepName = "backup" | "restore" | "validation" | "masking" | "smoke";
+export type StepName = "backup" | "restore" | "pitr" | "validation" | "masking" | "smoke";
 
 export function artifactPaths(dir: string, id: string) {
     return {

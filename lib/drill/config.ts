@@ -13,11 +13,14 @@
 //   supabase-dr:apiBearerToken  secret   API_BEARER_TOKEN for smoke checks
 //   supabase-dr:maskingSalt     secret   salt of the "hash" masking strategy
 //   supabase-dr:storageServiceKey secret SUPABASE_SERVICE_ROLE_KEY, when drill.storage is set
+//   supabase-dr:pitrS3Key, pitrS3KeySecret, pitrS3Token, pitrCipherPass   secrets of a PITR drill's archive:
+//                                        PGBACKREST_REPO1_S3_KEY, …_S3_KEY_SECRET, …_S3_TOKEN, …_CIPHER_PASS
 import { ConfigError, safeParseConfig, type ConfigIssue } from "../config/errors";
 import { parseConnectionString } from "../postgres/connection";
 import { smokeChecksFor, type DrillTargetKind } from "../smoke/target";
 import { drillStackSettingsSchema, userDrillSettingsSchema, type DrillStackSettings, type UserDrillSettings } from "./settingsSchema";
 import type { VaultSettings } from "../vault/openVault";
+import type { PitrSecrets } from "../pitr/settings";
 
 export const CONFIG_NAMESPACE = "supabase-dr";
 /** Where the drill settings live in a stack's config; the prefix of every settings error. */
@@ -39,6 +42,49 @@ export interface DrillSecrets {
     supabaseAccessToken?: string;
     apiBearerToken?: string;
     maskingSalt?: string;
+    /** The PITR archive's secrets (lib/pitr/settings PitrSecrets), when drill.pitr.target is set. */
+    pitrS3Key?: string;
+    pitrS3KeySecret?: string;
+    pitrS3Token?: string;
+    pitrCipherPass?: string;
+}
+
+/** The drill secrets that are the PITR archive's, as lib/pitr takes them. */
+export function pitrSecretsOf(secrets: DrillSecrets): PitrSecrets {
+    return {
+        ...(secrets.pitrS3Key ? { s3Key: secrets.pitrS3Key } : {}),
+        ...(secrets.pitrS3KeySecret ? { s3KeySecret: secrets.pitrS3KeySecret } : {}),
+        ...(secrets.pitrS3Token ? { s3Token: secrets.pitrS3Token } : {}),
+        ...(secrets.pitrCipherPass ? { cipherPass: secrets.pitrCipherPass } : {}),
+    };
+}
+
+/** A PITR drill: drill.pitr with a target (the --pitr* flags set it). */
+export function isPitrDrill(raw: unknown): boolean {
+    const pitr = (raw !== null && typeof raw === "object" ? (raw as { pitr?: unknown }).pitr : undefined) as { target?: unknown } | undefined;
+    return pitr !== null && typeof pitr === "object" && pitr.target !== undefined;
+}
+
+/** What a PITR drill's archive needs of the secrets (unvalidated settings: read defensively). */
+function pitrSecretIssues(raw: Record<string, unknown>, secrets: DrillSecrets): ConfigIssue[] {
+    const pitr = raw.pitr as { archive?: { cipher?: unknown; repository?: { type?: unknown; keyType?: unknown } }; target?: { type?: unknown } };
+    const repo = pitr.archive?.repository;
+    const issues: ConfigIssue[] = [];
+    if (repo && (repo.type ?? "s3") === "s3" && (repo.keyType ?? "shared") === "shared") {
+        if (!secrets.pitrS3Key) issues.push({ path: secretPath("pitrS3Key"), message: "required for the archive's S3 repository with shared keys (PGBACKREST_REPO1_S3_KEY)" });
+        if (!secrets.pitrS3KeySecret) issues.push({ path: secretPath("pitrS3KeySecret"), message: "required for the archive's S3 repository with shared keys (PGBACKREST_REPO1_S3_KEY_SECRET)" });
+    }
+    if (pitr.archive && (pitr.archive.cipher ?? "aes-256-cbc") !== "none" && !secrets.pitrCipherPass) {
+        issues.push({ path: secretPath("pitrCipherPass"), message: "required: the archive is encrypted (PGBACKREST_REPO1_CIPHER_PASS)" });
+    }
+    // A mark carries its own basis; any other target is judged by the heartbeat log, kept in the source.
+    if (pitr.target?.type !== "mark" && !secrets.sourceDbUrl) {
+        issues.push({
+            path: secretPath("sourceDbUrl"),
+            message: "required for a PITR drill to a time, LSN or restore point: the heartbeat log (supabase_dr.pitr_heartbeat) is read from it, nothing else",
+        });
+    }
+    return issues;
 }
 
 const secretPath = (key: keyof DrillSecrets) => `${CONFIG_NAMESPACE}:${key}`;
@@ -78,7 +124,8 @@ export function drillSecretIssues(raw: unknown, secrets: DrillSecrets): ConfigIs
     // TARGET_DB_URL is only used by a database target; another explicit kind ignores it.
     if (kind === "database") issues.push(...connectionIssue("targetDbUrl", secrets.targetDbUrl));
     issues.push(...connectionIssue("sourceDbUrl", secrets.sourceDbUrl));
-    if (!secrets.sourceDbUrl && s.backupPath === undefined && s.vault === undefined) {
+    if (isPitrDrill(s)) issues.push(...pitrSecretIssues(s, secrets));
+    else if (!secrets.sourceDbUrl && s.backupPath === undefined && s.vault === undefined) {
         issues.push({ path: secretPath("sourceDbUrl"), message: "required unless drill.backupPath or drill.vault is set: dump the source now, or adopt a backup" });
     }
     // Smoke checks need an API to go to: a local target has none unless a base URL is given.
@@ -156,11 +203,20 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
             rpoSeconds: d.targets?.rpoSeconds ?? DEFAULT_TARGETS.rpoSeconds,
         },
         nextDrillDays: d.nextDrillDays ?? DEFAULT_NEXT_DRILL_DAYS,
+        pitr: d.pitr?.target && {
+            archive: d.pitr.archive,
+            secrets: pitrSecretsOf(secrets),
+            target: d.pitr.target,
+            marks: d.pitr.marks && vaultLocation(d.pitr.marks),
+            database: d.pitr.database ?? "postgres",
+            superuser: d.pitr.superuser,
+            timeoutMinutes: d.pitr.timeoutMinutes,
+        },
     };
 }
 
 /** Where a vault is, without the drill's adoption settings (env, notAfter). */
-function vaultLocation(v: NonNullable<DrillStackSettings["vault"]>): VaultSettings {
+function vaultLocation(v: { kind: "dir"; path: string } | { kind: "s3"; bucket: string; region?: string; endpoint?: string }): VaultSettings {
     return v.kind === "dir" ? { kind: "dir", path: v.path } : { kind: "s3", bucket: v.bucket, region: v.region, endpoint: v.endpoint };
 }
 

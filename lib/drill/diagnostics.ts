@@ -5,7 +5,10 @@ import type { DrillSecrets } from "./config";
 
 /** Every secret value of a drill, for redaction. */
 export function secretValues(s: DrillSecrets): string[] {
-    return [s.sourceDbUrl, s.targetDbUrl, s.supabaseAccessToken, s.apiBearerToken, s.maskingSalt, s.storageServiceKey].filter((v): v is string => !!v);
+    return [
+        s.sourceDbUrl, s.targetDbUrl, s.supabaseAccessToken, s.apiBearerToken, s.maskingSalt, s.storageServiceKey,
+        s.pitrS3Key, s.pitrS3KeySecret, s.pitrS3Token, s.pitrCipherPass,
+    ].filter((v): v is string => !!v);
 }
 
 /**

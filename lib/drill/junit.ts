@@ -108,8 +108,9 @@ const skipped = (message: string): CaseOutcome => ({ status: "skipped", message:
 /** The drill as suites of cases, one per step in order: the JUnit file and the Prometheus counts. */
 export function drillSuites(report: DrillReport): DrillSuite[] {
     const chain: [DrillStepName, boolean, boolean][] = [
-        ["backup", true, !!report.backup],
-        ["restore", true, !!report.restore],
+        // A PITR drill's base backup is the archive's own: its suite reports it once the restore chose it.
+        ["backup", true, !!report.backup || !!report.pitr],
+        ["restore", true, !!report.restore || !!report.pitr?.completed],
         ["validation", true, !!report.validation],
         ["masking", report.configured.masking, !!report.masking],
         ["smoke", report.configured.smoke, !!report.smoke],
@@ -123,8 +124,16 @@ export function drillSuites(report: DrillReport): DrillSuite[] {
     const d = report.durations_seconds;
 
     return [
-        { step: "backup", timeSeconds: d.backup ?? 0, cases: report.backup ? backupCases(report) : single("backup", notRun("backup")) },
-        { step: "restore", timeSeconds: d.restore ?? 0, cases: report.restore ? restoreCases(report) : single("restore", notRun("restore")) },
+        {
+            step: "backup",
+            timeSeconds: d.backup ?? 0,
+            cases: report.backup ? backupCases(report) : report.pitr ? pitrBackupCases(report) : single("backup", notRun("backup")),
+        },
+        {
+            step: "restore",
+            timeSeconds: d.restore ?? 0,
+            cases: report.restore ? restoreCases(report) : report.pitr?.completed ? pitrRestoreCases(report) : single("restore", notRun("restore")),
+        },
         {
             step: "validation",
             timeSeconds: d.validation ?? 0,
@@ -157,6 +166,27 @@ function backupCases(r: DrillReport): DrillCase[] {
         timeSeconds: r.durations_seconds.backup,
         outcome: passed,
         output: `taken at ${b.taken_at} (${b.taken_at_source}); ${b.files.length} file(s)`,
+    }];
+}
+
+function pitrBackupCases(r: DrillReport): DrillCase[] {
+    const p = r.pitr!;
+    if (!p.completed) return [{ name: "base backup", classname: "drill.backup", outcome: skipped("chosen by the point-in-time restore, which did not complete") }];
+    return [{ name: `base backup ${p.backup_label} (pgBackRest)`, classname: "drill.backup", outcome: passed, output: `stanza ${p.stanza}, ${p.repository}` }];
+}
+
+function pitrRestoreCases(r: DrillReport): DrillCase[] {
+    const p = r.pitr!;
+    return [{
+        name: `point-in-time restore to ${p.target_asked}`,
+        classname: "drill.restore",
+        timeSeconds: r.durations_seconds.restore,
+        outcome: passed,
+        output: [
+            `reached LSN ${p.reached_lsn}, last commit ${p.reached_last_commit_time ?? "none replayed"}`,
+            `restore ${p.restore_seconds}s, WAL replay ${p.replay_seconds}s, promotion ${p.promote_seconds}s`,
+            `scheduled jobs: ${p.scheduled_jobs}`,
+        ].join("\n"),
     }];
 }
 
@@ -263,7 +293,7 @@ function targetCase(name: string, measured: number | undefined, target: number, 
 function reportCases(r: DrillReport): DrillCase[] {
     return [
         targetCase("RTO", r.rto_seconds, r.targets.rto_seconds, r.targets.rto_met, "the validation did not pass"),
-        targetCase("RPO", r.rpo_seconds, r.targets.rpo_seconds, r.targets.rpo_met, "no backup was taken or adopted"),
+        targetCase("RPO", r.rpo_seconds, r.targets.rpo_seconds, r.targets.rpo_met, r.pitr ? "the point-in-time restore replayed no transaction or did not complete" : "no backup was taken or adopted"),
         // Failed exactly when the drill failed, whatever the reason: the file's verdict is the drill's.
         {
             name: "drill verdict",

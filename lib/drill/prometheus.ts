@@ -41,6 +41,7 @@ function families(r: DrillReport): Family[] {
     const steps: [string, number | undefined][] = [
         ["backup", d.backup],
         ["restore", d.restore],
+        ["replay", d.replay],
         ["validation", d.validation],
         ["masking", d.masking],
         ["total", d.total],
@@ -60,7 +61,7 @@ function families(r: DrillReport): Family[] {
             samples: steps.flatMap(([step, v]) => one(v, { step })),
         },
         { name: "rto_seconds", help: "Recovery time measured: drill start to validated restore.", samples: one(r.rto_seconds) },
-        { name: "rpo_seconds", help: "Recovery point measured: drill start minus the restored backup's capture time.", samples: one(r.rpo_seconds) },
+        { name: "rpo_seconds", help: "Recovery point measured: drill start minus the restored backup's capture time (a point-in-time drill: T minus the last replayed commit, 0 at a mark).", samples: one(r.rpo_seconds) },
         { name: "rto_target_seconds", help: "RTO target of the drill.", samples: one(r.targets.rto_seconds) },
         { name: "rpo_target_seconds", help: "RPO target of the drill.", samples: one(r.targets.rpo_seconds) },
         {
@@ -70,6 +71,16 @@ function families(r: DrillReport): Family[] {
         },
         { name: "backup_timestamp_seconds", help: "When the restored backup's data was captured (Unix time).", samples: one(r.backup && epochSeconds(r.backup.taken_at)) },
         { name: "backup_age_seconds", help: "Age of the restored backup when the report was written.", samples: one(backupAge) },
+        {
+            name: "pitr_target_timestamp_seconds",
+            help: "A point-in-time drill's target time T (Unix time), when the target is a time.",
+            samples: one(r.pitr?.target.type === "time" ? epochSeconds(r.pitr.target.time) : undefined),
+        },
+        {
+            name: "pitr_reached_commit_timestamp_seconds",
+            help: "Commit time of the last transaction the point-in-time restore replayed (Unix time).",
+            samples: one(r.pitr?.reached_last_commit_time ? epochSeconds(r.pitr.reached_last_commit_time) : undefined),
+        },
         {
             name: "table_rows",
             help: "Row count per table from the validation: side=\"source\" what the backup recorded (or the live source), side=\"restored\" the target.",

@@ -14,6 +14,8 @@ import { redact } from "../redact";
 import { artifactPaths, readStepResult, readStorageSteps, type StorageStep } from "./artifacts";
 import { formatJUnit } from "./junit";
 import { formatPrometheus } from "./prometheus";
+import type { PitrStep } from "./pitrRestore";
+import { describeDrillPitrTarget, type DrillPitrTarget } from "./pitrTarget";
 
 export interface DrillTargets {
     rtoSeconds: number;
@@ -37,6 +39,8 @@ export interface DrillMeta {
     smokeConfigured?: boolean;
     /** Buckets the drill restores from the vault's storage snapshots. */
     storageBuckets?: string[];
+    /** Set for a point-in-time recovery drill: what it asked for (its pitr step replaces backup and restore). */
+    pitrTarget?: DrillPitrTarget;
 }
 
 export interface BackupStep {
@@ -52,7 +56,8 @@ export interface BackupStep {
 
 export interface ValidationStep {
     status: "pass" | "fail";
-    comparedWith: "backup-fingerprint" | "live-source" | "none";
+    /** consistent-point and heartbeat-log: a PITR drill's bases (lib/drill/validatePitr.ts). */
+    comparedWith: "backup-fingerprint" | "live-source" | "none" | "consistent-point" | "heartbeat-log";
     startedAt: string;
     finishedAt: string;
     durationMs: number;
@@ -77,9 +82,28 @@ export interface DrillReport {
         validated_at?: string;
         report_at: string;
     };
-    durations_seconds: { backup?: number; restore?: number; validation?: number; masking?: number; total: number };
+    /** A PITR drill's restore is the whole point-in-time restore; replay is the WAL replay part of it. */
+    durations_seconds: { backup?: number; restore?: number; replay?: number; validation?: number; masking?: number; total: number };
     backup?: { id: string; mode: string; format: string; files: BackupManifest["files"]; taken_at: string; taken_at_source: string; source?: string; vault_object?: string };
     restore?: { target: string; errors: string[]; allowed_errors: string[]; log: string };
+    /** A point-in-time recovery drill: T (the target asked) and what recovery reached. */
+    pitr?: {
+        target_asked: string;
+        target: DrillPitrTarget | PitrStep["target"];
+        mark?: PitrStep["mark"];
+        stanza?: string;
+        repository?: string;
+        backup_label?: string;
+        reached_lsn?: string;
+        /** Commit time of the last replayed transaction (null: none was replayed). */
+        reached_last_commit_time?: string | null;
+        restore_seconds?: number;
+        replay_seconds?: number;
+        promote_seconds?: number;
+        /** pg_cron / pg_net in the restored cluster: what was disabled before anything else ran. */
+        scheduled_jobs?: string;
+        completed: boolean;
+    };
     validation?: {
         status: string;
         compared_with: string;
@@ -115,13 +139,22 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
     const masking = readStepResult<MaskingResult>(dir, meta.id, "masking");
     const smoke = readStepResult<SmokeResult>(dir, meta.id, "smoke");
     const storage = readStorageSteps(dir, meta.id);
+    const pitrStep = readStepResult<PitrStep>(dir, meta.id, "pitr");
+    const isPitr = meta.pitrTarget !== undefined || pitrStep !== undefined;
     const storageMissing = (meta.storageBuckets ?? []).filter((b) => !storage.some((s) => s.sourceBucket === b));
     const start = Date.parse(meta.startedAt);
     const issues: string[] = [];
 
     if (meta.error) issues.push(`Drill failed: ${meta.error}`);
-    if (!backup) issues.push("No backup artifact was produced.");
-    if (!restore) issues.push("The restore did not complete.");
+    if (isPitr) {
+        if (!pitrStep) issues.push("The point-in-time restore did not complete.");
+        else if (pitrStep.target.type === "time" && pitrStep.reached.lastCommitTime === null) {
+            issues.push("Recovery replayed no transaction before T: the restore holds the base backup's state only (RPO not measured).");
+        }
+    } else {
+        if (!backup) issues.push("No backup artifact was produced.");
+        if (!restore) issues.push("The restore did not complete.");
+    }
     if (!validation) issues.push("Validation did not run.");
     if (validation) {
         for (const r of validation.results.filter((x) => x.status === "fail")) {
@@ -143,18 +176,21 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
     if (restore && restore.allowedErrors.length > 0) issues.push(`${restore.allowedErrors.length} restore error(s) were allow-listed.`);
 
     // A backup the drill took itself is younger than the drill: nothing older than the start is lost.
-    const rpo = backup ? Math.max(0, Math.round((start - Date.parse(backup.manifest.takenAt)) / 1000)) : undefined;
+    // A PITR drill's recovery point is its target: what is lost is what committed between the last
+    // replayed commit and T (nothing at a mark, an LSN or a restore point: recovery stops exactly there).
+    const rpo = isPitr ? (pitrStep ? pitrRpoSeconds(pitrStep) : undefined) : backup ? Math.max(0, Math.round((start - Date.parse(backup.manifest.takenAt)) / 1000)) : undefined;
     const validatedOk = validation && validation.status === "pass";
     const rto = validatedOk ? Math.round((Date.parse(validation.finishedAt) - start) / 1000) : undefined;
     const rtoMet = rto !== undefined && rto <= meta.targets.rtoSeconds;
     const rpoMet = rpo !== undefined && rpo <= meta.targets.rpoSeconds;
     if (rto !== undefined && !rtoMet) issues.push(`RTO ${rto}s exceeds the target of ${meta.targets.rtoSeconds}s.`);
-    if (rpo !== undefined && !rpoMet) issues.push(`RPO ${rpo}s exceeds the target of ${meta.targets.rpoSeconds}s (backup too old).`);
+    if (rpo !== undefined && !rpoMet) {
+        issues.push(`RPO ${rpo}s exceeds the target of ${meta.targets.rpoSeconds}s (${isPitr ? "the last transaction replayed is that much older than T: is WAL archived late?" : "backup too old"}).`);
+    }
 
     const pass =
         !meta.error &&
-        !!backup &&
-        !!restore &&
+        (isPitr ? !!pitrStep : !!backup && !!restore) &&
         !!validatedOk &&
         // A validation without a basis proves nothing about the data, unless the caller accepted that.
         (validation!.comparedWith !== "none" || validation!.allowNoData === true) &&
@@ -182,14 +218,15 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
         timestamps: {
             drill_started_at: meta.startedAt,
             backup_taken_at: backup?.manifest.takenAt,
-            restore_started_at: restore?.startedAt,
-            restore_finished_at: restore?.finishedAt,
+            restore_started_at: restore?.startedAt ?? pitrStep?.startedAt,
+            restore_finished_at: restore?.finishedAt ?? pitrStep?.finishedAt,
             validated_at: validation?.finishedAt,
             report_at: now.toISOString(),
         },
         durations_seconds: {
             backup: backup ? seconds(backup.durationMs) : undefined,
-            restore: restore ? seconds(restore.durationMs) : undefined,
+            restore: restore ? seconds(restore.durationMs) : pitrStep ? seconds(pitrStep.durations.totalMs) : undefined,
+            replay: pitrStep ? seconds(pitrStep.durations.replayMs) : undefined,
             validation: validation ? seconds(validation.durationMs) : undefined,
             masking: masking ? seconds(masking.durationMs) : undefined,
             total: seconds(now.getTime() - start),
@@ -205,6 +242,7 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
             vault_object: backup.vaultObject,
         },
         restore: restore && { target: restore.target, errors: restore.errors, allowed_errors: restore.allowedErrors, log: path.basename(restore.logPath) },
+        pitr: isPitr ? pitrSection(meta, pitrStep) : undefined,
         validation: validation && {
             status: validation.status,
             compared_with: validation.comparedWith,
@@ -223,16 +261,44 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
         configured: { masking: !!meta.maskingConfigured, smoke: !!meta.smokeConfigured, storage_buckets: meta.storageBuckets ?? [] },
         targets: { rto_seconds: meta.targets.rtoSeconds, rpo_seconds: meta.targets.rpoSeconds, rto_met: rtoMet, rpo_met: rpoMet },
         issues,
-        recommendations: recommendations(pass, issues, restore, validation, smoke),
+        recommendations: recommendations(pass, issues, restore, validation, smoke, isPitr ? (pitrStep ? "ok" : "failed") : undefined),
         next_drill_date: next.toISOString().slice(0, 10),
         artifacts,
     };
 }
 
-function recommendations(pass: boolean, issues: string[], restore?: RestoreResult, validation?: ValidationStep, smoke?: SmokeResult): string[] {
+/** Seconds between T and the last replayed commit; 0 where recovery stops exactly at the target. */
+function pitrRpoSeconds(step: PitrStep): number | undefined {
+    if (step.target.type !== "time") return 0;
+    if (step.reached.lastCommitTime === null) return undefined;
+    return Math.max(0, Math.round((Date.parse(step.target.time) - Date.parse(step.reached.lastCommitTime)) / 1000));
+}
+
+function pitrSection(meta: DrillMeta, step: PitrStep | undefined): NonNullable<DrillReport["pitr"]> {
+    if (!step) return { target_asked: meta.pitrTarget ? describeDrillPitrTarget(meta.pitrTarget) : "unknown", target: meta.pitrTarget!, completed: false };
+    return {
+        target_asked: step.targetAsked,
+        target: step.target,
+        mark: step.mark,
+        stanza: step.stanza,
+        repository: step.repository,
+        backup_label: step.backupLabel,
+        reached_lsn: step.reached.lsn,
+        reached_last_commit_time: step.reached.lastCommitTime,
+        restore_seconds: seconds(step.durations.restoreMs),
+        replay_seconds: seconds(step.durations.replayMs),
+        promote_seconds: seconds(step.durations.promoteMs),
+        scheduled_jobs: step.jobsSummary,
+        completed: true,
+    };
+}
+
+function recommendations(pass: boolean, issues: string[], restore?: RestoreResult, validation?: ValidationStep, smoke?: SmokeResult, pitr?: "ok" | "failed"): string[] {
     const recs: string[] = [];
     if (issues.some((i) => i.startsWith("Drill failed:"))) recs.push("Read the failure above and the step logs in the artifacts; fix the cause and re-run the drill.");
-    if (!restore) recs.push("Fix the restore failure first: read the restore log, retry with a fresh target, or use the previous day's backup (runbook 002).");
+    if (pitr === "failed") {
+        recs.push("Fix the point-in-time restore first: check the archive's health (gaps, stale WAL), that T lies between the oldest backup and the newest archived WAL, and the restore's server log in the error.");
+    } else if (!pitr && !restore) recs.push("Fix the restore failure first: read the restore log, retry with a fresh target, or use the previous day's backup (runbook 002).");
     if (validation?.results.some((r) => r.status === "fail")) recs.push("Investigate the validation differences before trusting this backup for recovery.");
     if (issues.some((i) => i.startsWith("RPO"))) recs.push("Back up more often or check the backup schedule: the newest backup is older than the RPO target.");
     if (issues.some((i) => i.startsWith("RTO"))) recs.push("Speed up the restore (more pg_restore jobs, a larger scratch instance) or revisit the RTO target.");
@@ -257,6 +323,19 @@ function validationLine(r: DrillReport): string {
     return `${v.status.toUpperCase()} (${counts}; compared with ${v.compared_with}${data})`;
 }
 
+/** A PITR drill's metrics: T, what recovery reached, the base backup, the durations, the jobs stopped. */
+function pitrLines(r: DrillReport): string[] {
+    const p = r.pitr!;
+    if (!p.completed) return [`- Point-in-time Target: ${p.target_asked}`, "- Point-in-time Restore: did not complete"];
+    return [
+        `- Point-in-time Target: ${p.target_asked}`,
+        `- Target Reached: LSN ${p.reached_lsn}, last commit ${p.reached_last_commit_time ?? "none replayed"}`,
+        `- Base Backup: ${p.backup_label} (stanza ${p.stanza}, ${p.repository})`,
+        `- Restore Duration: ${r.durations_seconds.restore ?? "—"}s (restore ${p.restore_seconds}s, WAL replay ${p.replay_seconds}s, promotion ${p.promote_seconds}s)`,
+        `- Scheduled Jobs: ${p.scheduled_jobs}`,
+    ];
+}
+
 export function formatSummary(r: DrillReport): string {
     const total = `${r.durations_seconds.total}s`;
     const smoke = !r.smoke ? "not run" : r.smoke.status === "skipped" ? `could not run (${r.smoke.total} check(s) not run)` : `${r.smoke.passed}/${r.smoke.total}`;
@@ -270,8 +349,10 @@ export function formatSummary(r: DrillReport): string {
         `- Issues Encountered: ${r.issues.length}`,
         "",
         "Metrics:",
-        `- Backup Duration: ${r.durations_seconds.backup ?? "—"}s${r.backup ? ` (${r.backup.mode}, ${r.backup.format}, taken ${r.backup.taken_at}${r.backup.vault_object ? `, from ${r.backup.vault_object}` : ""})` : ""}`,
-        `- Restore Duration: ${r.durations_seconds.restore ?? "—"}s`,
+        ...(r.pitr ? pitrLines(r) : [
+            `- Backup Duration: ${r.durations_seconds.backup ?? "—"}s${r.backup ? ` (${r.backup.mode}, ${r.backup.format}, taken ${r.backup.taken_at}${r.backup.vault_object ? `, from ${r.backup.vault_object}` : ""})` : ""}`,
+            `- Restore Duration: ${r.durations_seconds.restore ?? "—"}s`,
+        ]),
         `- Validation Duration: ${r.durations_seconds.validation ?? "—"}s`,
         `- Validation: ${validationLine(r)}`,
         `- Smoke Test Results: ${smoke}`,

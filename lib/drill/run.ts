@@ -73,6 +73,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
         maskingConfigured: !!settings.masking,
         smokeConfigured: !!settings.smoke,
         storageBuckets: settings.storage?.buckets,
+        pitrTarget: settings.pitr?.target,
     };
 
     out(`drill ${stackName}: artifacts in ${artifactsDir}\n`);

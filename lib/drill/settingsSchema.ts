@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { parseMaskRules, STRATEGIES } from "../mask/rules";
 import { isHttpUrl, parseSmokeChecks } from "../smoke/parse";
+import { pitrSettingsSchema } from "../pitr/settings";
 import { projectApiUrlProblem } from "../supabase/connectionStrings";
 import type { SmokeCheck } from "../smoke/checks";
 import type { FingerprintOptions, SqlAssertion } from "../validate/types";
@@ -336,6 +337,51 @@ const storageSchema = z
     })
     .describe("Restore Storage buckets from the vault's snapshots (runbook 001 path C).");
 
+// A recovery target must name its time zone: "10:15" alone would be the drill machine's local time.
+const zonedTime = (description: string) =>
+    z
+        .string({ error: "expected an ISO 8601 time with a zone such as 2026-11-22T10:15:00Z" })
+        .refine((v) => /(Z|[+-]\d\d(:?\d\d)?)$/i.test(v) && !Number.isNaN(Date.parse(v)), {
+            error: "expected an ISO 8601 time with a zone such as 2026-11-22T10:15:00Z",
+        })
+        .describe(description);
+
+const pitrTargetSchema = z
+    .discriminatedUnion("type", [
+        z.strictObject({
+            type: z.literal("time").describe('"time": the last transaction committed at or before `time` (--pitr).'),
+            time: zonedTime("The recovery target time T."),
+        }),
+        z.strictObject({
+            type: z.literal("lsn").describe('"lsn": a WAL position (--pitr-lsn).'),
+            lsn: z.string({ error: "expected an LSN such as 0/3000028" }).regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i, { error: "expected an LSN such as 0/3000028" }).describe("The WAL position."),
+        }),
+        z.strictObject({
+            type: z.literal("name").describe('"name": a restore point made with pg_create_restore_point (--pitr-name).'),
+            name: z.string({ error: "expected a restore point name" }).min(1, { error: "expected a restore point name" }).max(63, { error: "expected at most 63 characters" }).describe("The restore point's name."),
+            createdAt: zonedTime("When it was created (picks the backup before it; default: the oldest backup).").optional(),
+        }),
+        z.strictObject({
+            type: z.literal("mark").describe('"mark": a consistent point recorded beside the archive; validated exactly against its fingerprint (--pitr-mark).'),
+            mark: nonEmptyString('The mark\'s key in its store, or "latest".'),
+        }),
+    ], { error: 'expected {type: "time", time}, {type: "lsn", lsn}, {type: "name", name} or {type: "mark", mark}' })
+    .describe("What to recover to. Set by the drill command's --pitr* flags; with it the drill is a point-in-time recovery drill.");
+
+const pitrSchema = z
+    .strictObject({
+        archive: pitrSettingsSchema.describe("The WAL archive (pgBackRest): the same settings as supabase-dr:pitr. Its secrets come from PGBACKREST_REPO1_* variables."),
+        marks: z
+            .discriminatedUnion("kind", [z.strictObject(s3VaultShape), z.strictObject(dirVaultShape)], { error: 'expected {kind: "s3", bucket, …} or {kind: "dir", path}' })
+            .describe("Where the consistent-point marks are (default: beside an S3 archive, read with its keys). Required for a mark target with a posix archive.")
+            .optional(),
+        target: pitrTargetSchema.optional(),
+        database: nonEmptyString("The database validated, masked and smoke-tested in the restored cluster (default postgres).").optional(),
+        superuser: nonEmptyString("A superuser role of the source the drill takes over in the restored cluster (default postgres; Supabase: supabase_admin or postgres).").optional(),
+        timeoutMinutes: positiveNumber("How long recovery may take to reach the target (default 60).").optional(),
+    })
+    .describe("Point-in-time recovery from the WAL archive into the drill's own throw-away cluster (replaces the backup and restore steps).");
+
 // ---- the settings ----------------------------------------------------------------------------
 
 const userShape = {
@@ -353,6 +399,7 @@ const userShape = {
     masking: maskingSchema.optional(),
     smoke: smokeSchema.optional(),
     targets: targetsSchema.optional(),
+    pitr: pitrSchema.optional(),
     nextDrillDays: wholeNumber(1, "Days until the next drill is due, printed in the report (default 90, runbook 002).").optional(),
     storage: storageSchema.optional(),
 };
@@ -364,7 +411,25 @@ const stackShape = {
     startedAt: isoTime("Drill start; RTO and RPO are measured from it."),
 };
 
-type Settings = { backupPath?: unknown; vault?: unknown; storage?: unknown };
+type Settings = { backupPath?: unknown; vault?: unknown; storage?: unknown; target?: unknown; pitr?: unknown };
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+// A PITR drill restores from the WAL archive into its own cluster: no dump or backup to adopt, no other target.
+function pitrChecks(settings: Settings, ctx: z.RefinementCtx): void {
+    const pitr = settings.pitr;
+    if (!isObject(pitr) || pitr.target === undefined) return;
+    if (settings.backupPath !== undefined) ctx.addIssue({ code: "custom", path: ["backupPath"], message: "cannot be combined with pitr.target: a PITR drill restores from the WAL archive" });
+    if (settings.vault !== undefined) ctx.addIssue({ code: "custom", path: ["vault"], message: "cannot be combined with pitr.target: a PITR drill restores from the WAL archive" });
+    if (isObject(settings.target) && settings.target.kind !== "cluster") {
+        ctx.addIssue({ code: "custom", path: ["target"], message: "a PITR drill restores into its own throw-away cluster: leave target out (or kind cluster)" });
+    }
+    const archive = isObject(pitr.archive) ? pitr.archive : {};
+    const posix = isObject(archive.repository) && archive.repository.type === "posix";
+    if (isObject(pitr.target) && pitr.target.type === "mark" && posix && pitr.marks === undefined) {
+        ctx.addIssue({ code: "custom", path: ["pitr", "marks"], message: "required for a mark target when the archive is a posix repository (where the marks are)" });
+    }
+}
 
 // Cross-field rules; they run even when a field has its own error, so they read defensively.
 function crossFieldChecks(settings: Settings, ctx: z.RefinementCtx): void {
@@ -372,6 +437,7 @@ function crossFieldChecks(settings: Settings, ctx: z.RefinementCtx): void {
     if (settings.vault !== undefined && settings.backupPath !== undefined) {
         ctx.addIssue({ code: "custom", path: ["vault"], message: "cannot be combined with backupPath: adopt one backup" });
     }
+    pitrChecks(settings, ctx);
     const storage = settings.storage;
     if (storage && typeof storage === "object" && !Array.isArray(storage) && (storage as { vault?: unknown }).vault === undefined && settings.vault === undefined) {
         ctx.addIssue({ code: "custom", path: ["storage", "vault"], message: "required when drill.vault is not set (where the snapshots are)" });
@@ -387,7 +453,7 @@ export const userDrillSettingsSchema = z
     .meta({
         title: "supabase-dr drill settings",
         description:
-            "Settings of a restore drill (supabase-dr:drill in Pulumi.<env>.yaml, or a --settings file). Secrets (SOURCE_DB_URL, TARGET_DB_URL, SUPABASE_ACCESS_TOKEN, API_BEARER_TOKEN, MASKING_SALT, SUPABASE_SERVICE_ROLE_KEY) never go here.",
+            "Settings of a restore drill (supabase-dr:drill in Pulumi.<env>.yaml, or a --settings file). Secrets (SOURCE_DB_URL, TARGET_DB_URL, SUPABASE_ACCESS_TOKEN, API_BEARER_TOKEN, MASKING_SALT, SUPABASE_SERVICE_ROLE_KEY, PGBACKREST_REPO1_S3_KEY, PGBACKREST_REPO1_S3_KEY_SECRET, PGBACKREST_REPO1_CIPHER_PASS) never go here.",
     });
 
 /** What the drill command writes into a drill-* stack: the user's settings plus the drill's identity. */

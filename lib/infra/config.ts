@@ -9,10 +9,12 @@
 //                                     monthlyArchiveMonths }                         (optional)
 //   supabase-dr:github              { owner, repository, branch?, environment?, reviewers? } (optional)
 //   supabase-dr:supabase            { organization, region, instanceSize }        (optional)
+//   supabase-dr:pitr                the WAL archive (lib/infra/pitrConfig.ts)        (optional; needs github)
 //   secrets (pulumi config set --secret): sourceDbUrl, targetDbUrl, supabaseAccessToken,
-//   apiBearerToken, maskingSalt, backendPassphrase — pushed to GitHub Actions secrets.
+//   apiBearerToken, maskingSalt, backendPassphrase, pitrCipherPass — pushed to GitHub Actions secrets.
 import { ConfigError } from "../config/errors";
 import { parseConnectionString } from "../postgres/connection";
+import { parseInfraPitrConfig, type InfraPitrConfig } from "./pitrConfig";
 
 export const INFRA_SECRET_KEYS = {
     sourceDbUrl: "SOURCE_DB_URL",
@@ -22,6 +24,8 @@ export const INFRA_SECRET_KEYS = {
     maskingSalt: "MASKING_SALT",
     backendPassphrase: "PULUMI_CONFIG_PASSPHRASE",
     storageServiceKey: "SUPABASE_SERVICE_ROLE_KEY",
+    // The WAL archive's repository encryption passphrase: lost, it makes the whole archive unreadable.
+    pitrCipherPass: "PITR_CIPHER_PASS",
 } as const;
 
 export type InfraSecretKey = keyof typeof INFRA_SECRET_KEYS;
@@ -78,6 +82,7 @@ export interface InfraConfig {
     azure?: AzureSettings;
     github?: GithubSettings;
     supabase?: SupabaseSettings;
+    pitr?: InfraPitrConfig;
 }
 
 /** Reads one raw config value (already JSON-parsed for objects). */
@@ -206,11 +211,22 @@ export function parseInfraConfig(read: ConfigReader): InfraConfig {
     if (supabase?.storageUrl && !/^https?:\/\/[^/]+.*\/storage\/v1\/?$/.test(supabase.storageUrl)) {
         fail("supabase.storageUrl", "must be the project's Storage API URL, <SUPABASE_URL>/storage/v1", supabase.storageUrl);
     }
-    return { environment, aws, azure, github, supabase };
+    const rawPitr = read("pitr");
+    const pitr = rawPitr === undefined || rawPitr === null ? undefined : parseInfraPitrConfig(rawPitr);
+    // The archive's roles trust GitHub's OIDC subjects of this repository, and its jobs run there.
+    if (pitr && !github) fail("github", "is required when supabase-dr:pitr is set: the archive's writer and reader roles trust the repository's GitHub Actions jobs");
+    return { environment, aws, azure, github, supabase, pitr };
 }
 
 /** Checks the form of the secret config values that are set (never echoing them). */
-export function checkInfraSecrets(secrets: Partial<Record<InfraSecretKey, string>>): void {
+export function checkInfraSecrets(secrets: Partial<Record<InfraSecretKey, string>>, pitr?: InfraPitrConfig): void {
+    if (pitr && pitr.cipher !== "none") {
+        const pass = secrets.pitrCipherPass;
+        if (pass === undefined || pass === "") {
+            throw new InfraConfigError([{ path: "supabase-dr:pitrCipherPass", message: "is required when supabase-dr:pitr.cipher is not none: the WAL archive's encryption passphrase (set it with --secret, e.g. $(openssl rand -base64 48), and keep a copy outside the stack: without it the archive cannot be read)" }]);
+        }
+        if (pass.length < 32) throw new InfraConfigError([{ path: "supabase-dr:pitrCipherPass", message: "must be at least 32 characters (a generated passphrase, e.g. openssl rand -base64 48)" }]);
+    }
     for (const key of ["sourceDbUrl", "targetDbUrl"] as const) {
         const v = secrets[key];
         if (v !== undefined) parseConnectionString(v, `config supabase-dr:${key}`);

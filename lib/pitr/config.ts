@@ -33,11 +33,12 @@ function line(key: string, value: string | number): string {
     return `${key}=${text}`;
 }
 
-/** The [global] options: repository, encryption type, retention, parallelism, private paths. */
-export function globalOptions(settings: PitrSettings, paths?: PgBackRestPaths): string[] {
+/** The repo1-* options that say where the repository is (no secrets). */
+function repositoryOptions(settings: PitrSettings): string[] {
     const repo = settings.repository;
+    if (repo.type === "posix") return [line("repo1-type", "posix"), line("repo1-path", repositoryPath(settings))];
     const { host, port } = endpointParts(repo.endpoint);
-    const lines = [
+    return [
         line("repo1-type", "s3"),
         line("repo1-path", repositoryPath(settings)),
         line("repo1-s3-bucket", repo.bucket),
@@ -47,6 +48,13 @@ export function globalOptions(settings: PitrSettings, paths?: PgBackRestPaths): 
         line("repo1-s3-key-type", repo.keyType),
         ...(port !== 443 ? [line("repo1-storage-port", port)] : []),
         ...(repo.caFile ? [line("repo1-storage-ca-file", repo.caFile)] : []),
+    ];
+}
+
+/** The [global] options: repository, encryption type, retention, parallelism, private paths. */
+export function globalOptions(settings: PitrSettings, paths?: PgBackRestPaths): string[] {
+    const lines = [
+        ...repositoryOptions(settings),
         ...(settings.cipher !== "none" ? [line("repo1-cipher-type", settings.cipher)] : []),
         line("repo1-retention-full", settings.retention.full),
         ...(settings.retention.diff !== undefined ? [line("repo1-retention-diff", settings.retention.diff)] : []),
@@ -90,7 +98,7 @@ export function renderConfig(settings: PitrSettings, server: PgServer, paths?: P
 /** The secret half of the configuration, as pgBackRest's environment variables. */
 export function secretEnvironment(settings: PitrSettings, secrets: PitrSecrets): Record<string, string> {
     const env: Record<string, string> = {};
-    if (settings.repository.keyType === "shared") {
+    if (settings.repository.type === "s3" && settings.repository.keyType === "shared") {
         if (secrets.s3Key) env.PGBACKREST_REPO1_S3_KEY = secrets.s3Key;
         if (secrets.s3KeySecret) env.PGBACKREST_REPO1_S3_KEY_SECRET = secrets.s3KeySecret;
         if (secrets.s3Token) env.PGBACKREST_REPO1_S3_TOKEN = secrets.s3Token;

@@ -4,6 +4,9 @@
 // that committed at or before T, and written_at < commit ≤ acked, so after a PITR to T:
 //   every marker with acked ≤ T must be present, and no marker with written_at > T may be.
 // Markers in between (written before T, committed after) may go either way and are not judged.
+// The writer also records each marker's ack time in the row itself (acked_at, set by a second
+// transaction once the commit was acknowledged), so the log outlives the writer: a drill reads it from
+// the source (readHeartbeatLog), an append-only history that does not move with the source's state.
 import type { ClientBase } from "pg";
 import { connect } from "../postgres/connection";
 
@@ -24,6 +27,8 @@ export interface HeartbeatWriter {
 export async function ensureHeartbeatTable(client: ClientBase): Promise<void> {
     await client.query("create schema if not exists supabase_dr");
     await client.query(`create table if not exists ${HEARTBEAT_TABLE} (id bigint generated always as identity primary key, written_at timestamptz not null default clock_timestamp())`);
+    // Tables of an earlier version lack it; nullable: a restore may stop between the insert and the ack.
+    await client.query(`alter table ${HEARTBEAT_TABLE} add column if not exists acked_at timestamptz`);
 }
 
 /** Writes one marker per `intervalMs` (default 1 s) into the database at `url` until stopped. */
@@ -39,7 +44,9 @@ export async function startHeartbeat(url: string, intervalMs = 1000): Promise<He
         // claimed for a commit that happened a fraction of a millisecond after T. written_at is rounded
         // down by the driver, which keeps "written_at > T" as strict.
         const ackedMs = (await client.query<{ ms: string }>("select ceil(extract(epoch from clock_timestamp()) * 1000)::bigint as ms")).rows[0].ms;
-        markers.push({ id: Number(row.id), writtenAt: row.written_at, acked: new Date(Number(ackedMs)) });
+        const acked = new Date(Number(ackedMs));
+        markers.push({ id: Number(row.id), writtenAt: row.written_at, acked });
+        await client.query(`update ${HEARTBEAT_TABLE} set acked_at = $1 where id = $2`, [acked, row.id]);
     };
     const loop = (async () => {
         while (!stopped) {
@@ -94,4 +101,19 @@ export async function checkHeartbeatOrdering(restored: ClientBase, markers: read
         judgedBefore: before.length,
         judgedAfter: after.length,
     };
+}
+
+/**
+ * The writer's record as the source keeps it: every marker whose ack was recorded, written within
+ * `window` (default: all). Used by a drill, which cannot share the writer's memory.
+ */
+export async function readHeartbeatLog(source: ClientBase, window: { from?: Date; to?: Date } = {}): Promise<HeartbeatMarker[]> {
+    const exists = (await source.query<{ t: string | null }>(`select to_regclass('${HEARTBEAT_TABLE}')::text as t`)).rows[0].t;
+    if (!exists) throw new Error(`the source has no heartbeat table ${HEARTBEAT_TABLE}: start the heartbeat job (lib/pitr/heartbeat.ts) before taking the base backup`);
+    const { rows } = await source.query<{ id: string; written_at: Date; acked_at: Date }>(
+        `select id, written_at, acked_at from ${HEARTBEAT_TABLE} where acked_at is not null ` +
+            "and ($1::timestamptz is null or written_at >= $1) and ($2::timestamptz is null or written_at <= $2) order by id",
+        [window.from ?? null, window.to ?? null],
+    );
+    return rows.map((r) => ({ id: Number(r.id), writtenAt: r.written_at, acked: r.acked_at }));
 }

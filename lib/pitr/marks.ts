@@ -40,8 +40,13 @@ export function markTarget(mark: Pick<ConsistentMark, "lsn">): RecoveryTarget {
     return { type: "lsn", lsn: mark.lsn, exclusive: true };
 }
 
-/** The vault prefix of an environment's marks: beside its WAL archive, e.g. pitr/prod/marks/. */
+/**
+ * The vault prefix of an environment's marks: beside its WAL archive in the same bucket, e.g.
+ * pitr/prod/marks/. A posix repository is a directory outside any vault: its marks go to the store
+ * the caller names, under pitr/<env>/marks/.
+ */
 export function marksPrefix(settings: PitrSettings): string {
+    if (settings.repository.type === "posix") return `pitr/${settings.env}/marks/`;
     return `${repositoryPath(settings).replace(/^\//, "")}/marks/`;
 }
 

@@ -44,6 +44,11 @@ export interface PitrRestoreOptions {
     now?: Date;
     /** Leave the server running past this process's exit (a later engine run removes it). */
     detached?: boolean;
+    /**
+     * Extra `-c name=value` settings of the restored server, in force from its first start (before
+     * promotion): e.g. jobs.ts's guard that keeps pg_cron from launching the source's jobs.
+     */
+    serverSettings?: Record<string, string>;
 }
 
 export interface ReachedTarget {
@@ -163,6 +168,11 @@ export async function restoreToTarget(opts: PitrRestoreOptions): Promise<Restore
             `-c hba_file=${hbaFile}`,
             "-c hot_standby=on",
             "-c archive_mode=off",
+            ...Object.entries(opts.serverSettings ?? {}).map(([k, v]) => {
+                // pg_ctl hands -o to the server through a shell-like split: one word per setting.
+                if (!/^[a-z_][a-z0-9_.]*$/i.test(k) || !/^[A-Za-z0-9_.,:/-]+$/.test(v)) throw new Error(`server setting ${k} must be a plain name=value without spaces or quotes`);
+                return `-c ${k}=${v}`;
+            }),
         ].join(" ");
         const pgCtl = findPgTool("pg_ctl");
         const args = ["-D", dataDir, "-l", path.join(rootDir, "server.log"), "-o", serverOpts, "start"];

@@ -11,6 +11,8 @@ import { assertEnvironment } from "../vault/keys";
 const STANZA = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 // A repository path inside the bucket: relative segments, no "..", no whitespace (it is joined into S3 keys).
 const REPO_PATH = /^[a-z0-9][a-z0-9_.-]*(\/[a-z0-9][a-z0-9_.-]*)*$/i;
+// A posix repository directory: absolute, no "..", nothing a config line or a shell word would split.
+const ABSOLUTE_DIR = /^\/(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9_./-]*$/;
 
 const wholeNumber = (min: number, max: number, description: string) => {
     const error = `expected a whole number from ${min} to ${max}`;
@@ -32,6 +34,29 @@ const httpsEndpoint = z
     })
     .describe("S3 endpoint, https://host[:port]");
 
+// The S3 repository (the vault): `type` may be left out, it is the default.
+const s3RepositorySchema = z.strictObject({
+    type: z.literal("s3").default("s3").describe('"s3" (default): a bucket of the vault, reached over HTTPS'),
+    bucket: z.string().min(3, { error: "expected an S3 bucket name" }).describe("Vault bucket (Object Lock)"),
+    endpoint: httpsEndpoint,
+    region: z.string().min(1, { error: "expected an S3 region" }).describe("S3 region used for request signing"),
+    /** Default pitr/<env>. */
+    path: z.string().regex(REPO_PATH, { error: "expected a relative path such as pitr/prod" }).optional().describe("Repository path inside the bucket"),
+    uriStyle: z.enum(["host", "path"]).default("host").describe("S3 URI style: path for S3-compatible servers on an IP"),
+    keyType: z.enum(["shared", "auto", "web-id"]).default("shared").describe("shared: access keys in secrets; auto: instance role; web-id: OIDC token"),
+    caFile: z.string().min(1).optional().describe("PEM CA file for the endpoint's certificate (a private CA)"),
+});
+
+// A directory repository (pgBackRest repo1-type=posix): the local demo, or a mounted volume. It must be
+// writable by the OS user PostgreSQL runs as (archive_command and restores run as that user).
+const posixRepositorySchema = z.strictObject({
+    type: z.literal("posix").describe('"posix": a directory on this machine or a mounted volume'),
+    path: z
+        .string({ error: "expected an absolute directory path such as /var/lib/pgbackrest" })
+        .regex(ABSOLUTE_DIR, { error: "expected an absolute directory path such as /var/lib/pgbackrest (no spaces, no ..)" })
+        .describe("Repository directory (pgBackRest repo1-path)"),
+});
+
 export const pitrSettingsSchema = z.strictObject({
     env: z.string().refine((v) => {
         try {
@@ -42,16 +67,11 @@ export const pitrSettingsSchema = z.strictObject({
         }
     }, { error: "expected an environment name (lowercase letters, digits, - or _)" }).describe("Environment whose archive this is; the repository lives under pitr/<env> in the vault"),
     stanza: z.string().regex(STANZA, { error: "expected 1-63 lowercase letters, digits, - or _" }).describe("pgBackRest stanza name"),
-    repository: z.strictObject({
-        bucket: z.string().min(3, { error: "expected an S3 bucket name" }).describe("Vault bucket (Object Lock)"),
-        endpoint: httpsEndpoint,
-        region: z.string().min(1, { error: "expected an S3 region" }).describe("S3 region used for request signing"),
-        /** Default pitr/<env>. */
-        path: z.string().regex(REPO_PATH, { error: "expected a relative path such as pitr/prod" }).optional().describe("Repository path inside the bucket"),
-        uriStyle: z.enum(["host", "path"]).default("host").describe("S3 URI style: path for S3-compatible servers on an IP"),
-        keyType: z.enum(["shared", "auto", "web-id"]).default("shared").describe("shared: access keys in secrets; auto: instance role; web-id: OIDC token"),
-        caFile: z.string().min(1).optional().describe("PEM CA file for the endpoint's certificate (a private CA)"),
-    }),
+    repository: z
+        .discriminatedUnion("type", [s3RepositorySchema, posixRepositorySchema], {
+            error: 'expected {type: "s3" (the default), bucket, endpoint, region, …} or {type: "posix", path}',
+        })
+        .describe("Where the archive is: an S3 bucket (the vault), or a directory (local demo, a mounted volume)"),
     cipher: z.enum(["aes-256-cbc", "none"]).default("aes-256-cbc").describe("Repository encryption; the passphrase is a secret"),
     retention: z.strictObject({
         full: wholeNumber(1, 9999, "Full backups to keep"),
@@ -66,10 +86,12 @@ export const pitrSettingsSchema = z.strictObject({
 
 export type PitrSettingsInput = z.input<typeof pitrSettingsSchema>;
 export type PitrSettings = z.output<typeof pitrSettingsSchema>;
+export type S3Repository = z.output<typeof s3RepositorySchema>;
+export type PosixRepository = z.output<typeof posixRepositorySchema>;
 
 /** Secrets handed to pgBackRest through its environment, never through argv or a config file. */
 export interface PitrSecrets {
-    /** Required unless repository.keyType is "auto" or "web-id". */
+    /** Required for an S3 repository unless repository.keyType is "auto" or "web-id". */
     s3Key?: string;
     s3KeySecret?: string;
     s3Token?: string;
@@ -82,15 +104,17 @@ export function parsePitrSettings(value: unknown, root = "supabase-dr:pitr"): Pi
     return parseConfig(pitrSettingsSchema, value, root);
 }
 
-/** The repository path inside the bucket: the configured one, or pitr/<env>. */
+/** repo1-path: inside the bucket, the configured path or pitr/<env>; a posix repository's directory. */
 export function repositoryPath(settings: PitrSettings): string {
-    return "/" + (settings.repository.path ?? `pitr/${settings.env}`);
+    const repo = settings.repository;
+    if (repo.type === "posix") return repo.path.replace(/\/+$/, "") || "/";
+    return "/" + (repo.path ?? `pitr/${settings.env}`);
 }
 
 /** Throws naming the missing secret (never its value) when settings require one that is absent. */
 export function assertSecretsPresent(settings: PitrSettings, secrets: PitrSecrets): void {
     const missing: string[] = [];
-    if (settings.repository.keyType === "shared") {
+    if (settings.repository.type === "s3" && settings.repository.keyType === "shared") {
         if (!secrets.s3Key) missing.push("s3Key (PGBACKREST_REPO1_S3_KEY)");
         if (!secrets.s3KeySecret) missing.push("s3KeySecret (PGBACKREST_REPO1_S3_KEY_SECRET)");
     }

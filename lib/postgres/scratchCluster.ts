@@ -13,7 +13,8 @@ import { detachedClusterRunning, startLocalCluster, stopDetachedCluster } from "
 import { systemIdentifier } from "./sourceGuard";
 import { RefusedError } from "../errors";
 
-const MARKER_FILE = "supabase-dr-owner";
+/** The file in a drill cluster's directory holding the owner token of the stack that made it. */
+export const MARKER_FILE = "supabase-dr-owner";
 
 export interface ScratchCluster {
     /** Superuser URI of the cluster's `postgres` database (a secret: it holds the random password). */

@@ -40,8 +40,9 @@ let cachedPluginsDir: string | undefined;
 /**
  * The plugin directory holding the supabase-dr resource provider plugin at this package's version,
  * built and installed (when missing or outdated) by scripts/ensure-provider.sh. It is a stable
- * directory outside the checkout (~/.cache/supabase-dr/plugins, or $SUPABASE_DR_PLUGINS_DIR), never a
- * temp dir: a stack names only the plugin's version, so any later run, from any checkout, finds it.
+ * directory outside the checkout (~/.cache/supabase-dr/plugin-sets/<sources hash>, or
+ * $SUPABASE_DR_PLUGINS_DIR), never a temp dir: a stack names only the plugin's version, so any later run,
+ * from any checkout at that version, finds one.
  */
 export function ensureProviderPlugin(): string {
     if (cachedPluginsDir) return cachedPluginsDir;

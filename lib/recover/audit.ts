@@ -16,7 +16,12 @@ export interface AuditRecord {
     deleted?: number;
     roles?: string[];
     beforeImage: string;
-    backup?: { path: string; sha256: Record<string, string> };
+    backup?: {
+        path: string;
+        sha256: Record<string, string>;
+        /** When the backup came from the vault: its manifest's key and sha256, each file's key and sha256. */
+        vault?: { location: string; manifestKey: string; manifestSha256: string; files: Record<string, string> };
+    };
     outcome: "committed" | "rolled back";
     error?: string;
 }

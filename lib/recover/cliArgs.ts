@@ -1,13 +1,14 @@
 // Command-line parsing for `recover` (scripts/recover.ts), kept apart so it is tested without a
 // database. Any usage problem is a UsageError (exit 2). Connection strings and keys never come from
 // argv: they would show in `ps`, shell history and CI logs. LIVE_DB_URL, STORAGE_URL and
-// SUPABASE_SERVICE_ROLE_KEY are read from the environment.
+// SUPABASE_SERVICE_ROLE_KEY are read from the environment, as is rebuild's SUPABASE_ACCESS_TOKEN.
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors";
 import { parseColumnList, parseTableName, type TableName } from "./identifiers";
 import { DEFAULT_FREEZE_ROLES } from "./freeze";
 import type { StorageFilter } from "./storageSelect";
 import type { SnapshotChoice } from "./storageSource";
+import { parseVaultBackupArg } from "./vaultBackup";
 
 // The project-wide UsageError (lib/errors.ts, exit 2), re-exported for recover's callers.
 export { UsageError };
@@ -18,6 +19,8 @@ export type RecoverCommand =
     | {
           command: "rows";
           backup: string;
+          /** Set when --backup is vault or vault:<key>. */
+          vault?: { key?: string };
           table: TableName;
           key: string[];
           keysFile?: string;
@@ -42,6 +45,34 @@ export type RecoverCommand =
           apply: boolean;
           artifactsDir: string;
       }
+    | {
+          command: "schema";
+          backup: string;
+          /** Set when --backup is vault or vault:<key>. */
+          vault?: { key?: string };
+          migrations: string;
+          to?: string;
+          baseline?: string;
+          apply: boolean;
+          artifactsDir: string;
+      }
+    | {
+          command: "rebuild";
+          backup: string;
+          /** Set when --backup is vault or vault:<key>. */
+          vault?: { key?: string };
+          migrations: string;
+          baseline?: string;
+          storageEnv: string;
+          buckets?: string[];
+          projectName?: string;
+          region?: string;
+          organization?: string;
+          oldProject?: string;
+          secretValues?: string;
+          apply: boolean;
+          artifactsDir: string;
+      }
     | { command: "help"; topic?: string };
 
 const COMMON = {
@@ -53,17 +84,24 @@ const COMMON = {
 const URL_LIKE = /^(--?)(live|db|database|url|dsn|password|live-db-url|conn(ection)?)(=|$)/i;
 // Flags that would carry the service key (or another token) and values that look like one: a JWT
 // (Supabase's legacy service_role key) or a new-style secret key (sb_secret_…).
-const KEY_FLAG = /^--?(service[-_]?(role[-_]?)?key|api[-_]?key|secret[-_]?key|token|jwt|bearer|storage[-_]url)(=|$)/i;
-const KEY_VALUE = /(^|=)(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.|sb_secret_)/;
+// A Management API personal access token (sbp_…) likewise.
+const KEY_FLAG = /^--?(service[-_]?(role[-_]?)?key|api[-_]?key|secret[-_]?key|(access[-_]?)?token|jwt|bearer|storage[-_]url)(=|$)/i;
+const KEY_VALUE = /(^|=)(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.|sb_secret_|sbp_[0-9a-f]{16})/;
 
 function parse(argv: string[], options: Record<string, { type: "string" | "boolean"; short?: string }>, positionals: number) {
-    const secretFlag = argv.find((a) => URL_LIKE.test(a) || /^postgres(ql)?:\/\//i.test(a));
+    const secretFlag = argv.find((a) => URL_LIKE.test(a) || /postgres(ql)?:\/\//i.test(a));
     if (secretFlag) {
-        throw new UsageError("the live database comes from the LIVE_DB_URL environment variable only, never from the command line (argv is visible to every process)");
+        throw new UsageError(
+            "the live database comes from the LIVE_DB_URL environment variable only, the schema target from TARGET_DB_URL, " +
+                "never from the command line (argv is visible to every process)",
+        );
     }
     // The argument itself is not repeated in the message: it may be the key.
     if (argv.some((a) => KEY_FLAG.test(a) || KEY_VALUE.test(a))) {
-        throw new UsageError("the Storage API and its key come from STORAGE_URL and SUPABASE_SERVICE_ROLE_KEY in the environment only, never from the command line (argv is visible to every process); rotate the key if it was typed into a shared shell");
+        throw new UsageError(
+            "the Storage API and its key come from STORAGE_URL and SUPABASE_SERVICE_ROLE_KEY in the environment only (the Management API token from SUPABASE_ACCESS_TOKEN), " +
+                "never from the command line (argv is visible to every process); rotate the key if it was typed into a shared shell",
+        );
     }
     let parsed;
     try {
@@ -164,6 +202,102 @@ function parseStorage(rest: string[]): RecoverCommand {
     };
 }
 
+const VERSION = /^[0-9]+$/;
+
+function parseSchema(rest: string[]): RecoverCommand {
+    const { values } = parse(
+        rest,
+        { ...COMMON, backup: { type: "string" }, migrations: { type: "string" }, to: { type: "string" }, baseline: { type: "string" } },
+        0,
+    );
+    const backup = str(values.backup);
+    if (!backup) throw new UsageError("schema needs --backup <path | vault | vault:<key>>");
+    const migrations = str(values.migrations);
+    if (!migrations) throw new UsageError("schema needs --migrations <dir> (the project's supabase/migrations)");
+    for (const flag of ["to", "baseline"] as const) {
+        const v = values[flag];
+        if (v !== undefined && (typeof v !== "string" || !VERSION.test(v))) {
+            throw new UsageError(`--${flag} must be a migration version: the digits before '_' in its file name (got '${String(v)}')`);
+        }
+    }
+    let vault;
+    try {
+        vault = parseVaultBackupArg(backup);
+    } catch (err) {
+        throw new UsageError((err as Error).message);
+    }
+    return {
+        command: "schema",
+        backup,
+        vault,
+        migrations,
+        to: str(values.to),
+        baseline: str(values.baseline),
+        apply: values.apply === true,
+        artifactsDir: str(values.artifacts) ?? DEFAULT_ARTIFACTS_DIR,
+    };
+}
+
+function parseRebuild(rest: string[]): RecoverCommand {
+    const { values } = parse(
+        rest,
+        {
+            ...COMMON,
+            backup: { type: "string" },
+            migrations: { type: "string" },
+            baseline: { type: "string" },
+            "storage-env": { type: "string" },
+            buckets: { type: "string" },
+            "project-name": { type: "string" },
+            region: { type: "string" },
+            org: { type: "string" },
+            "old-project": { type: "string" },
+            "secret-values": { type: "string" },
+        },
+        0,
+    );
+    const backup = str(values.backup);
+    if (!backup) throw new UsageError("rebuild needs --backup <path | vault | vault:<key>>");
+    const migrations = str(values.migrations);
+    if (!migrations) throw new UsageError("rebuild needs --migrations <dir> (the project's supabase/migrations)");
+    const storageEnv = str(values["storage-env"]);
+    if (!storageEnv) throw new UsageError("rebuild needs --storage-env <env> (the BACKUP_ENV the nightly job snapshots Storage under)");
+    const baseline = str(values.baseline);
+    if (baseline !== undefined && !VERSION.test(baseline)) throw new UsageError(`--baseline must be a migration version: the digits before '_' in its file name (got '${baseline}')`);
+    const name = str(values["project-name"]);
+    // Supabase allows longer names; this keeps them printable and unambiguous in a search.
+    if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/.test(name)) throw new UsageError(`--project-name must be 1-64 letters, digits, space, '_', '.', '-' starting with a letter or digit (got '${name}')`);
+    const oldProject = str(values["old-project"]);
+    if (oldProject !== undefined && !/^[a-z]{20}$/.test(oldProject)) throw new UsageError(`--old-project must be a project ref (20 lowercase letters) (got '${oldProject}')`);
+    let buckets: string[] | undefined;
+    if (values.buckets !== undefined) {
+        buckets = (str(values.buckets) ?? "").split(",").map((b) => b.trim()).filter((b) => b !== "");
+        if (buckets.length === 0 || buckets.some((b) => b.includes("/"))) throw new UsageError("--buckets must be a comma-separated list of bucket names");
+    }
+    let vault;
+    try {
+        vault = parseVaultBackupArg(backup);
+    } catch (err) {
+        throw new UsageError((err as Error).message);
+    }
+    return {
+        command: "rebuild",
+        backup,
+        vault,
+        migrations,
+        baseline,
+        storageEnv,
+        buckets,
+        projectName: name,
+        region: str(values.region),
+        organization: str(values.org),
+        oldProject,
+        secretValues: str(values["secret-values"]),
+        apply: values.apply === true,
+        artifactsDir: str(values.artifacts) ?? DEFAULT_ARTIFACTS_DIR,
+    };
+}
+
 export function parseRecoverArgs(argv: string[]): RecoverCommand {
     const [command, ...rest] = argv;
     if (!command || command === "--help" || command === "-h" || command === "help") return { command: "help", topic: rest[0] };
@@ -193,6 +327,7 @@ export function parseRecoverArgs(argv: string[]): RecoverCommand {
                 return {
                     command: "rows",
                     backup: str(values.backup)!,
+                    vault: parseVaultBackupArg(str(values.backup)!),
                     table: parseTableName(str(values.table)!),
                     key: parseColumnList(str(values.key)!, "--key"),
                     keysFile: str(values.keys),
@@ -236,7 +371,11 @@ export function parseRecoverArgs(argv: string[]): RecoverCommand {
         }
         case "storage":
             return parseStorage(rest);
+        case "schema":
+            return parseSchema(rest);
+        case "rebuild":
+            return parseRebuild(rest);
         default:
-            throw new UsageError(`unknown command '${command}' (rows, undo, freeze, unfreeze, storage; --help documents each)`);
+            throw new UsageError(`unknown command '${command}' (rows, undo, freeze, unfreeze, storage, schema, rebuild; --help documents each)`);
     }
 }

@@ -11,11 +11,15 @@ commands:
   freeze     make the application roles read-only on the live database (triage)
   unfreeze   restore the roles' previous settings from the freeze artifact
   storage    path C: restore missing or changed Storage objects of one bucket from a vault snapshot
+  schema     path B: restore a backup into a NEW empty database, apply the outstanding migrations,
+             verify extensions, RLS, policies and functions, print the environment switch
+  rebuild    path D: a NEW Supabase project (Management API), the database from the backup (as
+             schema), every bucket from its newest snapshot, then the secret-rotation report
 
   npm run recover -- <command> --help     documents a command
 `;
 
-export const ROWS_HELP = `usage: npm run recover -- rows --backup <path> --table <schema.table> --key <col[,col]>
+export const ROWS_HELP = `usage: npm run recover -- rows --backup <path | vault | vault:<key>> --table <schema.table> --key <col[,col]>
                              (--keys <file.csv> | --where "<predicate>") [--columns a,b] [--apply]
                              [--diff-out <file>] [--artifacts <dir>] [--lock-timeout <seconds>]
 
@@ -26,7 +30,13 @@ old → new), rows identical.
 
   --backup      a pg_dump custom-format archive (.dump, or gzip'd): only the table is restored;
                 a plain .sql / .sql.gz dump or a 'supabase db dump' directory (roles.sql, schema.sql,
-                data.sql): restored whole into the temporary database, then the table is read
+                data.sql): restored whole into the temporary database, then the table is read;
+                'vault' takes the newest database backup of BACKUP_ENV from the vault BACKUP_BUCKET
+                (an S3 bucket or file:///dir), 'vault:<key>' the one a manifest/file key or backup id
+                names (db/prod/2026/03/01/backup_20260301020000.manifest.json, backup_20260301020000).
+                Every file is checked against its manifest's sha256 (and the vault's record) before
+                use; the audit record names the vault keys and sha256s. (A local file named 'vault':
+                write ./vault.)
   --key         the key columns; live needs a unique constraint or index on exactly them
   --keys        CSV whose header names the key columns, one key per line
   --where       a SQL predicate run on the temporary copy only (checked to be one expression)
@@ -45,7 +55,52 @@ old → new), rows identical.
 Refuses: a key that is not unique (or is NULL) in the backup, columns that differ between the
 backup's table and live's (named), a live table without a unique index on the key.
 Environment: LIVE_DB_URL (required); RECOVER_TEMP_ADMIN_URL (optional: superuser URI of a
-throw-away server for the temporary copy instead of a local cluster).
+throw-away server for the temporary copy instead of a local cluster); with --backup vault:
+BACKUP_BUCKET, BACKUP_ENV, AWS_* / S3_ENDPOINT as for the nightly job.
+`;
+
+export const SCHEMA_HELP = `usage: npm run recover -- schema --backup <path | vault | vault:<key>> --migrations <dir>
+                             [--to <version>] [--baseline <version>] [--apply] [--artifacts <dir>]
+
+Runbook 001 path B (bad migration, broken schema): restores the backup into a NEW, EMPTY database
+(TARGET_DB_URL), applies the migrations the backup lacks, verifies, and prints which variables to
+change to use it. It never switches production, and never writes live.
+
+The dry run (default) writes nothing and prints the plan: the backup's last applied migration (from
+supabase_migrations.schema_migrations in the backup), the migration files to apply, the checks.
+  --backup      as for rows: a custom-format, SQL or SQL.gz dump, a 'supabase db dump' directory,
+                or vault / vault:<key> (verified against its manifest's sha256)
+  --migrations  a Supabase migrations directory: <version>_<name>.sql files, applied in file-name
+                order as 'supabase db push' applies them (other files are skipped and listed)
+  --to          apply up to and including this version (default: all outstanding); later ones are
+                listed as left for later
+  --baseline    for a backup without a migration history (a 'supabase db dump' trio never has one):
+                the last migration the backup contains; the versions up to it are recorded as applied
+                (as 'supabase migration repair --status applied' records them) without running
+  --apply       1. restore (checksums first; the drill's restore: pg_restore --no-owner, or psql
+                   --single-transaction; Supabase roles and platform schemas where needed; a target
+                   that has auth.users already — a new Supabase project — keeps its own platform:
+                   give it a 'supabase db dump' backup);
+                2. each outstanding migration in ONE transaction with its history row (version, name,
+                   statements — as the CLI records them), RESET ALL before each; a failing migration
+                   is rolled back whole and named with its statement number (exit 1);
+                3. verify against the backup's catalogue as restored: every extension, every table
+                   with row level security still has it (enabled, and forced where it was), every
+                   policy and function still exists, every version is in the history; FAIL names the
+                   table, policy or function (exit 1);
+                4. an audit record (who, when, target, backup sha256, migrations, verify result) in
+                   the artifacts directory, with the restore log and the backup's catalogue.
+                Running it again after a failed migration resumes on the same target (it carries a
+                marker naming the backup's sha256) and applies only what is still outstanding.
+  --artifacts   audit records, restore log, catalogue; default ./recover-artifacts
+
+Refuses: a target that is the LIVE database or the backup's source (by server identity: system
+identifier and database oid, else host, port and database), a target that is not empty (names what
+it holds), a history version without its file, a file older than the backup's last version that the
+backup never applied, --to older than the backup, a migration with BEGIN/COMMIT of its own.
+Environment: TARGET_DB_URL (required: the new database, never a flag); LIVE_DB_URL (only read, to
+refuse it; required unless the backup's manifest names its source); with --backup vault:
+BACKUP_BUCKET, BACKUP_ENV, AWS_* / S3_ENDPOINT.
 `;
 
 export const UNDO_HELP = `usage: npm run recover -- undo <artifact.jsonl> [--apply] [--artifacts <dir>] [--lock-timeout <seconds>]
@@ -121,6 +176,46 @@ project; BACKUP_BUCKET (s3 bucket, or file:///dir for a local vault), BACKUP_ENV
 as for the nightly job; NOW (ISO time) for rehearsals over a simulated calendar.
 `;
 
+export const REBUILD_HELP = `usage: npm run recover -- rebuild --backup <path | vault | vault:<key>> --migrations <dir>
+                             --storage-env <env> --region <region> [--org <slug>] [--project-name <n>]
+                             [--buckets a,b] [--baseline <version>] [--old-project <ref>]
+                             [--secret-values <file>] [--apply] [--artifacts <dir>]
+
+Runbook 001 path D (the project is lost or unusable). The dry run (default) reads the vault and the
+old project's secret names, prints the plan — the project to create, the backup to restore, every
+bucket with its newest snapshot's object count, the secrets to carry over — and creates nothing.
+With --apply:
+  1. creates a NEW project through the Management API (name --project-name, default
+     rebuild-<timestamp>-<hex>; a generated database password kept in
+     <artifacts>/rebuild-<name>.dbpass, mode 0600) and waits until it and its db, rest, auth and
+     storage services are healthy. The state is recorded in <artifacts>/rebuild-state.json BEFORE the
+     create: running the same command again after any failure resumes with that project (found by
+     ref, or by its unique name when the create's answer was lost), never a second one;
+  2. restores the database into it exactly as 'recover schema' does (checksums, the outstanding
+     migrations each in one transaction, extensions/RLS/policies/functions verified; a retry resumes);
+  3. restores every bucket that has a daily snapshot under storage/<env>/ (or --buckets) from its
+     newest snapshot into the new project's Storage, with the bucket's public flag, each object's
+     content type and cache control; every object is downloaded back and its sha256 checked; a retry
+     uploads only what is missing or differs;
+  4. project (Edge Function) secrets: the Management API returns only their sha256, never values,
+     so values come from --secret-values (KEY=VALUE lines); with --old-project each value must match
+     the old project's sha256 before it is set on the new project; the others are listed to set by hand;
+  5. writes <artifacts>/rebuild-report-*.md: the new endpoints (API URL, Storage URL, database host,
+     pooler URL without password) and the rotation checklist — rotated automatically (API keys, JWT
+     secret, database password), secrets set, and what must be rotated by hand (email and payment
+     provider keys, webhook endpoints, cron secrets, OAuth redirect URLs, the app's environment) —
+     names only, never values; and an audit record.
+The old project is never deleted or changed; only its secrets' names and digests are read.
+  --storage-env  the env the nightly job snapshots Storage under (storage/<env>/<bucket>/…)
+  --region       region code (eu-central-1, …) or smart group (americas, emea, apac)
+  --org          organization slug (or SUPABASE_ORG)
+  --baseline     as for schema: for a backup without its own migration history
+Environment: SUPABASE_ACCESS_TOKEN (required, a personal access token, never a flag); SUPABASE_ORG;
+SUPABASE_API_URL (default https://api.supabase.com); SUPABASE_PROJECT_API_URL (template with {ref},
+default https://{ref}.supabase.co); BACKUP_BUCKET, AWS_* / S3_ENDPOINT (the vault), BACKUP_ENV (with
+--backup vault); LIVE_DB_URL (optional: only read, to refuse it as a target); NOW for rehearsals.
+`;
+
 export function helpFor(topic?: string): string {
     switch (topic) {
         case "storage":
@@ -133,6 +228,10 @@ export function helpFor(topic?: string): string {
             return FREEZE_HELP;
         case "unfreeze":
             return UNFREEZE_HELP;
+        case "schema":
+            return SCHEMA_HELP;
+        case "rebuild":
+            return REBUILD_HELP;
         default:
             return GENERAL_HELP;
     }

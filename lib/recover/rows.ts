@@ -18,9 +18,14 @@ import { fetchRowsByKey, keyValues, pinOutputSettings } from "./rowText";
 import { assertColumns, assertConflictTarget, assertSameShape, readTableShape } from "./tableShape";
 import { createTempCopy } from "./tempCopy";
 import { UsageError } from "../errors";
+import { fetchVaultBackup, type VaultBackup } from "./vaultBackup";
+import type { BlobStore } from "../vault/blobStore";
 
 export interface RecoverRowsOptions {
-    backupPath: string;
+    /** A local backup file or directory; or, instead, `vault`. */
+    backupPath?: string;
+    /** The backup from the vault (BACKUP_BUCKET): the newest of `env`, or the one `key` names; verified before use. */
+    vault?: { store: BlobStore; env: string; key?: string };
     table: TableName;
     key: string[];
     selection: Selection;
@@ -45,6 +50,8 @@ export interface RecoverRowsResult {
     applied?: ApplyOutcome;
     audit?: string;
     notes: string[];
+    /** The vault backup used (keys and verified sha256), when --backup vault. */
+    vault?: VaultBackup["vault"];
 }
 
 export async function recoverRows(opts: RecoverRowsOptions): Promise<RecoverRowsResult> {
@@ -53,11 +60,13 @@ export async function recoverRows(opts: RecoverRowsOptions): Promise<RecoverRows
     const liveName = describe(liveInfo);
     if (opts.key.length === 0) throw new UsageError("--key names no column");
     if (opts.selection.kind === "where") await validatePredicate(opts.selection.predicate);
+    if (!opts.backupPath === !opts.vault) throw new Error("give the backup as a local path or from the vault, exactly one of them");
 
     const live = await connect(opts.liveUrl, "live database (LIVE_DB_URL)");
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-dr-recover-"));
     let temp: Awaited<ReturnType<typeof createTempCopy>> | undefined;
     let tempClient: Awaited<ReturnType<typeof connect>> | undefined;
+    let fromVault: VaultBackup | undefined;
     try {
         await pinOutputSettings(live);
         const liveShape = await readTableShape(live, opts.table);
@@ -66,8 +75,14 @@ export async function recoverRows(opts: RecoverRowsOptions): Promise<RecoverRows
         if (opts.columns) assertColumns(liveShape, opts.columns, "--columns");
         await assertConflictTarget(live, opts.table, opts.key);
 
+        let backupPath = opts.backupPath!;
+        if (opts.vault) {
+            fromVault = await fetchVaultBackup(opts.vault.store, opts.vault.env, { key: opts.vault.key }, path.join(workDir, "vault"), progress);
+            backupPath = fromVault.backupPath;
+            progress(`backup ${fromVault.vault.manifestKey} from ${fromVault.vault.location}: every file matches its manifest's sha256`);
+        }
         temp = await createTempCopy({
-            backupPath: opts.backupPath,
+            backupPath,
             table: opts.table,
             liveUrl: opts.liveUrl,
             tempAdminUrl: opts.tempAdminUrl,
@@ -95,13 +110,18 @@ export async function recoverRows(opts: RecoverRowsOptions): Promise<RecoverRows
             summary: summarizeDiff(diff),
             keysNotInBackup: selected.keysNotInBackup,
             notes: temp.notes,
+            vault: fromVault?.vault,
         };
         if (!opts.apply) return result;
 
         const target: WriteTarget = { table: opts.table, columns: writable, key: opts.key };
         const artifactFile = path.join(opts.artifactsDir, artifactName(`before-${opts.table.schema}.${opts.table.name}`, "jsonl"));
         progress(`applying to live ${liveName} in one transaction`);
-        const backup = { path: path.resolve(opts.backupPath), sha256: temp.backupSha256 };
+        // From the vault, the files are named by their vault keys (the local copies are deleted at the end).
+        const backupSha256 = fromVault ? fromVault.vault.files : temp.backupSha256;
+        const backup = fromVault
+            ? { path: `${fromVault.vault.location}/${fromVault.vault.manifestKey}`, sha256: backupSha256, vault: fromVault.vault }
+            : { path: path.resolve(backupPath), sha256: backupSha256 };
         try {
             const applied = await applyRows(live, {
                 target,
@@ -110,7 +130,7 @@ export async function recoverRows(opts: RecoverRowsOptions): Promise<RecoverRows
                 backupRows: selected.rows,
                 artifactFile,
                 live: liveName,
-                backupSha256: temp.backupSha256,
+                backupSha256,
                 lockTimeoutMs: opts.lockTimeoutMs ?? 10_000,
             });
             result.applied = applied;

@@ -11,6 +11,7 @@ import {
     type OrganizationProjectsResponse,
     type SecretResponse,
     type SupavisorConfigResponse,
+    type V1BackupsResponse,
     type V1CreateProjectBody,
     type V1GetServicesHealthParams,
     type V1ProjectResponse,
@@ -202,6 +203,28 @@ export class SupabaseApi {
 
     deleteSecrets(ref: string, names: string[]): Promise<unknown> {
         return this.call("bulkDeleteSecrets", (init) => this.management.bulkDeleteSecrets(ref, names, init));
+    }
+
+    // Backups and point-in-time recovery (GET /v1/projects/{ref}/database/backups, POST …/restore-pitr).
+
+    listBackups(ref: string): Promise<V1BackupsResponse> {
+        return this.call("listAllBackups", (init) => this.management.listAllBackups(ref, init));
+    }
+
+    /**
+     * Starts an in-place PITR of the project to `recoveryTimeTargetUnix` (whole seconds). Answers 201
+     * without a body, hence the `true`. A 5xx or lost response may still have started the restore:
+     * `recover` (the caller checks the project's status) ends the call instead of restoring twice.
+     */
+    restorePitr(ref: string, recoveryTimeTargetUnix: number, recover?: CallOptions<true>["recover"]): Promise<true> {
+        return this.call<true>(
+            "restorePitrBackup",
+            async (init) => {
+                await this.management.restorePitrBackup(ref, { recovery_time_target_unix: recoveryTimeTargetUnix }, init);
+                return { data: true };
+            },
+            { recover },
+        );
     }
 }
 

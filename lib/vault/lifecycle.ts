@@ -12,6 +12,11 @@
 //   retention holds (S3 skips it and removes it on a later run).
 // - ExpiredObjectDeleteMarker: a delete marker with no version left behind it is removed.
 // - Transitions only change the storage class; they do not change what exists.
+//
+// The WAL archive under pitr/<env>/ has NO rule that expires current versions: which backups and WAL
+// are still needed is pgBackRest's decision (its retention), made by `expire`, whose plain DELETEs
+// add delete markers. Only then do the versions become noncurrent, and the bucket-wide noncurrent rule
+// removes them once their Object Lock retention has lapsed. assertNoCurrentExpiration() guards it.
 import { dbPrefix, monthlyDbPrefix, monthlyStoragePrefix, storagePrefix } from "./keys";
 
 const DAY_MS = 86_400_000;
@@ -75,6 +80,21 @@ export function vaultLifecycleRules(s: LifecycleSettings): LifecycleRule[] {
     ];
 }
 
+/**
+ * Throws when a rule could expire a current version under `prefix` (an Expiration with days whose
+ * filter covers any of its keys): for the WAL archive that would delete a segment or backup file a
+ * retained backup still needs, behind pgBackRest's back.
+ */
+export function assertNoCurrentExpiration(rules: LifecycleRule[], prefix: string): void {
+    for (const r of rules) {
+        if (r.status !== "Enabled" || r.expiration?.days === undefined) continue;
+        const p = r.filter.prefix ?? "";
+        if (prefix.startsWith(p) || p.startsWith(prefix)) {
+            throw new Error(`lifecycle rule ${r.id} (prefix ${JSON.stringify(p)}) would expire current objects under ${prefix}: the WAL archive's retention belongs to pgBackRest`);
+        }
+    }
+}
+
 // ---- the model ------------------------------------------------------------------------------
 
 /** S3 evaluates "N days after" from the next 00:00 UTC after the event. */
@@ -124,6 +144,20 @@ export class LifecycleModel {
         versions.push(v);
         this.keys.set(key, versions);
         return v;
+    }
+
+    /**
+     * A client's DELETE without a version id (pgBackRest's expire): a delete marker on top; the
+     * version it hides becomes noncurrent but stays (Object Lock never refuses this DELETE).
+     */
+    deleteObject(key: string, at: Date): ModelVersion | undefined {
+        const versions = this.keys.get(key);
+        const top = versions?.at(-1);
+        if (!versions || !top || top.deleteMarker) return undefined;
+        top.noncurrentSince = at;
+        const marker: ModelVersion = { versionId: `v${++this.seq}`, deleteMarker: true, created: at };
+        versions.push(marker);
+        return marker;
     }
 
     /** The version a plain GET reads, or undefined (no key, or a delete marker on top). */

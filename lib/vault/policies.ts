@@ -482,3 +482,177 @@ export function retentionAuditorPolicy(input: RolePolicyInput): PolicyDocument {
         ],
     };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The WAL archive (pgBackRest repository under pitr/<env>/)
+//
+// How pgBackRest and Object Lock fit together: pgBackRest (2.45) deletes with plain DELETEs, no
+// version id. On a versioned, locked bucket such a DELETE only adds a delete marker: the locked
+// version stays, noncurrent, until its retention lapses and the noncurrent-version lifecycle rule
+// removes it (lib/vault/lifecycle.ts). So the archive writer may DeleteObject under its prefix (expire,
+// and backup's own expire, retire what retention no longer needs) but never DeleteObjectVersion nor
+// the governance bypass: what a writer deletes stays recoverable for the lock period at least.
+
+/** `pitr/{env}/`: the pgBackRest repository of an environment (repo1-path /pitr/{env}). */
+export function pitrPrefix(env: string): string {
+    assertEnvironment(env);
+    return `pitr/${env}/`;
+}
+
+/** Denied to the archive writer on the whole bucket: real deletion, unlocking, holds, vault changes. */
+export const PITR_WRITER_DENIED_S3_ACTIONS = [
+    "s3:DeleteObjectVersion",
+    "s3:BypassGovernanceRetention",
+    "s3:PutObjectLegalHold",
+    "s3:PutObjectRetention",
+    ...VAULT_CONFIGURATION_S3_ACTIONS,
+] as const;
+
+/** Denied to the archive reader on the whole bucket: anything that writes, deletes or changes. */
+export const PITR_READER_DENIED_S3_ACTIONS = [
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:AbortMultipartUpload",
+    "s3:BypassGovernanceRetention",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    ...VAULT_CONFIGURATION_S3_ACTIONS,
+] as const;
+
+/** The database dumps (daily and monthly) of every environment: the archive roles never read them. */
+function dumpObjectArns(bucketArn: string): string[] {
+    return [`${bucketArn}/db/*`, `${bucketArn}/monthly/db/*`];
+}
+
+/**
+ * pgBackRest's writer (archive-push from the server, backup, expire, check, stanza-create): read and
+ * write its repository — it reads archive.info, backup.info and the previous manifest, and writes
+ * segments, backup files and those info files — delete there (delete markers only, see above), list
+ * versions and read retention so `expire` can say what Object Lock keeps. Nothing outside pitr/<env>/.
+ */
+export function pitrWriterPolicy(input: RolePolicyInput): PolicyDocument {
+    const { bucketArn, kmsKeyArn, environment } = input;
+    assertBucketArn(bucketArn);
+    assertKeyArn(kmsKeyArn);
+    const prefix = pitrPrefix(environment);
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ReadWriteRepository",
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObjectRetention"],
+                Resource: `${bucketArn}/${prefix}*`,
+            },
+            {
+                Sid: "ListRepository",
+                Effect: "Allow",
+                Action: ["s3:ListBucket", "s3:ListBucketVersions"],
+                Resource: bucketArn,
+                Condition: { StringLike: { "s3:prefix": `${prefix}*` } },
+            },
+            {
+                Sid: "ReadBucketLockConfiguration",
+                Effect: "Allow",
+                Action: "s3:GetBucketObjectLockConfiguration",
+                Resource: bucketArn,
+            },
+            {
+                Sid: "UseVaultKeyThroughS3",
+                Effect: "Allow",
+                Action: ["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+                Resource: kmsKeyArn,
+                Condition: VIA_S3,
+            },
+            {
+                Sid: "DenyRealDeletionAndUnlocking",
+                Effect: "Deny",
+                Action: [...PITR_WRITER_DENIED_S3_ACTIONS],
+                Resource: [bucketArn, `${bucketArn}/*`],
+            },
+            {
+                Sid: "DenyReadingDumps",
+                Effect: "Deny",
+                Action: ["s3:GetObject", "s3:GetObjectVersion"],
+                Resource: dumpObjectArns(bucketArn),
+            },
+            {
+                Sid: "DenyKeyAdministration",
+                Effect: "Deny",
+                Action: [...WRITER_DENIED_KMS_ACTIONS],
+                Resource: kmsKeyArn,
+            },
+        ],
+    };
+}
+
+/** pgBackRest's reader (restore drills, info, verify, health): read and list the repository, nothing else. */
+export function pitrReaderPolicy(input: RolePolicyInput): PolicyDocument {
+    const { bucketArn, kmsKeyArn, environment } = input;
+    assertBucketArn(bucketArn);
+    assertKeyArn(kmsKeyArn);
+    const prefix = pitrPrefix(environment);
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ReadRepository",
+                Effect: "Allow",
+                Action: "s3:GetObject",
+                Resource: `${bucketArn}/${prefix}*`,
+            },
+            {
+                Sid: "ListRepository",
+                Effect: "Allow",
+                Action: "s3:ListBucket",
+                Resource: bucketArn,
+                Condition: { StringLike: { "s3:prefix": `${prefix}*` } },
+            },
+            {
+                Sid: "DecryptThroughS3",
+                Effect: "Allow",
+                Action: "kms:Decrypt",
+                Resource: kmsKeyArn,
+                Condition: VIA_S3,
+            },
+            {
+                Sid: "DenyWrites",
+                Effect: "Deny",
+                Action: [...PITR_READER_DENIED_S3_ACTIONS],
+                Resource: [bucketArn, `${bucketArn}/*`],
+            },
+            {
+                Sid: "DenyReadingDumps",
+                Effect: "Deny",
+                Action: ["s3:GetObject", "s3:GetObjectVersion"],
+                Resource: dumpObjectArns(bucketArn),
+            },
+        ],
+    };
+}
+
+const ANY_OIDC_PROVIDER_ARN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/([A-Za-z0-9.-]+(?:\/[A-Za-z0-9._-]+)*)$/;
+
+/**
+ * Trust for a workload's own OIDC identity (the database host's, for archive_command with
+ * repo1-s3-key-type=web-id): exactly one subject and audience of exactly one provider.
+ */
+export function workloadTrustPolicy(oidcProviderArn: string, subject: string, audience: string): PolicyDocument {
+    const m = ANY_OIDC_PROVIDER_ARN.exec(oidcProviderArn);
+    if (!m) throw new Error(`oidcProviderArn must be an IAM OIDC provider ARN (got ${JSON.stringify(oidcProviderArn)})`);
+    for (const [what, v] of [["subject", subject], ["audience", audience]] as const) {
+        if (typeof v !== "string" || v.length === 0 || /[*?\s]/.test(v)) throw new Error(`OIDC ${what} must be exact, without wildcards or spaces (got ${JSON.stringify(v)})`);
+    }
+    const host = m[1];
+    return {
+        Version: "2012-10-17",
+        Statement: [{
+            Sid: "WorkloadOidc",
+            Effect: "Allow",
+            Principal: { Federated: oidcProviderArn },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: { StringEquals: { [`${host}:aud`]: audience, [`${host}:sub`]: subject } },
+        }],
+    };
+}

@@ -7,10 +7,26 @@
 // gateway it wants the project's anon or service_role key as `apikey` on every request (an
 // Authorization header, when sent, must carry one of them too), answers /auth/v1/health, and with
 // options.database serves GET /rest/v1/<table>?select=…&limit=… from the project's database.
+//
+// Backups and PITR (GET …/database/backups, POST …/database/backups/restore-pitr) follow the published
+// shapes (V1BackupsResponse, V1RestorePitrBody; 201 without a body). A project seeded with static
+// `backups` answers them from that data; a project seeded with seedPitrProject() is backed by a REAL
+// PostgreSQL archiving through pgBackRest: its window comes from the repository (earliest = the oldest
+// backup's end, latest = the newest archived WAL), and restore-pitr performs a real PITR in place. The
+// project's database is reached through a TCP proxy on a fixed port (databaseUrl): while restoring, the
+// project is RESTORING, the proxy cuts every connection and refuses new ones; afterwards it forwards to
+// the restored cluster, so the same URL serves the restored data, with the project's password.
 import { createHash, randomBytes } from "node:crypto";
 import * as http from "node:http";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import { withClient } from "../../lib/postgres/connection";
+import type { LocalCluster } from "../../lib/postgres/localCluster";
+import { info, listArchive } from "../../lib/pitr/info";
+import { restoreToTarget, type RestoredCluster } from "../../lib/pitr/restore";
+import { waitForArchived } from "../../lib/pitr/restorePoint";
+import type { PgBackRestContext } from "../../lib/pitr/runner";
+import type { PitrSecrets, PitrSettings } from "../../lib/pitr/settings";
 
 /** A request to a project's own API, with the credentials it carried (by role, never the key). */
 export interface ProjectApiRequest {
@@ -53,6 +69,43 @@ export interface FakeProject {
     secrets: Map<string, string>;
     anonKey: string;
     serviceRoleKey: string;
+    /** Static answer of GET …/database/backups (projects without a real PITR backing). */
+    backups?: FakeBackups;
+    /** A real PostgreSQL with a pgBackRest archive behind the project (seedPitrProject). */
+    pitr?: FakePitrState;
+    /** recovery_time_target_unix of every accepted restore-pitr, in order. */
+    restoreTargets: number[];
+}
+
+export interface FakeBackups {
+    pitrEnabled: boolean;
+    walgEnabled?: boolean;
+    earliestUnix?: number;
+    latestUnix?: number;
+    backups?: { id: number; inserted_at: string; is_physical_backup: boolean; status: string }[];
+}
+
+/** What a PITR-backed project needs: its database (archiving) and the pgBackRest context of its archive. */
+export interface FakePitrBacking {
+    cluster: LocalCluster;
+    settings: PitrSettings;
+    secrets: PitrSecrets;
+    ctx: PgBackRestContext;
+}
+
+export interface FakePitrState {
+    backing: FakePitrBacking;
+    pitrEnabled: boolean;
+    /** Where the proxy forwards: the source cluster, then the latest restored one. */
+    backend: { host: string; port: number };
+    proxy: net.Server;
+    proxyPort: number;
+    sockets: Set<net.Socket>;
+    restoring: boolean;
+    restoreError?: string;
+    /** Settles when the restore in progress ends (either way). */
+    restoreDone?: Promise<void>;
+    restored: RestoredCluster[];
 }
 
 /** A fault that answers the next `remaining` matching requests instead of the real handler. */
@@ -95,6 +148,12 @@ export interface FakeSupabaseOptions {
      * server (session mode), so drills can restore into the "project". Dropped on delete.
      */
     database?: { adminUrl: string };
+    /**
+     * Serve every project's Storage (`<project API>/storage/v1/…`) from this Storage stand-in, as the
+     * project's gateway serves it: the request must carry the project's service_role key (as `apikey`
+     * and, when sent, as the Bearer token); it is forwarded with the stand-in's own key instead.
+     */
+    projectStorage?: { url: string; serviceKey: string };
 }
 
 export interface FakeSupabaseApi {
@@ -112,6 +171,12 @@ export interface FakeSupabaseApi {
     faults: FakeFaults;
     /** Adds a project directly (e.g. one this code did not create). */
     seedProject(p: Partial<FakeProject> & { name: string }): FakeProject;
+    /** Adds a project backed by a real archiving PostgreSQL (see the file comment). */
+    seedPitrProject(p: Partial<FakeProject> & { name: string; backing: FakePitrBacking; pitrEnabled?: boolean }): Promise<FakeProject>;
+    /** The PITR-backed project's database URL (through its proxy; stable across restores). */
+    databaseUrl(ref: string): string;
+    /** Waits until a PITR-backed project's restore in progress ended. */
+    restoreSettled(ref: string): Promise<void>;
     /** name → sha256 digest of the project's secrets. */
     secretDigests(ref: string): Record<string, string>;
     /** Changes a secret behind the provider's back (drift). */
@@ -156,6 +221,8 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
     const requests: RecordedRequest[] = [];
     const projectRequests: ProjectApiRequest[] = [];
     const deleted: string[] = [];
+    // PITR backings of deleted projects: their proxies and restored clusters still need closing.
+    const retiredPitr: FakePitrState[] = [];
     const faults: FakeFaults = options.faults ?? {};
 
     function newProject(p: Partial<FakeProject> & { name: string }): FakeProject {
@@ -170,6 +237,7 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
             secrets: new Map(BUILT_IN_SECRETS.map((n) => [n, `builtin-${n}`])),
             anonKey: fakeJwt("anon"),
             serviceRoleKey: fakeJwt("service_role"),
+            restoreTargets: [],
             ...p,
         };
         projects.set(project.ref, project);
@@ -178,6 +246,8 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
 
     function statusOf(p: FakeProject): string {
         if (p.forcedStatus) return p.forcedStatus;
+        if (p.pitr?.restoring) return "RESTORING";
+        if (p.pitr?.restoreError) return "RESTORE_FAILED";
         if (options.database && !p.databaseReady) return "COMING_UP";
         if (options.neverHealthy) return "COMING_UP";
         if (p.polls <= (options.pollsUntilHealthy ?? 2)) return "COMING_UP";
@@ -209,7 +279,7 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
 
     type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
 
-    function route(method: string, path: string, query: URLSearchParams, body: unknown): Reply {
+    function route(method: string, path: string, query: URLSearchParams, body: unknown): Reply | Promise<Reply> {
         const key = `${method} ${path}`;
         const limited = takeFault(faults.rateLimit, key);
         if (limited) {
@@ -266,6 +336,7 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
         }
         if (sub === "" && method === "DELETE") {
             if (options.database) dropDatabaseRole(p);
+            if (p.pitr) retiredPitr.push(p.pitr);
             projects.delete(p.ref);
             deleted.push(p.ref);
             return { status: 200, body: { id: 1, ref: p.ref, name: p.name } };
@@ -317,6 +388,8 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
                 ],
             };
         }
+        if (sub === "/database/backups" && method === "GET") return backupsReply(p);
+        if (sub === "/database/backups/restore-pitr" && method === "POST") return restorePitrReply(p, body);
         if (sub === "/secrets") {
             if (method === "GET") {
                 return { status: 200, body: [...p.secrets].map(([name, value]) => ({ name, value: sha256(value) })) };
@@ -341,6 +414,131 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
 
     function bad(message: string): Reply {
         return { status: 400, body: { message } };
+    }
+
+    // ---- backups and PITR ----------------------------------------------------------------------
+
+    /** The restorable window of a PITR-backed project, read from its repository. */
+    async function liveWindow(state: FakePitrState): Promise<{ earliestUnix?: number; latestUnix?: number; backups: FakeBackups["backups"] }> {
+        const [stanza, segments] = await Promise.all([info(state.backing.ctx), listArchive(state.backing.ctx)]);
+        const oldest = stanza.oldestBackup;
+        const newestWal = segments.reduce((m, s) => Math.max(m, s.time.getTime()), 0);
+        return {
+            // Recovery can start at a backup's end at the earliest; it can reach the newest archived WAL.
+            earliestUnix: oldest ? Math.ceil(oldest.stopTime.getTime() / 1000) : undefined,
+            latestUnix: oldest && newestWal ? Math.floor(newestWal / 1000) : undefined,
+            backups: stanza.backups.map((b, i) => ({ id: i + 1, inserted_at: b.stopTime.toISOString(), is_physical_backup: true, status: b.error ? "FAILED" : "COMPLETED" })),
+        };
+    }
+
+    async function backupsOf(p: FakeProject): Promise<FakeBackups> {
+        if (p.pitr) {
+            const w = await liveWindow(p.pitr);
+            return { pitrEnabled: p.pitr.pitrEnabled, walgEnabled: true, ...w };
+        }
+        return p.backups ?? { pitrEnabled: false, walgEnabled: true, backups: [] };
+    }
+
+    async function backupsReply(p: FakeProject): Promise<Reply> {
+        const b = await backupsOf(p);
+        const physical: Record<string, number> = {};
+        // Like the API: without PITR there is no window, and the fields are left out (omitempty).
+        if (b.pitrEnabled && b.earliestUnix !== undefined && b.latestUnix !== undefined) {
+            physical.earliest_physical_backup_date_unix = b.earliestUnix;
+            physical.latest_physical_backup_date_unix = b.latestUnix;
+        }
+        return {
+            status: 200,
+            body: { region: p.region, walg_enabled: b.walgEnabled ?? true, pitr_enabled: b.pitrEnabled, backups: b.backups ?? [], physical_backup_data: physical },
+        };
+    }
+
+    async function restorePitrReply(p: FakeProject, body: unknown): Promise<Reply> {
+        const t = (body as { recovery_time_target_unix?: unknown } | undefined)?.recovery_time_target_unix;
+        if (typeof t !== "number" || !Number.isInteger(t) || t < 0) return bad("recovery_time_target_unix must be an integer ≥ 0");
+        if (statusOf(p) !== "ACTIVE_HEALTHY") return bad(`Project is not ready for a restore (status ${statusOf(p)})`);
+        const b = await backupsOf(p);
+        if (!b.pitrEnabled) return bad("Point in time recovery is not enabled for this project");
+        if (b.earliestUnix === undefined || b.latestUnix === undefined || t < b.earliestUnix || t > b.latestUnix) {
+            const range = b.earliestUnix !== undefined && b.latestUnix !== undefined ? `${b.earliestUnix} and ${b.latestUnix}` : "the available backups (none)";
+            return bad(`recovery_time_target_unix must be between ${range}`);
+        }
+        p.restoreTargets.push(t);
+        if (p.pitr) startRestore(p.pitr, t);
+        return { status: 201 };
+    }
+
+    /** In place: the project goes RESTORING and unreachable, its final WAL is archived, then a real PITR. */
+    function startRestore(state: FakePitrState, t: number): void {
+        state.restoring = true;
+        state.restoreError = undefined;
+        for (const s of state.sockets) s.destroy();
+        state.sockets.clear();
+        const source = state.backing.cluster;
+        state.restoreDone = (async () => {
+            try {
+                // The platform stops the server for an in-place restore; its last WAL reaches the archive first.
+                if (state.restored.length === 0) {
+                    await withClient(source.url(), "fake project (final WAL)", async (c) => {
+                        await c.query("select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and backend_type = 'client backend'");
+                        const lsn = (await c.query<{ lsn: string }>("select pg_current_wal_lsn()::text as lsn")).rows[0].lsn;
+                        await waitForArchived(c, lsn);
+                    });
+                }
+                const restored = await restoreToTarget({
+                    settings: state.backing.settings,
+                    secrets: state.backing.secrets,
+                    target: { type: "time", time: new Date(t * 1000) },
+                    superuser: source.user,
+                });
+                state.restored.push(restored);
+                // The project keeps its database password across a restore: put it back.
+                await withClient(restored.url(), "fake project (restored)", (c) =>
+                    c.query(`alter role "${source.user}" with password '${source.password.replace(/'/g, "''")}'`),
+                );
+                state.backend = { host: restored.host, port: restored.port };
+            } catch (err) {
+                state.restoreError = (err as Error).message;
+            } finally {
+                state.restoring = false;
+            }
+        })();
+    }
+
+    async function seedPitrProject(p: Partial<FakeProject> & { name: string; backing: FakePitrBacking; pitrEnabled?: boolean }): Promise<FakeProject> {
+        const { backing, pitrEnabled, ...rest } = p;
+        const sockets = new Set<net.Socket>();
+        const state: FakePitrState = {
+            backing,
+            pitrEnabled: pitrEnabled ?? true,
+            backend: { host: "127.0.0.1", port: backing.cluster.port },
+            proxy: net.createServer(),
+            proxyPort: 0,
+            sockets,
+            restoring: false,
+            restored: [],
+        };
+        state.proxy.on("connection", (client) => {
+            if (state.restoring) {
+                client.destroy();
+                return;
+            }
+            const upstream = net.connect(state.backend.port, state.backend.host);
+            for (const s of [client, upstream]) {
+                sockets.add(s);
+                s.on("error", () => undefined);
+                s.on("close", () => {
+                    sockets.delete(s);
+                    client.destroy();
+                    upstream.destroy();
+                });
+            }
+            client.pipe(upstream).pipe(client);
+        });
+        await new Promise<void>((resolve) => state.proxy.listen(0, "127.0.0.1", resolve));
+        state.proxyPort = (state.proxy.address() as AddressInfo).port;
+        // polls past pollsUntilHealthy: a seeded project is up already.
+        return newProject({ ...rest, pitr: state, polls: 1_000, dbPass: backing.cluster.password });
     }
 
     function keyRole(p: FakeProject, value: string | undefined): ProjectApiRequest["apikey"] {
@@ -383,12 +581,38 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
         return { status: 404, body: { message: `no route for ${method} ${path}` } };
     }
 
+    /** A project's gateway in front of its Storage: the project's service key in, the stand-in's key out. */
+    function forwardToStorage(p: FakeProject | undefined, req: http.IncomingMessage, res: http.ServerResponse, path: string, body: Buffer): void {
+        const reply = (status: number, message: string) => {
+            res.writeHead(status, { "Content-Type": "application/json" });
+            res.end(JSON.stringify({ message }));
+        };
+        if (!p) return reply(404, "no such project");
+        const bearer = req.headers.authorization?.replace(/^Bearer /, "");
+        if (req.headers.apikey !== p.serviceRoleKey || (bearer !== undefined && bearer !== p.serviceRoleKey)) return reply(401, "Invalid API key");
+        const target = new URL(options.projectStorage!.url.replace(/\/+$/, "") + path);
+        const headers: http.OutgoingHttpHeaders = { ...req.headers, host: target.host, apikey: options.projectStorage!.serviceKey, authorization: `Bearer ${options.projectStorage!.serviceKey}` };
+        delete headers["transfer-encoding"];
+        headers["content-length"] = String(body.length);
+        const upstream = http.request(target, { method: req.method, headers }, (r) => {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.pipe(res);
+        });
+        upstream.on("error", (err) => reply(502, `storage stand-in unreachable: ${err.message}`));
+        upstream.end(body);
+    }
+
     const server = http.createServer((req, res) => {
         const chunks: Buffer[] = [];
         req.on("data", (c: Buffer) => chunks.push(c));
         req.on("end", () => {
             const url = new URL(req.url ?? "/", "http://127.0.0.1");
             const own = url.pathname.match(/^\/project-api\/([a-z]+)(\/.*)$/);
+            const storagePath = own?.[2].match(/^\/storage\/v1(\/.*)$/);
+            if (own && storagePath && options.projectStorage) {
+                forwardToStorage(projects.get(own[1]), req, res, storagePath[1] + url.search, Buffer.concat(chunks));
+                return;
+            }
             if (own) {
                 const p = projects.get(own[1]);
                 const path = own[2];
@@ -420,18 +644,23 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
                 body = raw;
             }
             const auth = req.headers.authorization ?? "";
-            let reply: Reply;
+            const arrived = Date.now();
+            let pendingReply: Promise<Reply>;
             if (auth !== `Bearer ${token}`) {
                 // Echoes what it got, as some gateways do: the client must redact it.
-                reply = { status: 401, body: { message: `Unauthorized: invalid access token '${auth.replace(/^Bearer /, "")}'` } };
+                pendingReply = Promise.resolve({ status: 401, body: { message: `Unauthorized: invalid access token '${auth.replace(/^Bearer /, "")}'` } });
             } else {
-                reply = route(req.method ?? "GET", url.pathname, url.searchParams, body);
+                pendingReply = Promise.resolve()
+                    .then(() => route(req.method ?? "GET", url.pathname, url.searchParams, body))
+                    .catch((err: unknown) => ({ status: 500, body: { message: `fake: ${(err as Error).message}` } }));
             }
-            requests.push({ method: req.method ?? "GET", path: url.pathname, query: url.searchParams, body, status: reply.status, at: Date.now() });
-            const headers: Record<string, string> = { ...reply.headers };
-            if (reply.body !== undefined) headers["Content-Type"] = "application/json";
-            res.writeHead(reply.status, headers);
-            res.end(reply.body === undefined ? undefined : JSON.stringify(reply.body));
+            void pendingReply.then((reply) => {
+                requests.push({ method: req.method ?? "GET", path: url.pathname, query: url.searchParams, body, status: reply.status, at: arrived });
+                const headers: Record<string, string> = { ...reply.headers };
+                if (reply.body !== undefined) headers["Content-Type"] = "application/json";
+                res.writeHead(reply.status, headers);
+                res.end(reply.body === undefined ? undefined : JSON.stringify(reply.body));
+            });
         });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -448,6 +677,16 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
         options,
         faults,
         seedProject: newProject,
+        seedPitrProject,
+        databaseUrl(ref) {
+            const p = projects.get(ref);
+            if (!p?.pitr) throw new Error(`fake: project ${ref} has no PITR backing`);
+            const c = p.pitr.backing.cluster;
+            return `postgresql://${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}@127.0.0.1:${p.pitr.proxyPort}/postgres`;
+        },
+        async restoreSettled(ref) {
+            await projects.get(ref)?.pitr?.restoreDone;
+        },
         secretDigests(ref) {
             const p = projects.get(ref);
             if (!p) throw new Error(`fake: no project ${ref}`);
@@ -464,9 +703,15 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
         async settled() {
             await Promise.all(pending);
         },
-        close() {
+        async close() {
             server.closeAllConnections();
-            return new Promise((resolve) => server.close(() => resolve()));
+            await new Promise<void>((resolve) => server.close(() => resolve()));
+            for (const state of [...retiredPitr, ...[...projects.values()].flatMap((p) => (p.pitr ? [p.pitr] : []))]) {
+                await state.restoreDone?.catch(() => undefined);
+                for (const sock of state.sockets) sock.destroy();
+                await new Promise<void>((resolve) => state.proxy.close(() => resolve()));
+                for (const r of state.restored) await r.stop();
+            }
         },
     };
 }

@@ -27,9 +27,25 @@ interface CliRun {
     samples: number;
 }
 
+/** Whether `pid` is `root` or one of its descendants (parent links from /proc/<pid>/stat). */
+function descendsFrom(pid: number, root: number): boolean {
+    for (let p = pid, i = 0; p > 1 && i < 64; i++) {
+        if (p === root) return true;
+        try {
+            const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+            p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        } catch {
+            return false;
+        }
+    }
+    return false;
+}
+
+// Only this test's own process tree: other test files running meanwhile may hold URLs of their own.
 function sampleCmdlines(password: string, leaks: Set<string>): number {
     let seen = 0;
     for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+        if (!descendsFrom(Number(pid), process.pid)) continue;
         let argv: string;
         try {
             argv = fs.readFileSync(`/proc/${pid}/cmdline`).toString("utf8").split("\0").join(" ");

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { BackupVault, type BackupVaultArgs } from "../../components/BackupVault";
+import { assertNoCurrentExpiration, type LifecycleRule as VaultLifecycleRule } from "../../lib/vault/lifecycle";
 import { vaultBucketPolicy, type PolicyDocument, type PolicyStatement } from "../../lib/vault/policies";
 import { captureResources, outputValue } from "../helpers/mocks";
 
@@ -71,6 +72,7 @@ async function build(name: string, args: BackupVaultArgs) {
         kmsKeyId: await outputValue(vault.kmsKeyId),
         dbPrefix: await outputValue(vault.dbPrefix),
         storagePrefix: await outputValue(vault.storagePrefix),
+        pitrPrefix: await outputValue(vault.pitrPrefix),
         retentionDays: await outputValue(vault.retentionDays),
         objectLockMode: await outputValue(vault.objectLockMode),
     };
@@ -190,6 +192,8 @@ describe.each(CASES)("BackupVault for $env", ({ env, args, expect: want }) => {
             abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
             expiration: { expiredObjectDeleteMarker: true },
         });
+        // Nothing expires the WAL archive's current objects: its retention is pgBackRest's expire.
+        expect(() => assertNoCurrentExpiration(lifecycle as VaultLifecycleRule[], `pitr/${env}/`)).not.toThrow();
     });
 
     it(want.protect ? "protects bucket and key from deletion and keeps the key if destroyed" : "leaves bucket and key deletable", async () => {
@@ -204,6 +208,8 @@ describe.each(CASES)("BackupVault for $env", ({ env, args, expect: want }) => {
         const { outputs, child } = await built;
         expect(outputs.dbPrefix).toBe(`db/${env}/`);
         expect(outputs.storagePrefix).toBe(`storage/${env}/`);
+        // The WAL archive's pgBackRest repository (components/PitrRepository.ts).
+        expect(outputs.pitrPrefix).toBe(`pitr/${env}/`);
         expect(outputs.bucketArn).toBe(`arn:aws:s3:::${outputs.bucketName}`);
         const bucket = await child("aws:s3/bucket:Bucket", "bucket");
         expect(bucket.bucket).toBe(args.bucketName);

@@ -5,7 +5,7 @@ import { archiveCommand, renderConfig, secretEnvironment, serverSettingsHint } f
 import { assessArchiveHealth, findGaps } from "../../lib/pitr/health";
 import { parseArchiveListing, parseInfo, type ArchivedSegment } from "../../lib/pitr/info";
 import { pgBackRestArgs, pgBackRestEnvironment } from "../../lib/pitr/runner";
-import { parsePitrSettings } from "../../lib/pitr/settings";
+import { assertSecretsPresent, parsePitrSettings, repositoryPath } from "../../lib/pitr/settings";
 import { formatTargetTime, planRestore } from "../../lib/pitr/target";
 import { formatLsn, parseLsn, parseSegmentName, segmentName, segNoOfLsn } from "../../lib/pitr/walNames";
 
@@ -26,8 +26,7 @@ describe("settings", () => {
     it("applies defaults: encryption on, path pitr/<env>, host-style URIs, shared keys", () => {
         const s = settings();
         expect(s.cipher).toBe("aes-256-cbc");
-        expect(s.repository.uriStyle).toBe("host");
-        expect(s.repository.keyType).toBe("shared");
+        expect(s.repository).toMatchObject({ type: "s3", uriStyle: "host", keyType: "shared" });
         expect(s.processMax).toBe(2);
         expect(renderConfig(s, server)).toContain("repo1-path=/pitr/prod");
     });
@@ -41,6 +40,42 @@ describe("settings", () => {
         expect(() => settings({ repository: { bucket: "acme", endpoint: "http://127.0.0.1:9000", region: "r" } })).toThrow(/https/);
         expect(() => settings({ stanza: "Prod DB" })).toThrow(/stanza/);
         expect(() => settings({ retention: { full: 0 } })).toThrow(/retention\.full/);
+    });
+});
+
+describe("posix repository (a directory: the local demo, a mounted volume)", () => {
+    const posix = (repository: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+        parsePitrSettings({ env: "demo", stanza: "demo-db", repository, retention: { full: 1 }, ...extra });
+
+    it("renders repo1-type=posix and repo1-path, and no S3 option", () => {
+        const s = posix({ type: "posix", path: "/var/lib/pgbackrest/demo/" });
+        const lines = renderConfig(s, server).split("\n");
+        expect(lines).toContain("repo1-type=posix");
+        expect(lines).toContain("repo1-path=/var/lib/pgbackrest/demo");
+        expect(lines.filter((l) => l.startsWith("repo1-s3") || l.startsWith("repo1-storage"))).toEqual([]);
+        expect(repositoryPath(s)).toBe("/var/lib/pgbackrest/demo");
+    });
+
+    it("needs no S3 keys; the cipher passphrase is still a secret of the environment", () => {
+        const s = posix({ type: "posix", path: "/srv/repo" });
+        expect(() => assertSecretsPresent(s, {})).toThrow(/cipherPass \(PGBACKREST_REPO1_CIPHER_PASS\)$/);
+        expect(() => assertSecretsPresent(s, { cipherPass: "p" })).not.toThrow();
+        expect(secretEnvironment(s, SECRETS)).toEqual({ PGBACKREST_REPO1_CIPHER_PASS: SECRETS.cipherPass });
+        expect(renderConfig(s, server)).not.toContain(SECRETS.cipherPass);
+        expect(() => assertSecretsPresent(posix({ type: "posix", path: "/srv/repo" }, { cipher: "none" }), {})).not.toThrow();
+    });
+
+    it("rejects a relative path, a path with .., S3 keys on a posix repository and an unknown type, naming the property", () => {
+        expect(() => posix({ type: "posix", path: "repo" })).toThrow(/supabase-dr:pitr\.repository\.path: expected an absolute directory path/);
+        expect(() => posix({ type: "posix", path: "/srv/../etc" })).toThrow(/repository\.path/);
+        expect(() => posix({ type: "posix", path: "/srv/repo", bucket: "b" })).toThrow(/repository.*unknown key bucket/);
+        expect(() => posix({ type: "nfs", path: "/srv" })).toThrow(/repository\.type.*expected \{type: "s3"/);
+        expect(() => posix({ type: "posix" })).toThrow(/repository\.path: required/);
+    });
+
+    it("keeps S3 the default type, so existing settings parse unchanged", () => {
+        expect(settings().repository.type).toBe("s3");
+        expect(renderConfig(settings(), server)).toContain("repo1-type=s3");
     });
 });
 

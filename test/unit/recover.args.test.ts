@@ -13,6 +13,8 @@ import { describeFilter, printableKey, selectEntries } from "../../lib/recover/s
 import { sampleEntries } from "../../lib/recover/storageSignedUrl";
 import { cacheControlOptions } from "../../lib/storage/client";
 import type { ManifestEntry, StorageManifest } from "../../lib/storage/manifest";
+import { formatSecretsReport, parseSecretValues, planSecretCopy } from "../../lib/recover/rebuildSecrets";
+import { secretDigest } from "../../lib/supabase/secrets";
 
 describe("recover command line", () => {
     it("parses rows with defaults", () => {
@@ -258,5 +260,71 @@ describe("recover storage selection", () => {
         expect(cacheControlOptions({ cacheControl: "max-age=600" })).toEqual({ cacheControl: "600" });
         expect(cacheControlOptions({ cacheControl: "no-cache" })).toEqual({ headers: { "cache-control": "no-cache" } });
         expect(cacheControlOptions({})).toEqual({});
+    });
+});
+
+describe("recover rebuild command line and secrets plan", () => {
+    it("parses rebuild, and refuses missing or bad options and a token on the command line", () => {
+        expect(parseRecoverArgs(["rebuild", "--backup", "vault", "--migrations", "m", "--storage-env", "prod", "--region", "eu-central-1", "--buckets", "a, b", "--old-project", "abcdefghijklmnopqrst"])).toEqual({
+            command: "rebuild",
+            backup: "vault",
+            vault: {},
+            migrations: "m",
+            baseline: undefined,
+            storageEnv: "prod",
+            buckets: ["a", "b"],
+            projectName: undefined,
+            region: "eu-central-1",
+            organization: undefined,
+            oldProject: "abcdefghijklmnopqrst",
+            secretValues: undefined,
+            apply: false,
+            artifactsDir: "recover-artifacts",
+        });
+        const base = ["rebuild", "--backup", "b.dump", "--migrations", "m"];
+        expect(() => parseRecoverArgs(base)).toThrow(/--storage-env/);
+        expect(() => parseRecoverArgs(["rebuild", "--migrations", "m", "--storage-env", "p"])).toThrow(/--backup/);
+        expect(() => parseRecoverArgs([...base, "--storage-env", "p", "--old-project", "PROD"])).toThrow(/project ref/);
+        expect(() => parseRecoverArgs([...base, "--storage-env", "p", "--project-name", "/bad"])).toThrow(/--project-name/);
+        const token = "sbp_0123456789abcdef0123456789abcdef01234567";
+        for (const args of [[...base, "--access-token", token], [...base, `--org=${token}`]]) {
+            let error: Error | undefined;
+            try {
+                parseRecoverArgs(args);
+            } catch (e) {
+                error = e as Error;
+            }
+            expect(error).toBeInstanceOf(UsageError);
+            expect(error!.message).toMatch(/SUPABASE_ACCESS_TOKEN/);
+            expect(error!.message).not.toContain(token);
+        }
+    });
+
+    it("sets a secret only when its value matches the old project's sha256, and lists the rest by name", () => {
+        const old = new Map([["A", secretDigest("a")], ["B", secretDigest("b")], ["C", secretDigest("c")]]);
+        const { report, set } = planSecretCopy({ keyNames: ["anon", "service_role"], old, values: { A: "a", B: "not b", D: "d" }, current: new Map() });
+        expect(set).toEqual([{ name: "A", value: "a" }]);
+        expect(report.copied).toEqual([{ name: "A", verified: true }]);
+        expect(report.toSet.map((t) => t.name)).toEqual(["B", "C", "D"]);
+        const text = formatSecretsReport(report);
+        expect(text).not.toMatch(/not b|"a"/);
+        expect(text).toMatch(/\[x\] API key 'anon'/);
+        // Unreachable old project: values are set unverified, and the report says the names are unknown.
+        const blind = planSecretCopy({ keyNames: [], old: "HTTP 404", values: { A: "a" }, current: new Map([["A", secretDigest("a")]]) });
+        expect(blind.set).toEqual([]);
+        expect(blind.report.unchanged).toEqual(["A"]);
+        expect(formatSecretsReport(blind.report)).toMatch(/could not be listed \(HTTP 404\)[\s\S]*A set on the new project \(not checked/);
+    });
+
+    it("reads KEY=VALUE files and names the line of a bad one without its content", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secret-values-"));
+        const file = path.join(dir, "s.env");
+        fs.writeFileSync(file, "# c\nexport A='x y'\nB=\"q\"\nC=plain=1\n");
+        expect(parseSecretValues(file)).toEqual({ A: "x y", B: "q", C: "plain=1" });
+        fs.writeFileSync(file, "A=1\nthis is secret\n");
+        expect(() => parseSecretValues(file)).toThrow(/line 2: expected NAME=value$/);
+        fs.writeFileSync(file, "SUPABASE_URL=x\n");
+        expect(() => parseSecretValues(file)).toThrow(/SUPABASE_/);
+        fs.rmSync(dir, { recursive: true, force: true });
     });
 });

@@ -16,6 +16,9 @@ const SECRETS: Record<string, string> = {
     "supabase-dr:apiBearerToken": "bearer-secret-4",
     "supabase-dr:maskingSalt": "salt-secret-5",
     "supabase-dr:backendPassphrase": "passphrase-secret-6",
+    // The WAL archive's passphrase travels like the others even where the stack file has no
+    // supabase-dr:pitr (test/unit/infra.pitr.test.ts builds both stack files with one).
+    "supabase-dr:pitrCipherPass": "pitr-cipher-secret-7-0123456789abcdef0123",
 };
 
 /** Mock outputs shaped like the real providers' (the policy builders check ARN shapes). */
@@ -111,7 +114,7 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
 
         const ghSecrets = of(registered, "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
         const names = ghSecrets.map((s) => s.inputs.secretName).sort();
-        expect(names).toEqual(expect.arrayContaining(["API_BEARER_TOKEN", "MASKING_SALT", "SOURCE_DB_URL", "SUPABASE_ACCESS_TOKEN", "TARGET_DB_URL"]));
+        expect(names).toEqual(expect.arrayContaining(["API_BEARER_TOKEN", "MASKING_SALT", "PITR_CIPHER_PASS", "SOURCE_DB_URL", "SUPABASE_ACCESS_TOKEN", "TARGET_DB_URL"]));
         for (const s of ghSecrets) expect(isSecretInput(s.inputs.value), String(s.inputs.secretName)).toBe(true);
         const everything = JSON.stringify(registered, (_k, v) => (isSecretInput(v) ? "[secret]" : v));
         for (const value of Object.values(SECRETS)) expect(everything).not.toContain(value);

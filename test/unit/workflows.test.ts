@@ -18,7 +18,7 @@ const DIR = path.join(ROOT, ".github", "workflows");
 type Map = Record<string, unknown>;
 interface Step { uses?: string; run?: string; with?: Map; env?: Record<string, string>; if?: string; name?: string; id?: string }
 interface Job {
-    "runs-on"?: string;
+    "runs-on"?: string | string[];
     "timeout-minutes"?: number;
     permissions?: Record<string, string>;
     environment?: string;
@@ -54,14 +54,25 @@ function environmentsOf(job: Job): string[] {
 }
 const stepUsing = (job: Job, action: string): Step[] => job.steps.filter((s) => s.uses?.split("@")[0] === action);
 
+const packageScripts = (): Record<string, string> =>
+    (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+/**
+ * What `npm run <name>` must be for a command-line entry: scripts/<name>.ts, run from its
+ * ahead-of-time bundle by scripts/run-cli.sh under the Node that scripts/with-node.sh ensures.
+ */
+const cliScript = (name: string) => `bash scripts/with-node.sh bash scripts/run-cli.sh ${name}`;
+/** The package scripts `npm run [--silent] <name>` names in a workflow's run: scripts. */
+const npmRunNames = (f: string): string[] =>
+    [...runs(f).matchAll(/\bnpm run (?:--silent )?([a-z0-9][a-z0-9:-]*)/g)].map((m) => m[1]);
+
 const PULUMI_VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
     packages: Record<string, { version: string }>;
 }).packages["node_modules/@pulumi/pulumi"].version;
 
 describe("workflow set and triggers", () => {
-    it("has exactly the six workflows of issue 4", () => {
+    it("has exactly the six workflows of issue 4 and the WAL archive's of issue 11", () => {
         expect(files).toEqual([
-            "deploy.yml", "monthly-storage-restore.yml", "nightly-backup.yml",
+            "deploy.yml", "monthly-storage-restore.yml", "nightly-backup.yml", "pitr-backup.yml",
             "preview.yml", "quarterly-retention-audit.yml", "weekly-drill.yml",
         ]);
     });
@@ -78,7 +89,9 @@ describe("workflow set and triggers", () => {
         expect(crons("weekly-drill.yml")).toEqual(["0 4 * * 0"]);            // Sunday 04:00 (runbook 003)
         expect(crons("monthly-storage-restore.yml")).toEqual(["0 3 1 * *"]); // 1st of the month (runbook 004)
         expect(crons("quarterly-retention-audit.yml")).toEqual(["0 6 1 */3 *"]); // Jan/Apr/Jul/Oct 1st (runbook 004)
-        for (const f of ["nightly-backup.yml", "weekly-drill.yml", "monthly-storage-restore.yml", "quarterly-retention-audit.yml"]) {
+        // Weekly full (Sunday), daily differential, hourly archive health (issue 11).
+        expect(crons("pitr-backup.yml")).toEqual(["0 2 * * 0", "0 2 * * 1-6", "15 * * * *"]);
+        for (const f of ["nightly-backup.yml", "weekly-drill.yml", "monthly-storage-restore.yml", "quarterly-retention-audit.yml", "pitr-backup.yml"]) {
             expect(Object.keys(workflows[f].on).sort(), f).toEqual(["schedule", "workflow_dispatch"]);
         }
     });
@@ -127,7 +140,7 @@ describe("least privilege", () => {
     it("keeps prod's unattended jobs off the reviewer-gated prod environment", () => {
         // Required reviewers hold every job that names the environment, schedules included.
         expect(workflows["deploy.yml"].jobs.prod.environment).toBe("prod");
-        const scheduled = ["nightly-backup.yml", "weekly-drill.yml", "quarterly-retention-audit.yml", "monthly-storage-restore.yml"];
+        const scheduled = ["nightly-backup.yml", "weekly-drill.yml", "quarterly-retention-audit.yml", "monthly-storage-restore.yml", "pitr-backup.yml"];
         const seen = new Set<string>();
         for (const f of scheduled) {
             for (const [id, job] of jobsOf(f)) {
@@ -147,11 +160,19 @@ describe("hygiene", () => {
         for (const [f, id, job] of allJobs()) {
             expect(job["timeout-minutes"], `${f}:${id}`).toBeGreaterThan(0);
             expect(job["timeout-minutes"], `${f}:${id}`).toBeLessThanOrEqual(180);
-            expect(job["runs-on"], `${f}:${id}`).toMatch(/^ubuntu-\d+\.\d+$/);
+            const runsOn = job["runs-on"];
+            // pgBackRest backs up and checks a server from its own host (it reads PGDATA): those jobs
+            // run on the environment's database host, a self-hosted runner labelled per stage.
+            if (Array.isArray(runsOn)) {
+                expect(f, `${f}:${id}`).toBe("pitr-backup.yml");
+                expect(runsOn, `${f}:${id}`).toEqual(["self-hosted", "linux", "supabase-dr-db-${{ matrix.stage }}"]);
+            } else {
+                expect(runsOn, `${f}:${id}`).toMatch(/^ubuntu-\d+\.\d+$/);
+            }
         }
         for (const f of files) expect(workflows[f].concurrency?.group, f).toBeTruthy();
         // Deploys and backups queue; they are never cancelled halfway.
-        for (const f of ["deploy.yml", "nightly-backup.yml", "weekly-drill.yml"]) {
+        for (const f of ["deploy.yml", "nightly-backup.yml", "weekly-drill.yml", "pitr-backup.yml"]) {
             expect(workflows[f].concurrency?.["cancel-in-progress"], f).toBe(false);
         }
     });
@@ -283,8 +304,7 @@ describe("what each workflow does", () => {
         const [upload] = stepUsing(job, "actions/upload-artifact");
         expect(job.steps.indexOf(publish)).toBeGreaterThan(job.steps.indexOf(drillStep));
         expect(job.steps.indexOf(publish)).toBeLessThan(job.steps.indexOf(upload));
-        const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
-        expect(scripts["junit-summary"]).toBe("bash scripts/with-node.sh tsx scripts/junit-summary.ts");
+        expect(packageScripts()["junit-summary"]).toBe(cliScript("junit-summary"));
     });
 
     it("weekly drill's publish command, run as the runner runs it, appends the drill's verdict and failures to the summary", () => {
@@ -312,7 +332,9 @@ describe("what each workflow does", () => {
                 cwd: ROOT, encoding: "utf8", env: { ...process.env, BACKUP_DIR: dir, GITHUB_STEP_SUMMARY: summary },
             });
             const r = run(backupDir);
-            expect(r.stderr).toBe("");
+            // The first run with given sources bundles the command (scripts/ensure-cli.sh reports
+            // that on stderr, the step log); anything else there is a problem.
+            expect(r.stderr.split("\n").filter((l) => l !== "" && !/^(ensure-cli: (?!error)|build-cli: )/.test(l))).toEqual([]);
             expect(r.status).toBe(0);
             const text = fs.readFileSync(summary, "utf8");
             expect(text.startsWith(`earlier step's summary\n### Restore drill ${id} (prod): FAIL\n`)).toBe(true);
@@ -351,9 +373,50 @@ describe("what each workflow does", () => {
         });
         const [upload] = stepUsing(job, "actions/upload-artifact");
         expect(upload.with?.path).toBe(`${step?.env?.BACKUP_DIR}/`);
-        const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
-        expect(scripts["storage-restore-rehearsal"]).toBe("bash scripts/with-node.sh tsx scripts/storage-restore-rehearsal.ts");
+        expect(packageScripts()["storage-restore-rehearsal"]).toBe(cliScript("storage-restore-rehearsal"));
         expect(runs("quarterly-retention-audit.yml")).toContain("npm run retention-audit -- --env");
+    });
+
+    it("pitr-backup: backup and expire with the archive writer, check/verify/health with the reader, settings and passphrase from the stack", () => {
+        const { backup, check, health } = workflows["pitr-backup.yml"].jobs;
+        const role = (job: Job) => stepUsing(job, "aws-actions/configure-aws-credentials")[0].with?.["role-to-assume"];
+        expect(role(backup)).toBe("${{ vars.AWS_PITR_WRITER_ROLE_ARN }}");
+        expect(role(check)).toBe("${{ vars.AWS_PITR_READER_ROLE_ARN }}");
+        expect(role(health)).toBe("${{ vars.AWS_PITR_READER_ROLE_ARN }}");
+        const commands = (job: Job) => job.steps.filter((s) => s.run?.includes("npm run pitr")).map((s) => s.run?.trim());
+        expect(commands(backup)).toEqual(['npm run pitr -- backup --type "$BACKUP_TYPE"', "npm run pitr -- expire"]);
+        expect(commands(check)).toEqual(["npm run pitr -- check"]);
+        expect(commands(health)).toEqual(["npm run pitr -- verify", 'npm run pitr -- health --out "$RUNNER_TEMP/pitr-health"']);
+        for (const job of [backup, check, health]) {
+            for (const s of job.steps.filter((x) => x.run?.includes("npm run pitr"))) {
+                expect(s.env?.PITR_SETTINGS).toBe("${{ vars.PITR_SETTINGS }}");
+                expect(s.env?.PITR_CIPHER_PASS).toBe("${{ secrets.PITR_CIPHER_PASS }}");
+            }
+        }
+        // Sunday's run is the full backup; a manual run picks its type.
+        expect(backup.steps.find((s) => s.run?.includes("backup --type"))?.env?.BACKUP_TYPE)
+            .toBe("${{ inputs.type || (github.event.schedule == '0 2 * * 0' && 'full') || 'diff' }}");
+        // Hourly runs check and judge health; backups and verify only on the daily schedules or by hand.
+        const daily = "github.event_name == 'workflow_dispatch' || github.event.schedule != '15 * * * *'";
+        expect(backup.if).toBe(daily);
+        expect(health.steps.find((s) => s.run?.includes("pitr -- verify"))?.if).toBe(daily);
+        expect(health.needs).toEqual(["backup", "check"]);
+        expect(health.if).toBe("${{ !cancelled() }}");
+        const [upload] = stepUsing(health, "actions/upload-artifact");
+        expect(upload.if).toBe("always()");
+        expect(upload.with?.path).toBe("${{ runner.temp }}/pitr-health/");
+    });
+
+    it("every `npm run X` of a workflow is a package script running the command-line entry scripts/X.ts", () => {
+        const scripts = packageScripts();
+        const named = new Set(files.flatMap(npmRunNames));
+        expect([...named].sort()).toEqual(expect.arrayContaining(["backup", "drill", "junit-summary", "pitr", "retention-audit", "storage-restore-rehearsal"]));
+        for (const name of named) {
+            expect(scripts[name], `package.json scripts.${name}`).toBe(cliScript(name));
+            expect(fs.existsSync(path.join(ROOT, "scripts", `${name}.ts`)), `scripts/${name}.ts`).toBe(true);
+        }
+        // The runner the package scripts name, and the bundler it calls.
+        for (const f of ["scripts/with-node.sh", "scripts/run-cli.sh", "scripts/ensure-cli.sh"]) expect(fs.existsSync(path.join(ROOT, f)), f).toBe(true);
     });
 
     it("no workflow carries a placeholder", () => {
