@@ -8,6 +8,7 @@ import { pgServerOf } from "../infra/pitrConfig";
 import { createWorkspace, type PgBackRestContext } from "../pitr/runner";
 import type { PitrSecrets } from "../pitr/settings";
 import type { OpsSettings } from "./settings";
+import { EnvironmentError } from "../errors";
 
 export interface OpsContext {
     ctx: PgBackRestContext;
@@ -21,9 +22,9 @@ export function ownerToRunAs(dir: string): string | undefined {
     try {
         uid = fs.statSync(dir).uid;
     } catch (err) {
-        throw new Error(`server.dataDir ${dir} is not readable here (${(err as NodeJS.ErrnoException).code}): backup and check run on the database host`);
+        throw new EnvironmentError("PRECONDITION", `server.dataDir ${dir} is not readable here (${(err as NodeJS.ErrnoException).code}): backup and check run on the database host`);
     }
-    if (uid === 0) throw new Error(`server.dataDir ${dir} is owned by root: PostgreSQL's data directory belongs to its own OS user`);
+    if (uid === 0) throw new EnvironmentError("PRECONDITION", `server.dataDir ${dir} is owned by root: PostgreSQL's data directory belongs to its own OS user`);
     return execFileSync("id", ["-nu", String(uid)], { encoding: "utf8" }).trim();
 }
 

@@ -44,7 +44,7 @@ export function loadOpsSettings(file: string | undefined, env: NodeJS.ProcessEnv
     try {
         doc = JSON.parse(text);
     } catch {
-        throw new Error(`${SETTINGS_ENV} is not JSON`);
+        throw new UsageError(`${SETTINGS_ENV} is not JSON`);
     }
     return parseOpsSettings(doc, SETTINGS_ENV);
 }

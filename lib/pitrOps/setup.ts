@@ -14,6 +14,7 @@ import type { PgBackRestContext } from "../pitr/runner";
 import { check, configureArchiving, stanzaCreate, type ArchivingState } from "../pitr/setup";
 import type { PitrSettings } from "../pitr/settings";
 import type { OpsSettings } from "./settings";
+import { RefusedError, ToolMissingError } from "../errors";
 
 export const SERVER_URL_ENV = "PITR_DB_URL";
 
@@ -109,7 +110,7 @@ export async function applySetup(url: string, settings: OpsSettings, ctx: PgBack
             }
         };
         if (real(rows[0].data_directory) !== real(s.dataDir) || Number(rows[0].port) !== s.port) {
-            throw new Error(`refusing to set up ${SERVER_URL_ENV}'s server: it runs data directory ${rows[0].data_directory} on port ${rows[0].port}, the settings name server.dataDir ${s.dataDir} and server.port ${s.port}`);
+            throw new RefusedError(`refusing to set up ${SERVER_URL_ENV}'s server: it runs data directory ${rows[0].data_directory} on port ${rows[0].port}, the settings name server.dataDir ${s.dataDir} and server.port ${s.port}`);
         }
         writeServerFiles(settings);
         return configureArchiving(c, settings.stanza, s.configFile);
@@ -124,6 +125,6 @@ export function assertPgBackRestInstalled(): void {
     try {
         execFileSync("pgbackrest", ["version"], { stdio: "ignore" });
     } catch {
-        throw new Error("pgBackRest is not installed or not on PATH (Debian/Ubuntu: apt-get install pgbackrest)");
+        throw new ToolMissingError("pgbackrest", "pgBackRest is not installed or not on PATH (Debian/Ubuntu: apt-get install pgbackrest)");
     }
 }

@@ -216,7 +216,7 @@ describe("pitr-backup.yml on an Object-Locked vault", () => {
     it("setup --apply refuses a server that is not the settings' one", async () => {
         const other = { ...src, settings: { ...src.settings, server: { ...src.settings.server, port: src.settings.server.port + 1 } } };
         const r = await pitrCli(other, ["setup", "--apply"], { PITR_DB_URL: src.cluster.url() });
-        expect(r.status).toBe(1);
+        expect(r.status).toBe(3); // refused for safety (lib/errors.ts)
         expect(r.stderr).toMatch(/refusing to set up PITR_DB_URL's server: it runs data directory .* on port \d+, the settings name server\.dataDir .* and server\.port \d+/);
         expect(fs.existsSync(src.settings.server.configFile)).toBe(false);
     });

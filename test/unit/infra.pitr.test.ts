@@ -589,7 +589,7 @@ describe("supabase-dr:pitr config errors name the property path", () => {
         ["an unknown cipher", { "supabase-dr:pitr": { ...PITR_BLOCK, cipher: "rot13" } }, /supabase-dr:pitr\.cipher: expected "aes-256-cbc", "none", got "rot13"/],
         ["a wildcard host subject", { "supabase-dr:pitr": { ...PITR_BLOCK, serverIdentity: { ...SERVER_IDENTITY, subject: "system:serviceaccount:db:*" } } }, /supabase-dr:pitr\.serverIdentity\.subject: expected the exact sub claim/],
         ["a repository location (the stack decides it)", { "supabase-dr:pitr": { ...PITR_BLOCK, repository: { bucket: "elsewhere" } } }, /supabase-dr:pitr: unknown key repository/],
-        ["no GitHub settings", { "supabase-dr:pitr": PITR_BLOCK, "supabase-dr:github": undefined }, /config supabase-dr:github is required when supabase-dr:pitr is set/],
+        ["no GitHub settings", { "supabase-dr:pitr": PITR_BLOCK, "supabase-dr:github": undefined }, /supabase-dr:github: is required when supabase-dr:pitr is set/],
         ["no region", { "supabase-dr:pitr": PITR_BLOCK, "aws:region": undefined }, /config aws:region is required when supabase-dr:pitr is set/],
     ];
     it.each(cases)("%s", async (_what, overrides, message) => {
