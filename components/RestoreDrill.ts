@@ -1,5 +1,6 @@
 // A restore drill as resources (runbooks 000 and 003): backup artifact → scratch target → restore →
-// validation → optional masking → optional smoke tests → report. Creating the component runs the drill;
+// validation → optional recovery rehearsals (runbook 001 path A on the copy) → optional masking →
+// optional smoke tests → report. Creating the component runs the drill;
 // destroying it drops the scratch target. Artifacts stay in artifactsDir.
 // Smoke tests go to the restored environment: a scratch Supabase project's own API with its key by
 // default; a local database target has no API, so its smoke needs an explicit base URL.
@@ -10,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BackupArtifact } from "../sdk/backupArtifact";
 import { DrillReport } from "../sdk/drillReport";
 import { Masking } from "../sdk/masking";
+import { RecoverRehearsal } from "../sdk/recoverRehearsal";
 import { PitrRestore, PitrValidation } from "../sdk/pitrRestore";
 import { Restore, type RestoreArgs } from "../sdk/restore";
 import { ScratchCluster } from "../sdk/scratchCluster";
@@ -63,6 +65,11 @@ export interface RestoreDrillArgs {
     nextDrillDays: number;
     /** A point-in-time recovery drill: replaces the backup, target and restore steps. */
     pitr?: PitrDrillSettings;
+    /**
+     * Recovery rehearsals (runbook 001 path A) on the scratch copy after validation, before masking: a
+     * sample of each table's rows deleted and changed there, recovered from the drill's backup.
+     */
+    rehearseRecover?: { path: "rows"; table: string; sample?: number }[];
 }
 
 /** Point-in-time recovery from the WAL archive into the drill's own throw-away cluster. */
@@ -84,6 +91,8 @@ interface RestoredTarget {
     connectionString: pulumi.Output<string>;
     databaseName: pulumi.Output<string>;
     validatedAt: pulumi.Output<string>;
+    /** The backup restored (absent for a PITR drill): what a recovery rehearsal recovers from. */
+    manifestPath?: pulumi.Output<string>;
     requireScratchMarker: boolean;
     project?: SupabaseProject;
 }
@@ -160,6 +169,22 @@ export class RestoreDrill extends pulumi.ComponentResource {
         const target = { connectionString: restored.connectionString, databaseName: restored.databaseName };
 
         let last: pulumi.Output<string> = restored.validatedAt;
+        // Rehearsals run on the validated copy, one after another, and before masking: masking rewrites
+        // the rows path A compares with the backup. Each ends with the table as validated.
+        for (const r of args.rehearseRecover ?? []) {
+            if (!restored.manifestPath) throw new Error("a recovery rehearsal needs a backup to recover from: a PITR drill has none");
+            const rehearsal = new RecoverRehearsal(`${name}-rehearse-${r.table}`, {
+                ...common,
+                targetUrl: target.connectionString,
+                sourceUrl: args.sourceUrl,
+                manifestPath: restored.manifestPath,
+                table: r.table,
+                sample: r.sample,
+                requireScratchMarker,
+                after: last,
+            }, { parent: this });
+            last = rehearsal.finishedAt;
+        }
         if (args.masking) {
             const masking = new Masking(`${name}-masking`, {
                 ...common,
@@ -217,6 +242,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
                 smokeConfigured: !!args.smoke,
                 storageBuckets: args.storage?.buckets,
                 pitrTarget: args.pitr?.target,
+                rehearsedTables: args.rehearseRecover?.map((r) => r.table),
             },
             redactValues: pulumi
                 .all([
@@ -320,7 +346,14 @@ export class RestoreDrill extends pulumi.ComponentResource {
             restoredAt: restore.finishedAt,
         }, { parent: this });
 
-        return { connectionString: target.connectionString, databaseName: target.databaseName, validatedAt: validation.validatedAt, requireScratchMarker, project };
+        return {
+            connectionString: target.connectionString,
+            databaseName: target.databaseName,
+            validatedAt: validation.validatedAt,
+            manifestPath: backup.manifestPath,
+            requireScratchMarker,
+            project,
+        };
     }
 
     /** PITR to the target into the drill's own cluster → validation at the mark, or heartbeat ordering at T. */

@@ -22,4 +22,5 @@ export const ADAPTERS: Record<ResourceName, () => Promise<Adapter>> = {
     ImmutabilityPolicyLock: async () => (await import("./resources/immutabilityPolicyLock")).immutabilityPolicyLockProvider,
     PitrRestore: async () => (await import("./resources/pitrRestore")).pitrRestoreProvider,
     PitrValidation: async () => (await import("./resources/pitrRestore")).pitrValidationProvider,
+    RecoverRehearsal: async () => (await import("./resources/recoverRehearsal")).recoverRehearsalProvider,
 };

@@ -19,6 +19,7 @@ export const RESOURCE_SECRETS = {
     ImmutabilityPolicyLock: ["token"],
     PitrRestore: ["secrets", "adminUrl", "connectionString", "ownerToken"],
     PitrValidation: ["targetUrl", "sourceUrl", "secrets"],
+    RecoverRehearsal: ["targetUrl", "sourceUrl"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ResourceName = keyof typeof RESOURCE_SECRETS;

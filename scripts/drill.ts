@@ -12,6 +12,7 @@ import { ConfigError, isConfigError, type ConfigIssue } from "../lib/config/erro
 import { UsageError } from "../lib/errors";
 import { CONFIG_NAMESPACE, DRILL_CONFIG_KEY, drillSecretIssues, parseUserDrillSettings, type DrillSecrets, type UserDrillSettings } from "../lib/drill/config";
 import { pitrTargetFromFlags } from "../lib/drill/pitrTarget";
+import { mergeRehearsals, parseRehearseRecoverFlag, type RehearseRecoverSetting } from "../lib/drill/rehearseRecover";
 import { vaultAtBackupBucket } from "../lib/drill/vaultOverride";
 import { defaultSupabaseChecks } from "../lib/smoke/checks";
 
@@ -22,7 +23,8 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 const USAGE = `Usage: npm run drill -- [options]
 
 Runs a restore drill as an ephemeral Pulumi stack drill-<env>-<yyyymmddHHMMss>: backup → scratch
-target → restore → validation → [masking] → [smoke tests] → report, then destroys the stack.
+target → restore → validation → [recovery rehearsals] → [masking] → [smoke tests] → report, then
+destroys the stack.
 The scratch target is the drill's own throw-away PostgreSQL cluster, unless TARGET_DB_URL names a
 server to create the scratch database on, or the settings' target is a scratch Supabase project.
 
@@ -55,6 +57,11 @@ the drill's own throw-away cluster, instead of a backup; then validation, maskin
   --pitr-mark KEY|latest   recover to a consistent-point mark: the restore must reproduce its fingerprint exactly
                            PGBACKREST_REPO1_S3_KEY, PGBACKREST_REPO1_S3_KEY_SECRET, PGBACKREST_REPO1_S3_TOKEN,
                            PGBACKREST_REPO1_CIPHER_PASS  the archive's secrets (environment only)
+Recovery rehearsal (runbook 001 path A, on the drill's scratch copy after validation, before masking):
+  --rehearse-recover rows:<schema.table>
+                           delete and change a sample of the table's rows on the scratch copy, recover them
+                           from the drill's backup (dry run, apply, undo, re-apply) and check the table is
+                           back as validated; repeatable. Settings: drill.rehearseRecover [{path, table, sample}]
   --keep                   keep the stack and its scratch target for forensics
   --cleanup STACK          destroy and remove a kept drill stack, then exit
   --backend URL            PULUMI_BACKEND_URL  state backend (default: file://~/.supabase-dr/state)
@@ -173,6 +180,7 @@ async function main(): Promise<number> {
             "pitr-lsn": { type: "string" },
             "pitr-name": { type: "string" },
             "pitr-mark": { type: "string" },
+            "rehearse-recover": { type: "string", multiple: true },
             keep: { type: "boolean" },
             cleanup: { type: "string" },
             backend: { type: "string" },
@@ -252,6 +260,14 @@ async function main(): Promise<number> {
             if (moved) settings.vault = moved.vault;
             process.stdout.write(`${moved ? moved.note : "BACKUP_BUCKET not used: the settings have no drill.vault (the drill dumps SOURCE_DB_URL now)"}\n`);
         }
+        let rehearsals: RehearseRecoverSetting[];
+        try {
+            rehearsals = (values["rehearse-recover"] ?? []).map(parseRehearseRecoverFlag);
+        } catch (err) {
+            fail((err as Error).message);
+        }
+        const merged = mergeRehearsals(settings.rehearseRecover, rehearsals);
+        if (merged) settings.rehearseRecover = merged;
         const takenAt = values["backup-taken-at"] ?? process.env.BACKUP_TAKEN_AT;
         if (takenAt) settings.backupTakenAt = takenAt;
         const apiUrl = values["api-url"] ?? process.env.TARGET_API_URL;

@@ -17,6 +17,7 @@
 //                                        PGBACKREST_REPO1_S3_KEY, …_S3_KEY_SECRET, …_S3_TOKEN, …_CIPHER_PASS
 import { ConfigError, safeParseConfig, type ConfigIssue } from "../config/errors";
 import { parseConnectionString } from "../postgres/connection";
+import { displayTable, parseTableName } from "../recover/identifiers";
 import { smokeChecksFor, type DrillTargetKind } from "../smoke/target";
 import { drillStackSettingsSchema, userDrillSettingsSchema, type DrillStackSettings, type UserDrillSettings } from "./settingsSchema";
 import type { VaultSettings } from "../vault/openVault";
@@ -203,6 +204,8 @@ export function drillArgsFromConfig(raw: unknown, secrets: DrillSecrets, stack: 
             rpoSeconds: d.targets?.rpoSeconds ?? DEFAULT_TARGETS.rpoSeconds,
         },
         nextDrillDays: d.nextDrillDays ?? DEFAULT_NEXT_DRILL_DAYS,
+        // Canonical names (public.x): the resource names and the report's file names derive from them.
+        rehearseRecover: d.rehearseRecover?.map((r) => ({ ...r, table: displayTable(parseTableName(r.table)) })),
         pitr: d.pitr?.target && {
             archive: d.pitr.archive,
             secrets: pitrSecretsOf(secrets),

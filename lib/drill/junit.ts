@@ -4,9 +4,15 @@
 // HTTP response produced goes through withoutRowValues / smokeReason first: no row value gets in.
 import { columnLabel } from "../mask/report";
 import type { DrillReport } from "./report";
+import { describeRehearsal } from "./rehearseRecover";
 
 export const DRILL_STEPS = ["backup", "restore", "validation", "masking", "smoke", "storage", "report"] as const;
-export type DrillStepName = (typeof DRILL_STEPS)[number];
+/**
+ * The recovery rehearsal's suite sits between validation and masking, where it runs; only in the files
+ * of drills that rehearse (most do not, and their files keep the shape CI dashboards already know).
+ */
+export const REHEARSAL_STEP = "rehearse-recover";
+export type DrillStepName = (typeof DRILL_STEPS)[number] | typeof REHEARSAL_STEP;
 
 export type CaseOutcome =
     | { status: "passed" }
@@ -112,6 +118,11 @@ export function drillSuites(report: DrillReport): DrillSuite[] {
         ["backup", true, !!report.backup || !!report.pitr],
         ["restore", true, !!report.restore || !!report.pitr?.completed],
         ["validation", true, !!report.validation],
+        [
+            REHEARSAL_STEP,
+            (report.configured.rehearse_recover ?? []).length > 0,
+            (report.configured.rehearse_recover ?? []).every((t) => (report.rehearse_recover ?? []).some((r) => r.table === t)),
+        ],
         ["masking", report.configured.masking, !!report.masking],
         ["smoke", report.configured.smoke, !!report.smoke],
     ];
@@ -139,6 +150,13 @@ export function drillSuites(report: DrillReport): DrillSuite[] {
             timeSeconds: d.validation ?? 0,
             cases: report.validation ? validationCases(report) : single("validation", notRun("validation")),
         },
+        ...(rehearses(report)
+            ? [{
+                step: REHEARSAL_STEP,
+                timeSeconds: (report.rehearse_recover ?? []).reduce((sum, r) => sum + r.durationsMs.total, 0) / 1000,
+                cases: rehearsalCases(report, notRun),
+            } satisfies DrillSuite]
+            : []),
         {
             step: "masking",
             timeSeconds: d.masking ?? 0,
@@ -270,6 +288,30 @@ function smokeCases(r: DrillReport): DrillCase[] {
         timeSeconds: c.latencyMs === undefined ? undefined : c.latencyMs / 1000,
         outcome: c.outcome === "PASS" ? passed : failed(`${c.method} ${c.url}: ${smokeReason(c.reason ?? "failed")}`),
     }));
+}
+
+function rehearses(r: DrillReport): boolean {
+    return (r.configured.rehearse_recover ?? []).length > 0 || (r.rehearse_recover ?? []).length > 0;
+}
+
+/** One case per rehearsed table: its verdict, and what differed (counts and key hashes) when it failed. */
+function rehearsalCases(r: DrillReport, notRun: (step: DrillStepName) => CaseOutcome): DrillCase[] {
+    const ran = r.rehearse_recover ?? [];
+    const tables = [...new Set([...(r.configured.rehearse_recover ?? []), ...ran.map((x) => x.table)])];
+    return tables.map((table) => {
+        const x = ran.find((y) => y.table === table);
+        const name = `rows ${table}`;
+        const classname = "drill.rehearse-recover";
+        if (!x) return { name, classname, outcome: notRun(REHEARSAL_STEP) };
+        const output = [describeRehearsal(x), ...x.notes.map((n) => `note: ${n}`)].join("\n");
+        return {
+            name,
+            classname,
+            timeSeconds: x.durationsMs.total / 1000,
+            outcome: x.status === "pass" ? passed : failed(`recovery rehearsal of ${table} failed: ${x.failures[0] ?? "see the report"}`, x.failures.join("\n")),
+            output,
+        };
+    });
 }
 
 function storageCases(r: DrillReport): DrillCase[] {

@@ -3,6 +3,7 @@
 // carries env and stack: the stack name holds the drill's id, so the files of several drills can sit
 // in one collector directory without clashing. No sample timestamps: the collector rejects them.
 import { drillSuites, type CaseOutcome } from "./junit";
+import type { RehearsalStep } from "./rehearseRecover";
 import type { DrillReport } from "./report";
 
 export const METRIC_PREFIX = "supabase_dr_drill_";
@@ -33,6 +34,14 @@ function formatValue(v: number): string {
 
 const epochSeconds = (iso: string) => Date.parse(iso) / 1000;
 const OUTCOMES: CaseOutcome["status"][] = ["passed", "failed", "skipped"];
+const REHEARSAL_PHASES: [string, keyof RehearsalStep["durationsMs"]][] = [
+    ["damage", "damage"],
+    ["dry_run", "dryRun"],
+    ["apply", "apply"],
+    ["undo", "undo"],
+    ["reapply", "reapply"],
+    ["total", "total"],
+];
 
 function families(r: DrillReport): Family[] {
     const base: Labels = { env: r.environment, stack: r.stack };
@@ -92,6 +101,23 @@ function families(r: DrillReport): Family[] {
             samples: suites.flatMap((s) => OUTCOMES.flatMap((status) => one(s.cases.filter((c) => c.outcome.status === status).length, { step: s.step, status }))),
         },
         { name: "issues", help: "Issues the drill report lists.", samples: one(r.issues.length) },
+        {
+            name: "rehearse_recover_status",
+            help: "Verdict of each recovery rehearsal (runbook 001 path A on the scratch copy): 1 PASS, 0 FAIL.",
+            samples: (r.rehearse_recover ?? []).flatMap((x) => one(x.status === "pass" ? 1 : 0, { table: x.table, path: "rows" })),
+        },
+        {
+            name: "rehearse_recover_duration_seconds",
+            help: "Time each phase of a recovery rehearsal took (damage, dry_run, apply, undo, reapply, total).",
+            samples: (r.rehearse_recover ?? []).flatMap((x) =>
+                REHEARSAL_PHASES.flatMap(([phase, key]) => one(x.durationsMs[key] === undefined ? undefined : x.durationsMs[key]! / 1000, { table: x.table, phase })),
+            ),
+        },
+        {
+            name: "rehearse_recover_rows",
+            help: "Rows a recovery rehearsal damaged and recovered: kind=\"deleted\" or \"changed\".",
+            samples: (r.rehearse_recover ?? []).flatMap((x) => [...one(x.deleted, { table: x.table, kind: "deleted" }), ...one(x.changed, { table: x.table, kind: "changed" })]),
+        },
         {
             name: "storage_objects",
             help: "Objects restored and verified per storage bucket.",

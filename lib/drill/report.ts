@@ -16,6 +16,7 @@ import { formatJUnit } from "./junit";
 import { formatPrometheus } from "./prometheus";
 import type { PitrStep } from "./pitrRestore";
 import { describeDrillPitrTarget, type DrillPitrTarget } from "./pitrTarget";
+import { describeRehearsal, readRehearsalSteps, type RehearsalStep } from "./rehearseRecover";
 
 export interface DrillTargets {
     rtoSeconds: number;
@@ -41,6 +42,8 @@ export interface DrillMeta {
     storageBuckets?: string[];
     /** Set for a point-in-time recovery drill: what it asked for (its pitr step replaces backup and restore). */
     pitrTarget?: DrillPitrTarget;
+    /** Tables whose recovery (runbook 001 path A) the drill rehearses on the scratch copy (schema.table). */
+    rehearsedTables?: string[];
 }
 
 export interface BackupStep {
@@ -116,12 +119,14 @@ export interface DrillReport {
     masking?: MaskingResult;
     smoke?: SmokeResult;
     storage?: StorageStep[];
+    /** Recovery rehearsals (runbook 001 path A on the scratch copy): counts, durations, key hashes only. */
+    rehearse_recover?: RehearsalStep[];
     rto_seconds?: number;
     rpo_seconds?: number;
     /** Why the drill stopped or could not be cleaned up (redacted), when it did. */
     failure?: string;
     /** What this drill was set up to run: a configured step without a result did not complete. */
-    configured: { masking: boolean; smoke: boolean; storage_buckets: string[] };
+    configured: { masking: boolean; smoke: boolean; storage_buckets: string[]; rehearse_recover?: string[] };
     targets: { rto_seconds: number; rpo_seconds: number; rto_met: boolean; rpo_met: boolean };
     issues: string[];
     recommendations: string[];
@@ -142,6 +147,8 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
     const pitrStep = readStepResult<PitrStep>(dir, meta.id, "pitr");
     const isPitr = meta.pitrTarget !== undefined || pitrStep !== undefined;
     const storageMissing = (meta.storageBuckets ?? []).filter((b) => !storage.some((s) => s.sourceBucket === b));
+    const rehearsals = readRehearsalSteps(dir, meta.id);
+    const rehearsalsMissing = (meta.rehearsedTables ?? []).filter((t) => !rehearsals.some((r) => r.table === t));
     const start = Date.parse(meta.startedAt);
     const issues: string[] = [];
 
@@ -173,6 +180,8 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
         issues.push(`Smoke tests were configured but could not run: no API of the restored environment to send them to (${smoke.total} check(s) not run).`);
     }
     for (const b of storageMissing) issues.push(`Storage bucket ${b} was not restored and verified.`);
+    for (const t of rehearsalsMissing) issues.push(`The recovery rehearsal of ${t} did not run.`);
+    for (const r of rehearsals.filter((x) => x.status !== "pass")) issues.push(`Recovery rehearsal of ${r.table} failed: ${r.failures.join("; ")}`);
     if (restore && restore.allowedErrors.length > 0) issues.push(`${restore.allowedErrors.length} restore error(s) were allow-listed.`);
 
     // A backup the drill took itself is younger than the drill: nothing older than the start is lost.
@@ -198,6 +207,8 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
         // Configured smoke must have run and passed: skipped smoke proves nothing about the restore.
         (!meta.smokeConfigured || smoke?.status === "pass") &&
         storageMissing.length === 0 &&
+        rehearsalsMissing.length === 0 &&
+        rehearsals.every((r) => r.status === "pass") &&
         rtoMet &&
         rpoMet;
 
@@ -255,10 +266,16 @@ export function buildDrillReport(meta: DrillMeta, now = new Date()): DrillReport
         masking,
         smoke,
         storage: storage.length > 0 ? storage : undefined,
+        rehearse_recover: rehearsals.length > 0 ? rehearsals : undefined,
         rto_seconds: rto,
         rpo_seconds: rpo,
         failure: meta.error,
-        configured: { masking: !!meta.maskingConfigured, smoke: !!meta.smokeConfigured, storage_buckets: meta.storageBuckets ?? [] },
+        configured: {
+            masking: !!meta.maskingConfigured,
+            smoke: !!meta.smokeConfigured,
+            storage_buckets: meta.storageBuckets ?? [],
+            ...(meta.rehearsedTables && meta.rehearsedTables.length > 0 ? { rehearse_recover: meta.rehearsedTables } : {}),
+        },
         targets: { rto_seconds: meta.targets.rtoSeconds, rpo_seconds: meta.targets.rpoSeconds, rto_met: rtoMet, rpo_met: rpoMet },
         issues,
         recommendations: recommendations(pass, issues, restore, validation, smoke, isPitr ? (pitrStep ? "ok" : "failed") : undefined),
@@ -303,6 +320,9 @@ function recommendations(pass: boolean, issues: string[], restore?: RestoreResul
     if (issues.some((i) => i.startsWith("RPO"))) recs.push("Back up more often or check the backup schedule: the newest backup is older than the RPO target.");
     if (issues.some((i) => i.startsWith("RTO"))) recs.push("Speed up the restore (more pg_restore jobs, a larger scratch instance) or revisit the RTO target.");
     if (smoke?.status === "fail") recs.push("Fix the failing smoke endpoints, then re-run the drill.");
+    if (issues.some((i) => i.startsWith("Recovery rehearsal of") || i.startsWith("The recovery rehearsal of"))) {
+        recs.push("Treat a failed recovery rehearsal as a broken incident path: path A (npm run recover -- rows) would not restore that table as it was; read the rehearsal's failures (a trigger rewriting rows, a backup that differs) before an incident needs it.");
+    }
     if (smoke?.status === "skipped") {
         recs.push("Give the smoke tests the restored environment's API (drill.smoke.baseUrl or TARGET_API_URL; a scratch Supabase project target supplies its own), or remove drill.smoke.");
     }
@@ -336,6 +356,13 @@ function pitrLines(r: DrillReport): string[] {
     ];
 }
 
+/** One line per configured or run recovery rehearsal; none when the drill rehearses nothing. */
+function rehearsalLines(r: DrillReport): string[] {
+    const ran = r.rehearse_recover ?? [];
+    const missing = (r.configured.rehearse_recover ?? []).filter((t) => !ran.some((x) => x.table === t));
+    return [...ran.map((x) => `- Recovery Rehearsal: ${describeRehearsal(x)}`), ...missing.map((t) => `- Recovery Rehearsal: ${t}: did not run`)];
+}
+
 export function formatSummary(r: DrillReport): string {
     const total = `${r.durations_seconds.total}s`;
     const smoke = !r.smoke ? "not run" : r.smoke.status === "skipped" ? `could not run (${r.smoke.total} check(s) not run)` : `${r.smoke.passed}/${r.smoke.total}`;
@@ -357,6 +384,7 @@ export function formatSummary(r: DrillReport): string {
         `- Validation: ${validationLine(r)}`,
         `- Smoke Test Results: ${smoke}`,
         `- Storage Restore: ${r.storage ? r.storage.map((s) => `${s.sourceBucket} → ${s.restoredBucket} (${s.objects} objects verified)`).join("; ") : "not run"}`,
+        ...rehearsalLines(r),
         `- RTO: ${r.rto_seconds ?? "—"}s (target ${r.targets.rto_seconds}s, ${r.targets.rto_met ? "met" : "NOT met"})`,
         `- RPO: ${r.rpo_seconds ?? "—"}s (target ${r.targets.rpo_seconds}s, ${r.targets.rpo_met ? "met" : "NOT met"})`,
         "",

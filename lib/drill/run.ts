@@ -3,6 +3,7 @@
 //   shared) → set its config (values through stdin, never on a command line) → up (progress streamed)
 //   → report → ALWAYS destroy and remove the stack (artifacts are kept) — unless --keep, which leaves
 //   the stack (and its scratch target) for forensics (runbook 001).
+import { displayTable, parseTableName } from "../recover/identifiers";
 import { redact } from "../redact";
 import { setStackConfig, type ConfigEntry, type LocalBackend } from "../pulumi/engine";
 import { CONFIG_NAMESPACE, DEFAULT_NEXT_DRILL_DAYS, DEFAULT_TARGETS, type DrillSecrets, type DrillSettings } from "./config";
@@ -74,6 +75,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
         smokeConfigured: !!settings.smoke,
         storageBuckets: settings.storage?.buckets,
         pitrTarget: settings.pitr?.target,
+        rehearsedTables: settings.rehearseRecover?.map((r) => displayTable(parseTableName(r.table))),
     };
 
     out(`drill ${stackName}: artifacts in ${artifactsDir}\n`);

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { parseMaskRules, STRATEGIES } from "../mask/rules";
 import { isHttpUrl, parseSmokeChecks } from "../smoke/parse";
 import { pitrSettingsSchema } from "../pitr/settings";
+import { rehearseRecoverSchema } from "./rehearseRecover";
 import { projectApiUrlProblem } from "../supabase/connectionStrings";
 import type { SmokeCheck } from "../smoke/checks";
 import type { FingerprintOptions, SqlAssertion } from "../validate/types";
@@ -400,6 +401,7 @@ const userShape = {
     smoke: smokeSchema.optional(),
     targets: targetsSchema.optional(),
     pitr: pitrSchema.optional(),
+    rehearseRecover: rehearseRecoverSchema.optional(),
     nextDrillDays: wholeNumber(1, "Days until the next drill is due, printed in the report (default 90, runbook 002).").optional(),
     storage: storageSchema.optional(),
 };
@@ -411,7 +413,7 @@ const stackShape = {
     startedAt: isoTime("Drill start; RTO and RPO are measured from it."),
 };
 
-type Settings = { backupPath?: unknown; vault?: unknown; storage?: unknown; target?: unknown; pitr?: unknown };
+type Settings = { backupPath?: unknown; vault?: unknown; storage?: unknown; target?: unknown; pitr?: unknown; rehearseRecover?: unknown };
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
@@ -423,6 +425,10 @@ function pitrChecks(settings: Settings, ctx: z.RefinementCtx): void {
     if (settings.vault !== undefined) ctx.addIssue({ code: "custom", path: ["vault"], message: "cannot be combined with pitr.target: a PITR drill restores from the WAL archive" });
     if (isObject(settings.target) && settings.target.kind !== "cluster") {
         ctx.addIssue({ code: "custom", path: ["target"], message: "a PITR drill restores into its own throw-away cluster: leave target out (or kind cluster)" });
+    }
+    // Path A recovers from a backup file; a PITR drill has none (its restore is the WAL archive's).
+    if (settings.rehearseRecover !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["rehearseRecover"], message: "cannot be combined with pitr.target: path A recovers rows from a backup, and a PITR drill restores from the WAL archive" });
     }
     const archive = isObject(pitr.archive) ? pitr.archive : {};
     const posix = isObject(archive.repository) && archive.repository.type === "posix";

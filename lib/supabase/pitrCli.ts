@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import * as yaml from "js-yaml";
 import { isConfigError } from "../config/errors";
 import { redact } from "../redact";
 import { DEFAULT_API_BASE_URL, SupabaseApi, type Clock } from "./client";
@@ -14,9 +15,9 @@ import { runInPlaceDrill, runScratchDrill, type PitrDrillReport } from "./pitrDr
 import { DrillRefused } from "./pitrGuard";
 import { assessPitrHealth, formatPitrHealth, pitrHealthPrometheus } from "./pitrHealth";
 import { NoQuietMoment, parseHostedMark, recordHostedMark, type HostedMark } from "./pitrMark";
-import { drillFingerprintOptions, loadHostedPitrSettings, PROJECT_REF } from "./pitrSettings";
+import { drillFingerprintOptions, loadHostedPitrSettings, parseHostedPitrSettings, PROJECT_REF, type HostedPitrSettings } from "./pitrSettings";
 
-export const USAGE = `Usage: supabase-pitr <command> --settings <file> --project <ref> [options]
+export const USAGE = `Usage: supabase-pitr <command> [--settings <file>] --project <ref> [options]
 
   health                          PITR enabled, latest recovery point within the RPO, window ≥ windowDays
         [--json] [--prom <file>]  (exit 1 on FAIL; --prom writes a Prometheus textfile)
@@ -28,6 +29,8 @@ export const USAGE = `Usage: supabase-pitr <command> --settings <file> --project
                                   runbook 000: validate a project restored by hand in the dashboard
                                   (TARGET_DB_URL), report, delete it within the hour or print the reminder
 
+Settings: --settings <file> (YAML or JSON), else $SUPABASE_PITR_SETTINGS (the same text; the GitHub
+variable the scheduled health check reads).
 Environment: SUPABASE_ACCESS_TOKEN (required), SUPABASE_API_URL (default ${DEFAULT_API_BASE_URL}),
 SUPABASE_DB_URL (the project's database: a direct connection, a role with REPLICATION for marks),
 TARGET_DB_URL (the scratch project's database), NOW (ISO time, health only, for rehearsals).
@@ -45,6 +48,23 @@ export interface CliDeps {
 }
 
 class UsageError extends Error {}
+
+/** The variable a workflow hands the settings in when no file is checked out (YAML or JSON text). */
+export const SETTINGS_ENV = "SUPABASE_PITR_SETTINGS";
+
+/** From --settings <file> when given, else from $SUPABASE_PITR_SETTINGS; errors name the source. */
+function loadSettings(file: string | undefined, env: NodeJS.ProcessEnv): HostedPitrSettings {
+    if (file) return loadHostedPitrSettings(file);
+    const text = env[SETTINGS_ENV];
+    if (!text?.trim()) throw new UsageError(`--settings <file> or $${SETTINGS_ENV} is required`);
+    let doc: unknown;
+    try {
+        doc = yaml.load(text);
+    } catch (err) {
+        throw new UsageError(`$${SETTINGS_ENV} is not valid YAML or JSON: ${(err as Error).message.split("\n")[0]}`);
+    }
+    return parseHostedPitrSettings(doc, `$${SETTINGS_ENV}`);
+}
 
 function writeAtomically(file: string, content: string): void {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -131,10 +151,9 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, deps:
         throw new UsageError((err as Error).message);
     }
     if (!["health", "mark", "drill"].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-    if (!values.settings) throw new UsageError("--settings <file> is required");
     const project = values.project as string | undefined;
     if (!project || !PROJECT_REF.test(project)) throw new UsageError(`--project must be a project ref (20 lowercase letters), got ${JSON.stringify(project ?? "")}`);
-    const settings = loadHostedPitrSettings(values.settings as string);
+    const settings = loadSettings(values.settings as string | undefined, env);
     if (!env.SUPABASE_ACCESS_TOKEN) throw new UsageError("SUPABASE_ACCESS_TOKEN is required (a personal access token, sbp_…)");
     const api = new SupabaseApi({ accessToken: env.SUPABASE_ACCESS_TOKEN, apiBaseUrl: env.SUPABASE_API_URL || undefined, clock: deps.clock, retry: deps.retry });
     const envName = (values.env as string | undefined) ?? "staging";

@@ -70,10 +70,10 @@ const PULUMI_VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock
 }).packages["node_modules/@pulumi/pulumi"].version;
 
 describe("workflow set and triggers", () => {
-    it("has exactly the six workflows of issue 4 and the WAL archive's of issue 11", () => {
+    it("has exactly the six workflows of issue 4, the WAL archive's and the hosted PITR health check of issue 11", () => {
         expect(files).toEqual([
             "deploy.yml", "monthly-storage-restore.yml", "nightly-backup.yml", "pitr-backup.yml",
-            "preview.yml", "quarterly-retention-audit.yml", "weekly-drill.yml",
+            "preview.yml", "quarterly-retention-audit.yml", "supabase-pitr-health.yml", "weekly-drill.yml",
         ]);
     });
 
@@ -91,7 +91,9 @@ describe("workflow set and triggers", () => {
         expect(crons("quarterly-retention-audit.yml")).toEqual(["0 6 1 */3 *"]); // Jan/Apr/Jul/Oct 1st (runbook 004)
         // Weekly full (Sunday), daily differential, hourly archive health (issue 11).
         expect(crons("pitr-backup.yml")).toEqual(["0 2 * * 0", "0 2 * * 1-6", "15 * * * *"]);
-        for (const f of ["nightly-backup.yml", "weekly-drill.yml", "monthly-storage-restore.yml", "quarterly-retention-audit.yml", "pitr-backup.yml"]) {
+        // Hourly hosted PITR health (issue 11): WAL-G pushes every 2 min, so a stale point shows within the hour.
+        expect(crons("supabase-pitr-health.yml")).toEqual(["40 * * * *"]);
+        for (const f of ["nightly-backup.yml", "weekly-drill.yml", "monthly-storage-restore.yml", "quarterly-retention-audit.yml", "pitr-backup.yml", "supabase-pitr-health.yml"]) {
             expect(Object.keys(workflows[f].on).sort(), f).toEqual(["schedule", "workflow_dispatch"]);
         }
     });
@@ -140,7 +142,7 @@ describe("least privilege", () => {
     it("keeps prod's unattended jobs off the reviewer-gated prod environment", () => {
         // Required reviewers hold every job that names the environment, schedules included.
         expect(workflows["deploy.yml"].jobs.prod.environment).toBe("prod");
-        const scheduled = ["nightly-backup.yml", "weekly-drill.yml", "quarterly-retention-audit.yml", "monthly-storage-restore.yml", "pitr-backup.yml"];
+        const scheduled = ["nightly-backup.yml", "weekly-drill.yml", "quarterly-retention-audit.yml", "monthly-storage-restore.yml", "pitr-backup.yml", "supabase-pitr-health.yml"];
         const seen = new Set<string>();
         for (const f of scheduled) {
             for (const [id, job] of jobsOf(f)) {
@@ -172,7 +174,8 @@ describe("hygiene", () => {
         }
         for (const f of files) expect(workflows[f].concurrency?.group, f).toBeTruthy();
         // Deploys and backups queue; they are never cancelled halfway.
-        for (const f of ["deploy.yml", "nightly-backup.yml", "weekly-drill.yml", "pitr-backup.yml"]) {
+        // A health check is not cancelled by the next one either: a slow API answer still yields a verdict.
+        for (const f of ["deploy.yml", "nightly-backup.yml", "weekly-drill.yml", "pitr-backup.yml", "supabase-pitr-health.yml"]) {
             expect(workflows[f].concurrency?.["cancel-in-progress"], f).toBe(false);
         }
     });
@@ -407,10 +410,39 @@ describe("what each workflow does", () => {
         expect(upload.with?.path).toBe("${{ runner.temp }}/pitr-health/");
     });
 
+    it("supabase-pitr-health: one health command per environment, token from the environment's secrets, settings and ref from its variables", () => {
+        const { health } = workflows["supabase-pitr-health.yml"].jobs;
+        expect(Object.keys(workflows["supabase-pitr-health.yml"].jobs)).toEqual(["health"]);
+        expect(health.strategy?.matrix?.include).toEqual([
+            { stage: "prod", environment: "prod-automation" },
+            { stage: "staging", environment: "staging" },
+        ]);
+        // The Management API is reached with the token alone: no cloud role, no OIDC token.
+        expect(health.permissions).toEqual({ contents: "read" });
+        expect(health.steps.map((s) => s.uses?.split("@")[0] ?? s.name ?? s.run)).toEqual([
+            "actions/checkout", "actions/setup-node", "npm ci --no-audit --no-fund", "hosted PITR health", "actions/upload-artifact",
+        ]);
+        const step = health.steps.find((s) => s.run?.includes("npm run --silent supabase-pitr"))!;
+        expect(step.run).toMatch(/npm run --silent supabase-pitr -- health --project "\$SUPABASE_PROJECT_REF" --json \\\n\s+--prom "\$out\/supabase_pitr_health\.prom" \| tee "\$out\/supabase-pitr-health\.json"/);
+        // The token travels in the environment only: the command line never names it.
+        expect(step.run).not.toMatch(/TOKEN/);
+        expect(step.env).toEqual({
+            SUPABASE_PROJECT_REF: "${{ vars.SUPABASE_PROJECT_REF }}",
+            SUPABASE_PITR_SETTINGS: "${{ vars.SUPABASE_PITR_SETTINGS }}",
+            SUPABASE_ACCESS_TOKEN: "${{ secrets.SUPABASE_ACCESS_TOKEN }}",
+        });
+        expect(step.if).toBeUndefined();
+        const [upload] = stepUsing(health, "actions/upload-artifact");
+        expect(upload.if).toBe("always()");
+        expect(upload.with?.path).toBe("${{ runner.temp }}/supabase-pitr-health/");
+        expect(upload.with?.name).toBe("supabase-pitr-health-${{ matrix.stage }}-${{ github.run_id }}");
+        expect(packageScripts()["supabase-pitr"]).toBe(cliScript("supabase-pitr"));
+    });
+
     it("every `npm run X` of a workflow is a package script running the command-line entry scripts/X.ts", () => {
         const scripts = packageScripts();
         const named = new Set(files.flatMap(npmRunNames));
-        expect([...named].sort()).toEqual(expect.arrayContaining(["backup", "drill", "junit-summary", "pitr", "retention-audit", "storage-restore-rehearsal"]));
+        expect([...named].sort()).toEqual(expect.arrayContaining(["backup", "drill", "junit-summary", "pitr", "retention-audit", "storage-restore-rehearsal", "supabase-pitr"]));
         for (const name of named) {
             expect(scripts[name], `package.json scripts.${name}`).toBe(cliScript(name));
             expect(fs.existsSync(path.join(ROOT, "scripts", `${name}.ts`)), `scripts/${name}.ts`).toBe(true);
