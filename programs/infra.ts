@@ -122,6 +122,9 @@ export function infrastructureProgram(): Record<string, pulumi.Output<unknown> |
             variables.SUPABASE_REGION = settings.supabase.region;
             // The nightly backup's storage snapshot and the monthly storage restore rehearsal.
             if (settings.supabase.storageUrl) variables.STORAGE_URL = settings.supabase.storageUrl;
+            // supabase-pitr-health.yml's inputs: which project, and its hosted PITR settings.
+            if (settings.supabase.projectRef) variables.SUPABASE_PROJECT_REF = settings.supabase.projectRef;
+            if (settings.supabase.pitr) variables.SUPABASE_PITR_SETTINGS = JSON.stringify(settings.supabase.pitr);
             if (settings.supabase.storageBuckets) variables.STORAGE_BUCKETS = settings.supabase.storageBuckets.join(",");
         }
         // Unattended jobs: their environment holds the drill's and the backup's secrets. On prod it is

@@ -8,10 +8,12 @@
 //                                     immutabilityDays, lockImmutabilityPolicy, dailyRetentionDays,
 //                                     monthlyArchiveMonths }                         (optional)
 //   supabase-dr:github              { owner, repository, branch?, environment?, reviewers? } (optional)
-//   supabase-dr:supabase            { organization, region, instanceSize }        (optional)
+//   supabase-dr:supabase            { organization, region, instanceSize, storageUrl?, storageBuckets?,
+//                                     projectRef?, pitr? (hosted PITR settings) }  (optional)
 //   supabase-dr:pitr                the WAL archive (lib/infra/pitrConfig.ts)        (optional; needs github)
 //   secrets (pulumi config set --secret): sourceDbUrl, targetDbUrl, supabaseAccessToken,
 //   apiBearerToken, maskingSalt, backendPassphrase, pitrCipherPass — pushed to GitHub Actions secrets.
+import { parseHostedPitrSettings, PROJECT_REF, type HostedPitrSettings } from "../supabase/pitrSettings";
 import { ConfigError } from "../config/errors";
 import { parseConnectionString } from "../postgres/connection";
 import { parseInfraPitrConfig, type InfraPitrConfig } from "./pitrConfig";
@@ -74,6 +76,10 @@ export interface SupabaseSettings {
     storageUrl?: string;
     /** Buckets to snapshot; default: every bucket (new ones are included automatically). */
     storageBuckets?: string[];
+    /** The hosted project this environment protects: the hourly PITR health check reads its backups. */
+    projectRef?: string;
+    /** Hosted PITR settings (lib/supabase/pitrSettings.ts) for that check and for PITR drills. */
+    pitr?: HostedPitrSettings;
 }
 
 export interface InfraConfig {
@@ -207,7 +213,13 @@ export function parseInfraConfig(read: ConfigReader): InfraConfig {
         instanceSize: str(s, "instanceSize", "supabase", "micro"),
         storageUrl: optStr(s, "storageUrl", "supabase"),
         storageBuckets: s.storageBuckets === undefined ? undefined : stringList(s.storageBuckets, "supabase.storageBuckets"),
+        projectRef: optStr(s, "projectRef", "supabase"),
+        pitr: s.pitr === undefined ? undefined : parseHostedPitrSettings(s.pitr, "supabase-dr:supabase.pitr"),
     };
+    if (supabase?.projectRef !== undefined && !PROJECT_REF.test(supabase.projectRef)) {
+        fail("supabase.projectRef", "must be a project ref (20 lowercase letters)", supabase.projectRef);
+    }
+    if (supabase?.pitr && !supabase.projectRef) fail("supabase.projectRef", "is required when supabase-dr:supabase.pitr is set: the PITR health check reads that project");
     if (supabase?.storageUrl && !/^https?:\/\/[^/]+.*\/storage\/v1\/?$/.test(supabase.storageUrl)) {
         fail("supabase.storageUrl", "must be the project's Storage API URL, <SUPABASE_URL>/storage/v1", supabase.storageUrl);
     }

@@ -19,6 +19,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { PitrRepository as PitrRepositoryType, PitrRepositoryArgs } from "../../components/PitrRepository";
 import { parseInfraPitrConfig } from "../../lib/infra/pitrConfig";
 import { parseOpsSettings } from "../../lib/pitrOps/settings";
+import { parseHostedPitrSettings } from "../../lib/supabase/pitrSettings";
 import { assertNoCurrentExpiration, LifecycleModel, type LifecycleRule } from "../../lib/vault/lifecycle";
 import { pitrReaderPolicy, pitrWriterPolicy, type PolicyDocument, type PolicyStatement } from "../../lib/vault/policies";
 import { isSecretInput, outputValue, type RegisteredResource } from "../helpers/mocks";
@@ -613,5 +614,37 @@ describe("supabase-dr:pitr config errors name the property path", () => {
         expect(Object.keys(outputs).filter((k) => k.startsWith("pitr"))).toEqual([]);
         const varNames = of(registered, "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable").map((v) => v.inputs.variableName);
         expect(varNames.filter((n) => String(n).includes("PITR"))).toEqual([]);
+    });
+});
+
+// ---- hosted Supabase: the inputs of supabase-pitr-health.yml ----------------------------------
+
+describe("supabase-dr:supabase.projectRef and .pitr (hosted PITR health)", () => {
+    const SUPABASE = { organization: "acme-health", region: "eu-west-2", instanceSize: "small" };
+    const HOSTED = { prodProjectRef: "abcdefghijklmnopqrst", windowDays: 14 };
+    const jobVariables = (rs: RegisteredResource[]) =>
+        Object.fromEntries(of(rs, "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable").map((v) => [v.inputs.variableName as string, v.inputs.value]));
+
+    it("writes SUPABASE_PROJECT_REF and SUPABASE_PITR_SETTINGS, the settings the health command accepts", async () => {
+        const { registered } = await buildStack("prod", { "supabase-dr:supabase": { ...SUPABASE, projectRef: "abcdefghijklmnopqrst", pitr: HOSTED } });
+        const vars = jobVariables(registered);
+        expect(vars.SUPABASE_PROJECT_REF).toBe("abcdefghijklmnopqrst");
+        const settings = parseHostedPitrSettings(JSON.parse(vars.SUPABASE_PITR_SETTINGS as string));
+        expect(settings).toMatchObject({ prodProjectRef: "abcdefghijklmnopqrst", windowDays: 14, rpoSeconds: 120 });
+    });
+
+    it("writes neither without them", async () => {
+        const vars = jobVariables((await buildStack("prod", { "supabase-dr:supabase": SUPABASE })).registered);
+        expect(Object.keys(vars).filter((n) => n.startsWith("SUPABASE_P"))).toEqual([]);
+    });
+
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+        ["a ref that is not one", { ...SUPABASE, projectRef: "ABC" }, /supabase-dr:supabase\.projectRef: must be a project ref \(20 lowercase letters\)/],
+        ["settings without the ref", { ...SUPABASE, pitr: HOSTED }, /supabase-dr:supabase\.projectRef: is required when supabase-dr:supabase\.pitr is set/],
+        ["a window Supabase does not sell", { ...SUPABASE, projectRef: "abcdefghijklmnopqrst", pitr: { ...HOSTED, windowDays: 30 } }, /supabase-dr:supabase\.pitr\.windowDays/],
+        ["an unknown key", { ...SUPABASE, projectRef: "abcdefghijklmnopqrst", pitr: { ...HOSTED, windowDayz: 7 } }, /supabase-dr:supabase\.pitr: unknown key windowDayz/],
+    ];
+    it.each(cases)("refuses %s, naming the property path", async (_what, value, message) => {
+        await expect(buildStack("prod", { "supabase-dr:supabase": value })).rejects.toThrow(message);
     });
 });
