@@ -29,6 +29,9 @@ import { takeFingerprint } from "../lib/validate";
 import { BENCH_USAGE, parseBenchArgs, type BenchArgs } from "../lib/bench/args";
 import { runDrillPass } from "../lib/bench/drillPass";
 import { formatFlatness, formatResults, sizeLabel } from "../lib/bench/format";
+import { benchPitrSize } from "../lib/bench/pitrBench";
+import { formatPitrResults, pitrSizeLabel } from "../lib/bench/pitrFormat";
+import { evaluatePitrSize, PITR_TARGETS, type PitrSizeRun } from "../lib/bench/pitrResults";
 import { runRawPass } from "../lib/bench/rawPass";
 import { evaluateSize, flatnessChecks, missedTargets, TARGETS, type SizeRun } from "../lib/bench/results";
 import { formatSize } from "../lib/bench/size";
@@ -133,7 +136,71 @@ async function benchOneSize(bytes: number, jobs: number, workDir: string): Promi
     }
 }
 
+/** Warns when other work shared the machine: the timings are then noisy. */
+function loadNote(loads: number[]): string {
+    const maxLoad = Math.max(...loads);
+    if (maxLoad <= os.cpus().length / 2) return "";
+    return `Note: the 1-minute load average reached ${maxLoad.toFixed(2)} on ${os.cpus().length} CPUs: other work shared the machine, timings are noisy.\n`;
+}
+
+/** `--pitr` (issue 11): the PITR drill against a bare pgbackrest restore + recovery to the same mark. */
+async function mainPitr(args: BenchArgs): Promise<number> {
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-dr-bench-"));
+    const removeWorkDir = () => fs.rmSync(workDir, { recursive: true, force: true });
+    process.once("exit", removeWorkDir);
+    log(`PITR benchmark; sizes ${args.sizes.map(formatSize).join(", ")}; ${os.cpus().length} CPUs, ${formatSize(os.totalmem())} RAM`);
+    const runs: PitrSizeRun[] = [];
+    try {
+        for (const bytes of args.sizes) {
+            runs.push(
+                await benchPitrSize(bytes, {
+                    program: drillProgram,
+                    workDir,
+                    log,
+                    onOutput: (t) => process.stdout.write(redact(t, secrets)),
+                    addSecret: (v) => secrets.add(v),
+                    // The demo's assertion as well as the mark's exact fingerprint, like `npm run demo -- --pitr`.
+                    validation: (userId) => ({ assertions: demoSettings(userId).validation?.assertions }),
+                }),
+            );
+        }
+    } finally {
+        removeWorkDir();
+    }
+    const evaluations = runs.map(evaluatePitrSize);
+    const flatness = flatnessChecks(runs);
+    const missed = missedTargets(runs, evaluations, flatness, pitrSizeLabel);
+    process.stdout.write(
+        [
+            "",
+            "Benchmark: PITR drill vs bare pgbackrest restore + recovery to the same mark (type=lsn, exclusive, target-action=promote; drill without masking)",
+            "",
+            formatPitrResults(runs, evaluations),
+            "",
+            formatFlatness(flatness),
+            "",
+            missed.length === 0 ? "All targets met." : `Targets missed:\n${missed.map((m) => `- ${m}`).join("\n")}`,
+            "",
+        ].join("\n") + loadNote(runs.flatMap((r) => [r.loadBefore[0], r.loadAfter[0]])),
+    );
+    if (args.out) {
+        const json = {
+            generatedAt: new Date().toISOString(),
+            host: { cpus: os.cpus().length, totalMemBytes: os.totalmem(), node: process.version },
+            settings: { mode: "pitr", masking: false, target: "consistent-point mark (type=lsn, exclusive)", rawPasses: "mean of one pass before and one after the drill" },
+            targets: { ...PITR_TARGETS, flatGrowthShare: TARGETS.flatGrowthShare, flatGrowthMb: TARGETS.flatGrowthMb },
+            runs: runs.map((r, i) => ({ ...r, evaluation: evaluations[i] })),
+            flatness,
+            missedTargets: missed,
+        };
+        fs.writeFileSync(args.out, redact(JSON.stringify(json, null, 2) + "\n", secrets));
+        log(`results written to ${args.out}`);
+    }
+    return 0; // a missed target is a measurement, not an error
+}
+
 async function main(args: BenchArgs): Promise<number> {
+    if (args.pitr) return mainPitr(args);
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-dr-bench-"));
     // Interrupted runs (Ctrl-C) exit through localCluster's signal handler: still remove our files.
     const removeWorkDir = () => fs.rmSync(workDir, { recursive: true, force: true });
@@ -162,10 +229,7 @@ async function main(args: BenchArgs): Promise<number> {
             "",
         ].join("\n"),
     );
-    const maxLoad = Math.max(...runs.flatMap((r) => [r.loadBefore[0], r.loadAfter[0]]));
-    if (maxLoad > os.cpus().length / 2) {
-        process.stdout.write(`Note: the 1-minute load average reached ${maxLoad.toFixed(2)} on ${os.cpus().length} CPUs: other work shared the machine, timings are noisy.\n`);
-    }
+    process.stdout.write(loadNote(runs.flatMap((r) => [r.loadBefore[0], r.loadAfter[0]])));
     if (args.out) {
         const json = {
             generatedAt: new Date().toISOString(),

@@ -15,11 +15,11 @@ const s = (seconds: number) => seconds.toFixed(1);
 const mb = (kb: number) => kbToMb(kb).toFixed(0);
 const verdict = (c: Check) => (c.pass ? "PASS" : "FAIL");
 
-const ROLE_LABEL: Record<ProcessRole, string> = {
+export const ROLE_LABEL: Record<ProcessRole, string> = {
     orchestrator: "orchestrator: node, Automation API",
     engine: "engine: pulumi",
     provider: "provider: node, dump/restore/validate",
-    pgTools: "pg_dump/pg_restore (not counted)",
+    pgTools: "pg tools, pgBackRest (not counted)",
 };
 
 export function sizeLabel(run: SizeRun): string {

@@ -4,9 +4,12 @@
 //   engine        `pulumi` and any Go plugin it starts (pulumi-language-*, pulumi-resource-* binaries)
 //   provider      what the engine starts that is not Pulumi's: the dynamic-provider node process,
 //                 where dump, restore and validation run (plus its helpers, e.g. tsx's esbuild)
-//   pgTools       pg_dump / pg_restore / psql and their workers: PostgreSQL's memory, not ours
+//   pgTools       pg_dump / pg_restore / psql, pgBackRest, pg_ctl and their workers: PostgreSQL's and
+//                 pgBackRest's memory, not ours
 //
-// The PostgreSQL server is not in the tree (pg_ctl daemonizes it), so it is never counted.
+// The PostgreSQL server is normally not in the tree (pg_ctl daemonizes it). While `pg_ctl start` waits
+// for a PITR cluster to reach consistency, though, the postmaster and its startup (WAL replay) process
+// are still pg_ctl's children: they are PostgreSQL's memory, so they stay out of the drill's total.
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -20,7 +23,7 @@ export interface ProcEntry {
     comm: string;
 }
 
-const PG_TOOLS = new Set(["pg_dump", "pg_restore", "psql"]);
+const PG_TOOLS = new Set(["pg_dump", "pg_restore", "psql", "pgbackrest", "pg_ctl", "postgres"]);
 
 /** Parses /proc/<pid>/stat: "1234 (comm) S 1200 ...". comm may hold spaces and ')'. */
 export function parseProcStat(text: string): ProcEntry {

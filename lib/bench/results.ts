@@ -2,6 +2,7 @@
 // validation time against restore time, and the drill's peak memory, flat as the database grows.
 import type { DrillPassResult } from "./drillPass";
 import type { RawPassResult } from "./rawPass";
+import type { MemoryPeaks } from "./rssSampler";
 
 export const TARGETS = {
     /** Drill total ÷ (pg_dump + pg_restore). */
@@ -90,12 +91,18 @@ export function evaluateSize(run: SizeRun): SizeEvaluation {
     };
 }
 
+/** What the flatness checks need of a run: the dump/restore bench's and the PITR bench's alike. */
+export interface MemoryRun {
+    databaseBytes: number;
+    drill: { memory: MemoryPeaks };
+}
+
 /** Growth of a peak from the smallest to the largest database; empty with fewer than two sizes. */
-export function flatnessChecks(runs: SizeRun[]): Check[] {
+export function flatnessChecks(runs: MemoryRun[]): Check[] {
     if (runs.length < 2) return [];
     const sorted = [...runs].sort((a, b) => a.databaseBytes - b.databaseBytes);
     const [small, large] = [sorted[0], sorted[sorted.length - 1]];
-    const peaks: [string, (r: SizeRun) => number][] = [
+    const peaks: [string, (r: MemoryRun) => number][] = [
         ["provider peak growth (MB)", (r) => kbToMb(r.drill.memory.roles.provider.peakRssKb)],
         ["total peak growth (MB)", (r) => kbToMb(r.drill.memory.drillTotalPeakKb)],
     ];
@@ -107,7 +114,7 @@ export function flatnessChecks(runs: SizeRun[]): Check[] {
 }
 
 /** One line per missed target, naming the size it was missed at. */
-export function missedTargets(runs: SizeRun[], evaluations: SizeEvaluation[], flatness: Check[], label: (r: SizeRun) => string): string[] {
+export function missedTargets<R>(runs: R[], evaluations: { checks: Check[] }[], flatness: Check[], label: (r: R) => string): string[] {
     const missed: string[] = [];
     evaluations.forEach((e, i) => {
         for (const c of e.checks.filter((x) => !x.pass)) {

@@ -123,6 +123,13 @@ export async function preparePitrSource(opts: {
         await opts.beforeBackup?.(url);
 
         await stanzaCreate(ctx);
+        // The seed's WAL (about its size) could not be archived before the stanza existed: the archiver
+        // now pushes that backlog one segment at a time, which at 1 GB takes longer than the 60 s `check`
+        // waits for its own segment. Let the backlog drain first, with room for it.
+        await withClient(url, "source", async (c) => {
+            const lsn = (await c.query<{ lsn: string }>("select pg_current_wal_lsn()::text as lsn")).rows[0].lsn;
+            await waitForArchived(c, lsn, 15 * 60_000);
+        });
         await check(ctx);
         const started = Date.now();
         await backup(ctx, "full");

@@ -220,12 +220,7 @@ function parseSchema(rest: string[]): RecoverCommand {
             throw new UsageError(`--${flag} must be a migration version: the digits before '_' in its file name (got '${String(v)}')`);
         }
     }
-    let vault;
-    try {
-        vault = parseVaultBackupArg(backup);
-    } catch (err) {
-        throw new UsageError((err as Error).message);
-    }
+    const vault = vaultBackupArg(backup);
     return {
         command: "schema",
         backup,
@@ -274,12 +269,7 @@ function parseRebuild(rest: string[]): RecoverCommand {
         buckets = (str(values.buckets) ?? "").split(",").map((b) => b.trim()).filter((b) => b !== "");
         if (buckets.length === 0 || buckets.some((b) => b.includes("/"))) throw new UsageError("--buckets must be a comma-separated list of bucket names");
     }
-    let vault;
-    try {
-        vault = parseVaultBackupArg(backup);
-    } catch (err) {
-        throw new UsageError((err as Error).message);
-    }
+    const vault = vaultBackupArg(backup);
     return {
         command: "rebuild",
         backup,
@@ -377,5 +367,14 @@ export function parseRecoverArgs(argv: string[]): RecoverCommand {
             return parseRebuild(rest);
         default:
             throw new UsageError(`unknown command '${command}' (rows, undo, freeze, unfreeze, storage, schema, rebuild; --help documents each)`);
+    }
+}
+
+/** `--backup vault[:<key>]` parsed, or undefined for a file path; a malformed one is a usage error. */
+function vaultBackupArg(backup: string): ReturnType<typeof parseVaultBackupArg> {
+    try {
+        return parseVaultBackupArg(backup);
+    } catch (err) {
+        throw new UsageError((err as Error).message, { cause: err });
     }
 }

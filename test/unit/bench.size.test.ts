@@ -46,13 +46,14 @@ describe("formatSize", () => {
 
 describe("parseBenchArgs", () => {
     it("defaults to 1 GB and 2 jobs", () => {
-        expect(parseBenchArgs([])).toEqual({ sizes: [2 ** 30], jobs: 2, out: undefined });
+        expect(parseBenchArgs([])).toEqual({ sizes: [2 ** 30], jobs: 2, out: undefined, pitr: false });
     });
     it("reads --flag value and --flag=value", () => {
         expect(parseBenchArgs(["--size", "200MB,1GB", "--jobs=4", "--out", "r.json"])).toEqual({
             sizes: [200 * 2 ** 20, 2 ** 30],
             jobs: 4,
             out: "r.json",
+            pitr: false,
         });
     });
     it("answers help", () => {
