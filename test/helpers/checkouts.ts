@@ -10,7 +10,9 @@ import { REPO_ROOT } from "../../lib/pulumi/engine";
 function checkoutFiles(): string[] {
     return execFileSync("git", ["-C", REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], { encoding: "utf8" })
         .split("\0")
-        .filter((f) => f !== "" && fs.existsSync(path.join(REPO_ROOT, f)));
+        // Files only: a work tree may hold a link to another's node_modules, which git's ignore rule
+        // `node_modules/` (directories) does not cover; each copy links its own below.
+        .filter((f) => f !== "" && fs.existsSync(path.join(REPO_ROOT, f)) && !fs.statSync(path.join(REPO_ROOT, f)).isDirectory());
 }
 
 function linkNodeModules(dest: string): void {
