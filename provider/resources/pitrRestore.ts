@@ -6,7 +6,7 @@
 // The archive's secrets (S3 keys, cipher passphrase) and every URL with a password are secret
 // properties (provider/spec.ts): the engine keeps them encrypted in the state.
 import type * as pulumi from "@pulumi/pulumi";
-import { removePitrCluster, runPitrRestore, type DrillPitrTarget, type PitrCluster } from "../../lib/drill/pitrRestore";
+import { removePitrCluster, runPitrRestore, type PitrCluster, type PitrRestoreOptions } from "../../lib/drill/pitrRestore";
 import { validatePitrRestore, type PitrValidationBasis } from "../../lib/drill/validatePitr";
 import { artifactPaths } from "../../lib/drill/artifacts";
 import { secretValues } from "../../lib/pitr/config";
@@ -17,18 +17,8 @@ import type { SqlAssertion } from "../../lib/validate/types";
 import type { VaultSettings } from "../../lib/vault/openVault";
 import { replaceOnAnyChange } from "./oneShot";
 
-interface RestoreInputs {
-    archive: PitrSettings;
-    secrets: PitrSecrets;
-    target: DrillPitrTarget;
-    marks?: VaultSettings;
-    database: string;
-    superuser?: string;
-    timeoutMinutes?: number;
-    baseDir?: string;
-    artifactsDir: string;
-    drillId: string;
-}
+/** The resource's inputs are exactly what lib/drill/pitrRestore.ts takes. */
+type RestoreInputs = PitrRestoreOptions;
 
 interface RestoreOutputs extends RestoreInputs, PitrCluster {
     databaseName: string;
