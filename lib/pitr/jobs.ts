@@ -6,7 +6,7 @@
 // Two layers, so nothing runs even for a moment:
 //   1. RESTORED_SERVER_GUARDS, given to the restored server from its first start: pg_cron ≥ 1.6 then
 //      launches no job at all (cron.launch_active_jobs = off). Older pg_cron drops the unknown setting
-//      with a warning; a server without pg_cron keeps it as an inert placeholder.
+//      with a warning; a server without pg_cron keeps it as an unused custom setting.
 //   2. disableScheduledJobs(), the first thing done after promotion, in every database: cron.job rows
 //      set inactive, the pg_net queue emptied (it is an UNLOGGED table, so recovery has usually emptied
 //      it already), and the launcher, the pg_net worker and any job session that started terminated.
