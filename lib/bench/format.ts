@@ -1,6 +1,7 @@
 // The benchmark's table: one row per measurement, one column per database size, then the target.
 import { ROLES, type ProcessRole } from "./processTree";
 import { kbToMb, type Check, type SizeEvaluation, type SizeRun } from "./results";
+import type { MemoryPeaks } from "./rssSampler";
 import { formatSize } from "./size";
 
 /** Left-aligns the first column, right-aligns the others. */
@@ -33,14 +34,7 @@ export function formatResults(runs: SizeRun[], evaluations: SizeEvaluation[], jo
             const c = e.checks.find((x) => x.name === name)!;
             return `${show(c.value)} ${verdict(c)}`;
         });
-    const memoryRows = ROLES.map((role) => [
-        `  ${ROLE_LABEL[role]}`,
-        ...col((r) => {
-            const p = r.drill.memory.roles[role];
-            return p.processes === 0 ? "—" : `${mb(p.peakRssKb)} (${mb(p.peakAnonKb)})`;
-        }),
-        "",
-    ]);
+    const memoryRows = roleMemoryRows(runs);
     const rows: string[][] = [
         ["", ...runs.map(sizeLabel), "target"],
         ["source database (pg_database_size)", ...col((r) => formatSize(r.databaseBytes)), ""],
@@ -78,4 +72,16 @@ export function formatFlatness(checks: Check[]): string {
     return checks
         .map((c) => `memory flat as the database grows: ${c.name} ${c.value >= 0 ? "+" : ""}${c.value.toFixed(1)} (≤ ${c.limit.toFixed(1)}) ${verdict(c)}`)
         .join("\n");
+}
+
+/** One row per process role: peak RSS (private) of each run, "—" where the role had no process. */
+export function roleMemoryRows(runs: readonly { drill: { memory: MemoryPeaks } }[]): string[][] {
+    return ROLES.map((role) => [
+        `  ${ROLE_LABEL[role]}`,
+        ...runs.map((r) => {
+            const p = r.drill.memory.roles[role];
+            return p.processes === 0 ? "—" : `${mb(p.peakRssKb)} (${mb(p.peakAnonKb)})`;
+        }),
+        "",
+    ]);
 }

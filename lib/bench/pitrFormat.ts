@@ -1,8 +1,7 @@
 // The PITR benchmark's table: one row per measurement, one column per database size, then the target.
-import { formatTable, ROLE_LABEL } from "./format";
+import { formatTable, roleMemoryRows } from "./format";
 import type { PitrSizeEvaluation, PitrSizeRun } from "./pitrResults";
 import { PITR_TARGETS } from "./pitrResults";
-import { ROLES } from "./processTree";
 import { kbToMb } from "./results";
 import { formatSize } from "./size";
 
@@ -22,14 +21,7 @@ export function formatPitrResults(runs: PitrSizeRun[], evaluations: PitrSizeEval
             return `${show(c.value)} ${c.pass ? "PASS" : "FAIL"}`;
         });
     const passes = (f: (p: PitrSizeRun["raw"][number]) => number) => col((r) => r.raw.map((p) => s(f(p))).join(" / "));
-    const memoryRows = ROLES.map((role) => [
-        `  ${ROLE_LABEL[role]}`,
-        ...col((r) => {
-            const p = r.drill.memory.roles[role];
-            return p.processes === 0 ? "—" : `${mb(p.peakRssKb)} (${mb(p.peakAnonKb)})`;
-        }),
-        "",
-    ]);
+    const memoryRows = roleMemoryRows(runs);
     const rows: string[][] = [
         ["", ...runs.map(pitrSizeLabel), "target"],
         ["source database (pg_database_size)", ...col((r) => formatSize(r.databaseBytes)), ""],

@@ -17,6 +17,7 @@ import type { PitrSecrets, PitrSettings } from "../pitr/settings";
 import { connect, withClient } from "../postgres/connection";
 import { redact } from "../redact";
 import { compareFingerprints, formatValidationReport, runTargetChecks, takeFingerprint } from "../validate";
+import { withIsolatedReads } from "../validate/session";
 import type { CheckResult, SqlAssertion } from "../validate/types";
 import type { VaultSettings } from "../vault/openVault";
 import { artifactPaths, writeStepResult } from "./artifacts";
@@ -79,8 +80,9 @@ async function markResults(targetUrl: string, basis: Extract<PitrValidationBasis
 
 async function heartbeatResults(targetUrl: string, basis: Extract<PitrValidationBasis, { kind: "heartbeat" }>): Promise<{ results: CheckResult[]; note: string; dataCompared: boolean }> {
     const t = new Date(basis.targetTime);
+    // The source is only read, in a READ ONLY transaction rolled back afterwards (as every validation read).
     const markers = await withClient(basis.sourceUrl, "source (heartbeat log)", (c) =>
-        readHeartbeatLog(c, { from: new Date(t.getTime() - LOG_WINDOW_MS), to: new Date(t.getTime() + LOG_WINDOW_MS) }),
+        withIsolatedReads(c, () => readHeartbeatLog(c, { from: new Date(t.getTime() - LOG_WINDOW_MS), to: new Date(t.getTime() + LOG_WINDOW_MS) })),
     );
     const ordering = await withClient(targetUrl, "restored database", async (c) => {
         const exists = (await c.query<{ t: string | null }>(`select to_regclass('${HEARTBEAT_TABLE}')::text as t`)).rows[0].t;
