@@ -16,7 +16,7 @@ const s = (seconds: number) => seconds.toFixed(1);
 const mb = (kb: number) => kbToMb(kb).toFixed(0);
 const verdict = (c: Check) => (c.pass ? "PASS" : "FAIL");
 
-export const ROLE_LABEL: Record<ProcessRole, string> = {
+const ROLE_LABEL: Record<ProcessRole, string> = {
     orchestrator: "orchestrator: node, Automation API",
     engine: "engine: pulumi",
     provider: "provider: node, dump/restore/validate",
