@@ -9,11 +9,27 @@ import { BackupVault } from "../components/BackupVault";
 import { DrillAutomation } from "../components/DrillAutomation";
 import { PitrRepository } from "../components/PitrRepository";
 import { CONFIG_NAMESPACE } from "../lib/drill/config";
-import { checkInfraSecrets, INFRA_SECRET_KEYS, parseInfraConfig, type InfraSecretKey } from "../lib/infra/config";
+import { checkInfraSecrets, INFRA_SECRET_KEYS, INFRA_SETTING_KEYS, parseInfraConfig, type InfraSecretKey } from "../lib/infra/config";
+
+/**
+ * Every supabase-dr:* key the stack file sets, without the namespace: settings with their values
+ * (objects parsed), secrets by name only (their values stay in the secret Outputs below).
+ */
+function stackValues(config: pulumi.Config): Record<string, unknown> {
+    const values: Record<string, unknown> = {};
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    for (const full of Object.keys(pulumi.runtime.allConfig())) {
+        if (!full.startsWith(prefix)) continue;
+        const key = full.slice(prefix.length);
+        const setting = (INFRA_SETTING_KEYS as readonly string[]).includes(key);
+        values[key] = !setting ? null : key === "environment" ? config.get(key) : config.getObject(key);
+    }
+    return values;
+}
 
 export function infrastructureProgram(): Record<string, pulumi.Output<unknown> | unknown> {
     const config = new pulumi.Config(CONFIG_NAMESPACE);
-    const settings = parseInfraConfig((key) => (key === "environment" ? config.get(key) : config.getObject(key)));
+    const settings = parseInfraConfig(stackValues(config));
     const env = settings.environment;
     const prod = env === "prod";
     const tags = { project: "supabase-dr", environment: env, "managed-by": "pulumi" };

@@ -1,5 +1,8 @@
-// Configuration of the infrastructure stacks (prod, staging), validated up front: every error names
-// the key and the expected form, so a bad Pulumi.<stack>.yaml fails before anything is planned.
+// Configuration of the infrastructure stacks (prod, staging), validated up front as strict zod
+// schemas: every problem names its full key (`supabase-dr:aws.retentionDays`) and the expected form,
+// all problems of the stack file are reported together, and a key nobody reads is an error with the
+// nearest known key as a suggestion — a misspelled `retentionDay: 30` must not leave the vault on the
+// 7-day default.
 //
 //   supabase-dr:environment         prod | staging | …
 //   supabase-dr:aws                 { bucketName?, objectLockMode, retentionDays, dailyRetentionDays,
@@ -7,16 +10,26 @@
 //   supabase-dr:azure               { location, resourceGroupName?, accountName?, containerName?,
 //                                     immutabilityDays, lockImmutabilityPolicy, dailyRetentionDays,
 //                                     monthlyArchiveMonths }                         (optional)
-//   supabase-dr:github              { owner, repository, branch?, environment?, reviewers? } (optional)
+//   supabase-dr:github              { owner, repository, branch?, environment?, deployEnvironment?,
+//                                     reviewers? { users?, teams? } }                (optional)
 //   supabase-dr:supabase            { organization, region, instanceSize, storageUrl?, storageBuckets?,
 //                                     projectRef?, pitr? (hosted PITR settings) }  (optional)
 //   supabase-dr:pitr                the WAL archive (lib/infra/pitrConfig.ts)        (optional; needs github)
+//   supabase-dr:drill               this environment's restore drills (lib/drill/settingsSchema.ts): read
+//                                   by `npm run drill`, validated here too so a deploy catches what would
+//                                   otherwise fail the next scheduled drill
 //   secrets (pulumi config set --secret): sourceDbUrl, targetDbUrl, supabaseAccessToken,
-//   apiBearerToken, maskingSalt, backendPassphrase, pitrCipherPass — pushed to GitHub Actions secrets.
-import { parseHostedPitrSettings, PROJECT_REF, type HostedPitrSettings } from "../supabase/pitrSettings";
-import { ConfigError } from "../config/errors";
+//   apiBearerToken, maskingSalt, backendPassphrase, storageServiceKey, pitrCipherPass — pushed to
+//   GitHub Actions secrets — and the drill's own (pitrS3Key, pitrS3KeySecret, pitrS3Token).
+import { z } from "zod";
+import { hostedPitrSettingsSchema, PROJECT_REF, type HostedPitrSettings } from "../supabase/pitrSettings";
+import { ConfigError, safeParseConfig, unknownKeyMessage, type ConfigIssue } from "../config/errors";
+import { DRILL_CONFIG_KEY } from "../drill/config";
+import { userDrillSettingsSchema } from "../drill/settingsSchema";
 import { parseConnectionString } from "../postgres/connection";
-import { parseInfraPitrConfig, type InfraPitrConfig } from "./pitrConfig";
+import { infraPitrSchema, PITR_CONFIG_KEY, type InfraPitrConfig } from "./pitrConfig";
+
+const NAMESPACE = "supabase-dr";
 
 export const INFRA_SECRET_KEYS = {
     sourceDbUrl: "SOURCE_DB_URL",
@@ -32,55 +45,90 @@ export const INFRA_SECRET_KEYS = {
 
 export type InfraSecretKey = keyof typeof INFRA_SECRET_KEYS;
 
-export interface AwsSettings {
-    bucketName?: string;
-    objectLockMode: "COMPLIANCE" | "GOVERNANCE";
-    retentionDays: number;
-    dailyRetentionDays: number;
-    monthlyArchiveMonths: number;
-    archiveStorageClass: "GLACIER" | "DEEP_ARCHIVE" | "GLACIER_IR";
-    oidcProviderArn?: string;
-}
+/** Secrets only a drill reads (lib/drill/config.ts DrillSecrets): allowed in the stack file, not pushed. */
+const DRILL_ONLY_SECRET_KEYS = ["pitrS3Key", "pitrS3KeySecret", "pitrS3Token"] as const;
 
-export interface AzureSettings {
-    location: string;
-    resourceGroupName?: string;
-    accountName?: string;
-    containerName?: string;
-    immutabilityDays: number;
-    lockImmutabilityPolicy: boolean;
-    dailyRetentionDays: number;
-    monthlyArchiveMonths: number;
-}
+/** Every secret key a stack file may hold: their values are checked by checkInfraSecrets, never here. */
+export const STACK_SECRET_KEYS: readonly string[] = [...Object.keys(INFRA_SECRET_KEYS), ...DRILL_ONLY_SECRET_KEYS];
 
-export interface GithubSettings {
-    owner: string;
-    repository: string;
-    branch: string;
+const nonEmpty = z.string({ error: "expected a non-empty string" }).trim().min(1, { error: "expected a non-empty string" });
+
+const days = (fallback: number) => {
+    const error = "expected a whole number ≥ 1";
+    return z.number({ error }).int({ error }).min(1, { error }).default(fallback);
+};
+
+const awsSchema = z.strictObject({
+    bucketName: nonEmpty.optional(),
+    objectLockMode: z.enum(["COMPLIANCE", "GOVERNANCE"]).default("COMPLIANCE"),
+    retentionDays: days(7),
+    dailyRetentionDays: days(7),
+    monthlyArchiveMonths: days(12),
+    archiveStorageClass: z.enum(["GLACIER", "DEEP_ARCHIVE", "GLACIER_IR"]).default("GLACIER"),
+    oidcProviderArn: nonEmpty.optional(),
+});
+
+const azureSchema = z.strictObject({
+    location: nonEmpty,
+    resourceGroupName: nonEmpty.optional(),
+    accountName: z.string().regex(/^[a-z0-9]{3,24}$/, { error: "expected 3-24 lowercase letters and digits (an Azure storage account name)" }).optional(),
+    containerName: nonEmpty.optional(),
+    immutabilityDays: days(7),
+    lockImmutabilityPolicy: z.boolean().default(false),
+    dailyRetentionDays: days(7),
+    monthlyArchiveMonths: days(12),
+});
+
+const githubId = z.number({ error: "expected a numeric GitHub id" }).int({ error: "expected a numeric GitHub id" }).positive({ error: "expected a numeric GitHub id" });
+
+const githubSchema = z.strictObject({
+    owner: z.string().regex(/^[A-Za-z0-9-]{1,39}$/, { error: "expected a GitHub user or organization name" }),
+    repository: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, { error: "expected a repository name (without the owner)" }),
+    branch: nonEmpty.default("main"),
     /**
      * Environment of the unattended jobs (nightly backup, weekly drill, audits): it holds their
      * secrets. Required reviewers would stall scheduled runs, so on prod this is a separate,
-     * main-only environment without reviewers (default "prod-automation").
+     * main-only environment without reviewers (default "<env>-automation" on prod, else the stack's name).
      */
-    environment: string;
+    environment: nonEmpty.optional(),
     /** Environment of `pulumi up` on merge; on prod it requires reviewers (default: the stack's name). */
-    deployEnvironment: string;
-    reviewers?: { users?: number[]; teams?: number[] };
-}
+    deployEnvironment: nonEmpty.optional(),
+    reviewers: z.strictObject({ users: z.array(githubId).optional(), teams: z.array(githubId).optional() }).optional(),
+});
 
-export interface SupabaseSettings {
-    organization: string;
-    region: string;
-    instanceSize: string;
+const supabaseSchema = z.strictObject({
+    organization: nonEmpty,
+    region: nonEmpty,
+    instanceSize: nonEmpty.default("micro"),
     /** `<SUPABASE_URL>/storage/v1` of the project whose buckets the nightly backup snapshots. */
-    storageUrl?: string;
+    storageUrl: z.string().regex(/^https?:\/\/[^/]+.*\/storage\/v1\/?$/, { error: "expected the project's Storage API URL, <SUPABASE_URL>/storage/v1" }).optional(),
     /** Buckets to snapshot; default: every bucket (new ones are included automatically). */
-    storageBuckets?: string[];
+    storageBuckets: z.array(nonEmpty).min(1).optional(),
     /** The hosted project this environment protects: the hourly PITR health check reads its backups. */
-    projectRef?: string;
+    projectRef: z.string().regex(PROJECT_REF, { error: "expected a project ref (20 lowercase letters)" }).optional(),
     /** Hosted PITR settings (lib/supabase/pitrSettings.ts) for that check and for PITR drills. */
-    pitr?: HostedPitrSettings;
-}
+    pitr: hostedPitrSettingsSchema.optional(),
+});
+
+const environmentSchema = z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, { error: "expected a short lowercase name such as prod or staging" });
+
+/** Each supabase-dr:* setting and its schema; parsed one by one so each problem carries its full key. */
+const SECTIONS = {
+    environment: environmentSchema,
+    aws: awsSchema,
+    azure: azureSchema.optional(),
+    github: githubSchema.optional(),
+    supabase: supabaseSchema.optional(),
+    pitr: infraPitrSchema.optional(),
+    drill: userDrillSettingsSchema.optional(),
+} as const;
+
+export const INFRA_SETTING_KEYS = Object.keys(SECTIONS) as (keyof typeof SECTIONS)[];
+
+export type AwsSettings = z.output<typeof awsSchema>;
+export type AzureSettings = z.output<typeof azureSchema>;
+export type GithubSettings = Omit<z.output<typeof githubSchema>, "environment" | "deployEnvironment"> & { environment: string; deployEnvironment: string };
+export type SupabaseSettings = Omit<z.output<typeof supabaseSchema>, "pitr"> & { pitr?: HostedPitrSettings };
 
 export interface InfraConfig {
     environment: string;
@@ -91,143 +139,71 @@ export interface InfraConfig {
     pitr?: InfraPitrConfig;
 }
 
-/** Reads one raw config value (already JSON-parsed for objects). */
-export type ConfigReader = (key: string) => unknown;
+const keyPath = (key: string) => `${NAMESPACE}:${key}`;
 
-class InfraConfigError extends ConfigError {}
-
-function fail(key: string, expected: string, got?: unknown): never {
-    const shown = got === undefined ? "" : ` (got ${JSON.stringify(got)})`;
-    throw new InfraConfigError([{ path: `supabase-dr:${key}`, message: `${expected}${shown}` }]);
+/** The value a stack file set at section.key, before parsing (undefined when not an object). */
+function rawValue(values: Record<string, unknown>, section: string, key: string): unknown {
+    const v = values[section];
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
 }
 
-function obj(v: unknown, key: string, required: boolean): Record<string, unknown> | undefined {
-    if (v === undefined || v === null) return required ? fail(key, "is required (an object)") : undefined;
-    if (typeof v !== "object" || Array.isArray(v)) fail(key, "must be an object", v);
-    return v as Record<string, unknown>;
-}
-
-function str(o: Record<string, unknown>, key: string, path: string, fallback?: string): string {
-    const v = o[key] ?? fallback;
-    if (typeof v !== "string" || v.trim() === "") fail(`${path}.${key}`, "must be a non-empty string", o[key]);
-    return v;
-}
-
-function stringList(v: unknown, path: string): string[] {
-    if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== "string" || x.trim() === "")) fail(path, "must be a non-empty list of names", v);
-    return v as string[];
-}
-
-function optStr(o: Record<string, unknown>, key: string, path: string): string | undefined {
-    return o[key] === undefined ? undefined : str(o, key, path);
-}
-
-function days(o: Record<string, unknown>, key: string, path: string, fallback: number): number {
-    const v = o[key] ?? fallback;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) fail(`${path}.${key}`, "must be a whole number ≥ 1", o[key]);
-    return v;
-}
-
-function bool(o: Record<string, unknown>, key: string, path: string, fallback: boolean): boolean {
-    const v = o[key] ?? fallback;
-    if (typeof v !== "boolean") fail(`${path}.${key}`, "must be true or false", o[key]);
-    return v;
-}
-
-function oneOf<T extends string>(o: Record<string, unknown>, key: string, path: string, allowed: readonly T[], fallback: T): T {
-    const v = o[key] ?? fallback;
-    if (!allowed.includes(v as T)) fail(`${path}.${key}`, `must be one of ${allowed.join(", ")}`, o[key]);
-    return v as T;
-}
-
-function reviewers(v: unknown): GithubSettings["reviewers"] {
-    if (v === undefined || v === null) return undefined;
-    const r = obj(v, "github.reviewers", true)!;
-    const ids = (key: "users" | "teams") => {
-        const list = r[key];
-        if (list === undefined) return undefined;
-        if (!Array.isArray(list) || list.some((n) => typeof n !== "number" || !Number.isInteger(n) || n <= 0)) {
-            fail(`github.reviewers.${key}`, "must be a list of numeric GitHub ids", list);
-        }
-        return list as number[];
-    };
-    return { users: ids("users"), teams: ids("teams") };
-}
-
-export function parseInfraConfig(read: ConfigReader): InfraConfig {
-    const environment = read("environment");
-    if (typeof environment !== "string" || !/^[a-z][a-z0-9-]{0,20}$/.test(environment)) {
-        fail("environment", "must be a short lowercase name such as prod or staging", environment);
+/**
+ * Rules that span keys or depend on the environment. The prod rules read the raw values, so they are
+ * reported even when another key of the same section is wrong too; the numeric ones need the parse.
+ */
+function crossChecks(values: Record<string, unknown>, parsed: Partial<{ [K in keyof typeof SECTIONS]: z.output<(typeof SECTIONS)[K]> }>): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const prod = parsed.environment === "prod";
+    const { aws, supabase } = parsed;
+    if (prod && (rawValue(values, "aws", "objectLockMode") ?? "COMPLIANCE") !== "COMPLIANCE") {
+        issues.push({ path: keyPath("aws.objectLockMode"), message: "must be COMPLIANCE on prod (GOVERNANCE can be bypassed)" });
     }
-    const prod = environment === "prod";
-
-    const a = obj(read("aws"), "aws", true)!;
-    const aws: AwsSettings = {
-        bucketName: optStr(a, "bucketName", "aws"),
-        objectLockMode: oneOf(a, "objectLockMode", "aws", ["COMPLIANCE", "GOVERNANCE"] as const, "COMPLIANCE"),
-        retentionDays: days(a, "retentionDays", "aws", 7),
-        dailyRetentionDays: days(a, "dailyRetentionDays", "aws", 7),
-        monthlyArchiveMonths: days(a, "monthlyArchiveMonths", "aws", 12),
-        archiveStorageClass: oneOf(a, "archiveStorageClass", "aws", ["GLACIER", "DEEP_ARCHIVE", "GLACIER_IR"] as const, "GLACIER"),
-        oidcProviderArn: optStr(a, "oidcProviderArn", "aws"),
-    };
-    if (prod && aws.objectLockMode !== "COMPLIANCE") fail("aws.objectLockMode", "must be COMPLIANCE on prod (GOVERNANCE can be bypassed)", aws.objectLockMode);
-    if (aws.dailyRetentionDays < aws.retentionDays) {
-        fail("aws.dailyRetentionDays", `must be ≥ aws.retentionDays (${aws.retentionDays}): lifecycle cannot expire a locked object`, aws.dailyRetentionDays);
+    if (aws && aws.dailyRetentionDays < aws.retentionDays) {
+        issues.push({ path: keyPath("aws.dailyRetentionDays"), message: `must be ≥ aws.retentionDays (${aws.retentionDays}): lifecycle cannot expire a locked object, got ${aws.dailyRetentionDays}` });
     }
-
-    const z = obj(read("azure"), "azure", false);
-    const azure: AzureSettings | undefined = z && {
-        location: str(z, "location", "azure"),
-        resourceGroupName: optStr(z, "resourceGroupName", "azure"),
-        accountName: optStr(z, "accountName", "azure"),
-        containerName: optStr(z, "containerName", "azure"),
-        immutabilityDays: days(z, "immutabilityDays", "azure", 7),
-        lockImmutabilityPolicy: bool(z, "lockImmutabilityPolicy", "azure", false),
-        dailyRetentionDays: days(z, "dailyRetentionDays", "azure", 7),
-        monthlyArchiveMonths: days(z, "monthlyArchiveMonths", "azure", 12),
-    };
-    if (azure?.accountName !== undefined && !/^[a-z0-9]{3,24}$/.test(azure.accountName)) {
-        fail("azure.accountName", "must be 3-24 lowercase letters and digits (an Azure storage account name)", azure.accountName);
+    const reviewers = rawValue(values, "github", "reviewers") as { users?: unknown; teams?: unknown } | undefined;
+    const named = (list: unknown) => Array.isArray(list) && list.length > 0;
+    if (prod && values.github != null && !named(reviewers?.users) && !named(reviewers?.teams)) {
+        issues.push({ path: keyPath("github.reviewers"), message: "must name at least one user or team id on prod: the deploy environment requires reviewers" });
     }
-
-    const g = obj(read("github"), "github", false);
-    const github: GithubSettings | undefined = g && {
-        owner: str(g, "owner", "github"),
-        repository: str(g, "repository", "github"),
-        branch: str(g, "branch", "github", "main"),
-        environment: str(g, "environment", "github", prod ? `${environment}-automation` : environment),
-        deployEnvironment: str(g, "deployEnvironment", "github", environment),
-        reviewers: reviewers(g.reviewers),
-    };
-    if (github && prod && !github.reviewers?.users?.length && !github.reviewers?.teams?.length) {
-        fail("github.reviewers", "must name at least one user or team id on prod: the deploy environment requires reviewers");
-    }
-    if (github && !/^[A-Za-z0-9-]{1,39}$/.test(github.owner)) fail("github.owner", "must be a GitHub user or organization name", github.owner);
-    if (github && !/^[A-Za-z0-9._-]{1,100}$/.test(github.repository)) fail("github.repository", "must be a repository name (without the owner)", github.repository);
-
-    const s = obj(read("supabase"), "supabase", false);
-    const supabase: SupabaseSettings | undefined = s && {
-        organization: str(s, "organization", "supabase"),
-        region: str(s, "region", "supabase"),
-        instanceSize: str(s, "instanceSize", "supabase", "micro"),
-        storageUrl: optStr(s, "storageUrl", "supabase"),
-        storageBuckets: s.storageBuckets === undefined ? undefined : stringList(s.storageBuckets, "supabase.storageBuckets"),
-        projectRef: optStr(s, "projectRef", "supabase"),
-        pitr: s.pitr === undefined ? undefined : parseHostedPitrSettings(s.pitr, "supabase-dr:supabase.pitr"),
-    };
-    if (supabase?.projectRef !== undefined && !PROJECT_REF.test(supabase.projectRef)) {
-        fail("supabase.projectRef", "must be a project ref (20 lowercase letters)", supabase.projectRef);
-    }
-    if (supabase?.pitr && !supabase.projectRef) fail("supabase.projectRef", "is required when supabase-dr:supabase.pitr is set: the PITR health check reads that project");
-    if (supabase?.storageUrl && !/^https?:\/\/[^/]+.*\/storage\/v1\/?$/.test(supabase.storageUrl)) {
-        fail("supabase.storageUrl", "must be the project's Storage API URL, <SUPABASE_URL>/storage/v1", supabase.storageUrl);
-    }
-    const rawPitr = read("pitr");
-    const pitr = rawPitr === undefined || rawPitr === null ? undefined : parseInfraPitrConfig(rawPitr);
+    if (supabase?.pitr && !supabase.projectRef) issues.push({ path: keyPath("supabase.projectRef"), message: "is required when supabase-dr:supabase.pitr is set: the PITR health check reads that project" });
     // The archive's roles trust GitHub's OIDC subjects of this repository, and its jobs run there.
-    if (pitr && !github) fail("github", "is required when supabase-dr:pitr is set: the archive's writer and reader roles trust the repository's GitHub Actions jobs");
-    return { environment, aws, azure, github, supabase, pitr };
+    if (values.pitr != null && values.github == null) {
+        issues.push({ path: keyPath("github"), message: "is required when supabase-dr:pitr is set: the archive's writer and reader roles trust the repository's GitHub Actions jobs" });
+    }
+    return issues;
+}
+
+/**
+ * Validates the stack's supabase-dr:* configuration: `values` maps each key set in the stack file
+ * (without the namespace) to its value, objects parsed; secret keys may map to anything (only their
+ * names are checked here). Throws one ConfigError listing every problem.
+ */
+export function parseInfraConfig(values: Record<string, unknown>): InfraConfig {
+    const issues: ConfigIssue[] = [];
+    const known = [...INFRA_SETTING_KEYS, ...STACK_SECRET_KEYS];
+    for (const key of Object.keys(values)) {
+        if (!known.includes(key)) issues.push({ path: keyPath(key), message: unknownKeyMessage(key, known) });
+    }
+    const parsed: Record<string, unknown> = {};
+    for (const key of INFRA_SETTING_KEYS) {
+        // A drill's settings report under supabase-dr:drill like the drill command does; the WAL archive's under its own key.
+        const root = key === "drill" ? DRILL_CONFIG_KEY : key === "pitr" ? PITR_CONFIG_KEY : keyPath(key);
+        const result = safeParseConfig(SECTIONS[key], values[key] ?? undefined, root);
+        if (result.success) parsed[key] = result.data;
+        else issues.push(...result.issues);
+    }
+    issues.push(...crossChecks(values, parsed));
+    if (issues.length > 0) throw new ConfigError(issues, { context: "invalid infrastructure configuration (Pulumi.<stack>.yaml)" });
+
+    const p = parsed as { [K in keyof typeof SECTIONS]: z.output<(typeof SECTIONS)[K]> };
+    const environment = p.environment;
+    const github: GithubSettings | undefined = p.github && {
+        ...p.github,
+        environment: p.github.environment ?? (environment === "prod" ? `${environment}-automation` : environment),
+        deployEnvironment: p.github.deployEnvironment ?? environment,
+    };
+    return { environment, aws: p.aws, azure: p.azure, github, supabase: p.supabase, pitr: p.pitr };
 }
 
 /** Checks the form of the secret config values that are set (never echoing them). */
@@ -235,9 +211,9 @@ export function checkInfraSecrets(secrets: Partial<Record<InfraSecretKey, string
     if (pitr && pitr.cipher !== "none") {
         const pass = secrets.pitrCipherPass;
         if (pass === undefined || pass === "") {
-            throw new InfraConfigError([{ path: "supabase-dr:pitrCipherPass", message: "is required when supabase-dr:pitr.cipher is not none: the WAL archive's encryption passphrase (set it with --secret, e.g. $(openssl rand -base64 48), and keep a copy outside the stack: without it the archive cannot be read)" }]);
+            throw new ConfigError([{ path: keyPath("pitrCipherPass"), message: "is required when supabase-dr:pitr.cipher is not none: the WAL archive's encryption passphrase (set it with --secret, e.g. $(openssl rand -base64 48), and keep a copy outside the stack: without it the archive cannot be read)" }]);
         }
-        if (pass.length < 32) throw new InfraConfigError([{ path: "supabase-dr:pitrCipherPass", message: "must be at least 32 characters (a generated passphrase, e.g. openssl rand -base64 48)" }]);
+        if (pass.length < 32) throw new ConfigError([{ path: keyPath("pitrCipherPass"), message: "must be at least 32 characters (a generated passphrase, e.g. openssl rand -base64 48)" }]);
     }
     for (const key of ["sourceDbUrl", "targetDbUrl"] as const) {
         const v = secrets[key];

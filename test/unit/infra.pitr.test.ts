@@ -639,7 +639,7 @@ describe("supabase-dr:supabase.projectRef and .pitr (hosted PITR health)", () =>
     });
 
     const cases: [string, Record<string, unknown>, RegExp][] = [
-        ["a ref that is not one", { ...SUPABASE, projectRef: "ABC" }, /supabase-dr:supabase\.projectRef: must be a project ref \(20 lowercase letters\)/],
+        ["a ref that is not one", { ...SUPABASE, projectRef: "ABC" }, /supabase-dr:supabase\.projectRef: expected a project ref \(20 lowercase letters\), got "ABC"/],
         ["settings without the ref", { ...SUPABASE, pitr: HOSTED }, /supabase-dr:supabase\.projectRef: is required when supabase-dr:supabase\.pitr is set/],
         ["a window Supabase does not sell", { ...SUPABASE, projectRef: "abcdefghijklmnopqrst", pitr: { ...HOSTED, windowDays: 30 } }, /supabase-dr:supabase\.pitr\.windowDays/],
         ["an unknown key", { ...SUPABASE, projectRef: "abcdefghijklmnopqrst", pitr: { ...HOSTED, windowDayz: 7 } }, /supabase-dr:supabase\.pitr: unknown key windowDayz/],

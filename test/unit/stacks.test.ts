@@ -142,13 +142,20 @@ describe("GitHub environments", () => {
 describe("config validation", () => {
     it.each([
         [{ "supabase-dr:aws": { objectLockMode: "GOVERNANCE" } }, "prod", /supabase-dr:aws\.objectLockMode: must be COMPLIANCE on prod/],
-        [{ "supabase-dr:aws": { retentionDays: 0 } }, "staging", /supabase-dr:aws\.retentionDays: must be a whole number ≥ 1 \(got 0\)/],
+        [{ "supabase-dr:aws": { retentionDays: 0 } }, "staging", /supabase-dr:aws\.retentionDays: expected a whole number ≥ 1, got 0/],
         [{ "supabase-dr:aws": { retentionDays: 10, dailyRetentionDays: 7 } }, "staging", /aws\.dailyRetentionDays: must be ≥ aws\.retentionDays/],
-        [{ "supabase-dr:azure": { location: "westeurope", accountName: "Bad_Name" } }, "staging", /azure\.accountName: must be 3-24 lowercase/],
-        [{ "supabase-dr:environment": "PROD!" }, "prod", /supabase-dr:environment: must be a short lowercase name/],
+        [{ "supabase-dr:azure": { location: "westeurope", accountName: "Bad_Name" } }, "staging", /azure\.accountName: expected 3-24 lowercase/],
+        [{ "supabase-dr:environment": "PROD!" }, "prod", /supabase-dr:environment: expected a short lowercase name/],
         [{ "supabase-dr:github": { owner: "acme", repository: "supabase-dr" } }, "prod", /github\.reviewers: must name at least one/],
     ])("rejects %j on %s", async (override, stack, message) => {
         await expect(buildStack(stack, override)).rejects.toThrow(message);
+    });
+
+    it("rejects a key the stack does not know, naming the one it resembles, before anything is planned", async () => {
+        const err = await buildStack("staging", { "supabase-dr:aws": { retentionDays: 7, dailyRetentionDay: 30 } }).catch((e: Error) => e);
+        expect(String(err)).toMatch(/supabase-dr:aws: unknown key dailyRetentionDay; did you mean dailyRetentionDays\?/);
+        expect(registered).toEqual([]);
+        await expect(buildStack("staging", { "supabase-dr:retentionDays": "30" })).rejects.toThrow(/supabase-dr:retentionDays: unknown key retentionDays/);
     });
 
     it("rejects a malformed connection string secret without echoing it", async () => {
