@@ -4,7 +4,9 @@
 // Both parts run even when the other fails (a broken dump must not also cost the night's files).
 // Exit 0 when everything configured is in the vault and the mirror; 1 when a part failed (both parts
 // ran); otherwise the code of the error (lib/cli/run.ts: 2 bad configuration, 4 the Azure CLI missing, …).
-import { backupSettingsFromEnv, mirrorStoreFor, secretsOf, vaultStoreFor, warmUpMirror, type BackupSettings } from "../lib/backupJob/config";
+import * as path from "node:path";
+import { backupSettingsFromEnv, mirrorStoreFor, secretsOf, vaultStoreFor, warmUpMirror, type BackupSettings, type StackLock } from "../lib/backupJob/config";
+import { readStackFile } from "../lib/infra/stackFile";
 import { dailyRetainUntil, monthlyRetainUntil } from "../lib/backupJob/plan";
 import { runBackup, type BackupJobResult } from "../lib/backupJob/run";
 import { runCli } from "../lib/cli/run";
@@ -22,9 +24,11 @@ snapshot of the month), and writes the same objects into the Azure archive.
   --require-storage  fail (exit 2) unless STORAGE_URL is set: scheduled jobs of Supabase projects
   --require-mirror   fail (exit 2) unless the Azure archive is configured
 Environment:
-  database  SOURCE_DB_URL, BACKUP_ENV, RETENTION_DAYS (7), MONTHLY_ARCHIVE_MONTHS (12)
-  vault     BACKUP_BUCKET (a bucket name, or file:///dir for a local directory vault), OBJECT_LOCK_MODE
-            (COMPLIANCE), AWS_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the SDK's credential
+  database  SOURCE_DB_URL, BACKUP_ENV
+  locks     OBJECT_LOCK_MODE, RETENTION_DAYS, MONTHLY_ARCHIVE_MONTHS: each, when set, wins over what
+            Pulumi.$BACKUP_ENV.yaml of this checkout declares (supabase-dr:aws objectLockMode,
+            retentionDays, monthlyArchiveMonths); without either, COMPLIANCE, 7 days, 12 months
+  vault     BACKUP_BUCKET (a bucket name, or file:///dir for a local directory vault), AWS_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the SDK's credential
             chain), S3_ENDPOINT (an S3-compatible server)
   storage   STORAGE_URL (<SUPABASE_URL>/storage/v1), SUPABASE_SERVICE_ROLE_KEY, STORAGE_BUCKETS
             (comma-separated; default every bucket)
@@ -50,7 +54,7 @@ function failures(o: Outcome): string[] {
 }
 
 function summary(o: Outcome, s: BackupSettings): string[] {
-    const lines: string[] = [];
+    const lines: string[] = [`locks: ${s.vault.lockMode}, ${s.retentionDays} day(s) daily, ${s.monthlyArchiveMonths} month(s) monthly (from ${s.lockSource})`];
     const db = o.database;
     if (db) {
         lines.push(`backup ${db.id}: ${db.primary.uploaded.length} objects in ${db.primary.location}${db.primary.monthlyArchive ? " (with monthly archive)" : ""} in ${(db.durationMs / 1000).toFixed(1)}s`);
@@ -74,6 +78,14 @@ function summary(o: Outcome, s: BackupSettings): string[] {
     return lines;
 }
 
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+/** The vault lock Pulumi.<env>.yaml of this checkout declares (the stack `pulumi up` deployed from it). */
+function stackLock(env: string): StackLock | undefined {
+    const aws = readStackFile(REPO_ROOT, env)?.aws;
+    return aws && { objectLockMode: aws.objectLockMode, retentionDays: aws.retentionDays, monthlyArchiveMonths: aws.monthlyArchiveMonths, file: `Pulumi.${env}.yaml` };
+}
+
 async function main(): Promise<number> {
     const args = process.argv.slice(2);
     if (args.includes("-h") || args.includes("--help")) {
@@ -84,7 +96,7 @@ async function main(): Promise<number> {
     const unknown = args.filter((a) => !known.has(a));
     const secrets = secretsOf(process.env);
     if (unknown.length > 0) throw new UsageError(`unknown argument(s): ${unknown.join(" ")}`);
-    const settings: BackupSettings = backupSettingsFromEnv(process.env);
+    const settings: BackupSettings = backupSettingsFromEnv(process.env, stackLock);
     if (args.includes("--require-storage") && !settings.storage) {
         throw new UsageError("STORAGE_URL is not set (--require-storage): the project's Storage API, <SUPABASE_URL>/storage/v1");
     }

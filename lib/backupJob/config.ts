@@ -38,12 +38,23 @@ export type MirrorSettings =
     /** A connection string (Azurite, or an account with shared keys): a secret. */
     | { kind: "connection-string"; connectionString: string; container: string; retention: "policy" | "metadata" };
 
+/** The vault's lock as the environment's infrastructure stack file declares it (lib/infra/stackFile.ts). */
+export interface StackLock {
+    objectLockMode: ObjectLockMode;
+    retentionDays: number;
+    monthlyArchiveMonths: number;
+    /** Where it was read, e.g. "Pulumi.staging.yaml". */
+    file: string;
+}
+
 export interface BackupSettings {
     sourceUrl: string;
     env: string;
     vault: VaultSettings;
     retentionDays: number;
     monthlyArchiveMonths: number;
+    /** Where lock mode, retention and monthly months came from (printed by the job). */
+    lockSource: string;
     /** Undefined: STORAGE_URL is not set (a plain PostgreSQL source has no Storage). */
     storage?: StorageSettings;
     /** Undefined: no AZURE_STORAGE_ACCOUNT / AZURE_STORAGE_CONNECTION_STRING. */
@@ -74,7 +85,8 @@ export function backupEnvName(env: Env): string {
     return name;
 }
 
-export function vaultSettingsFromEnv(env: Env): VaultSettings {
+/** `stackMode`: the stack file's objectLockMode, used when OBJECT_LOCK_MODE is not set. */
+export function vaultSettingsFromEnv(env: Env, stackMode?: ObjectLockMode): VaultSettings {
     const bucket = required(env, "BACKUP_BUCKET", "the S3 vault bucket");
     let localDir: string | undefined;
     if (bucket.startsWith("file:")) {
@@ -85,7 +97,7 @@ export function vaultSettingsFromEnv(env: Env): VaultSettings {
         }
         if (!path.isAbsolute(localDir)) throw new UsageError(`BACKUP_BUCKET ${JSON.stringify(bucket)} must name an absolute directory`);
     }
-    const mode = (env.OBJECT_LOCK_MODE ?? "COMPLIANCE").toUpperCase();
+    const mode = (env.OBJECT_LOCK_MODE || stackMode || "COMPLIANCE").toUpperCase();
     if (mode !== "COMPLIANCE" && mode !== "GOVERNANCE") {
         throw new UsageError(`OBJECT_LOCK_MODE must be COMPLIANCE or GOVERNANCE (got ${JSON.stringify(env.OBJECT_LOCK_MODE)})`);
     }
@@ -150,13 +162,32 @@ export function mirrorSettingsFromEnv(env: Env): MirrorSettings | undefined {
     return { kind: "azure-cli", accountUrl: `https://${account}.blob.core.windows.net`, container, retention };
 }
 
-export function backupSettingsFromEnv(env: Env): BackupSettings {
+/**
+ * `stackLock(env)`: the lock the environment's stack file declares, if any. Each of OBJECT_LOCK_MODE,
+ * RETENTION_DAYS and MONTHLY_ARCHIVE_MONTHS, when set, wins over it; what neither gives falls back to
+ * runbook 004's defaults (COMPLIANCE, 7 days, 12 months), and `lockSource` says which applied — a job
+ * must not lock staging's 3-day GOVERNANCE vault for 7 days in COMPLIANCE without saying why.
+ */
+export function backupSettingsFromEnv(env: Env, stackLock: (env: string) => StackLock | undefined = () => undefined): BackupSettings {
+    const sourceUrl = required(env, "SOURCE_DB_URL", "the database to back up");
+    const name = backupEnvName(env);
+    const stack = stackLock(name);
+    const sources = new Set<string>();
+    let defaulted = false;
+    const fields = [["OBJECT_LOCK_MODE", stack?.objectLockMode], ["RETENTION_DAYS", stack?.retentionDays], ["MONTHLY_ARCHIVE_MONTHS", stack?.monthlyArchiveMonths]] as const;
+    for (const [variable, stackValue] of fields) {
+        if (env[variable]) sources.add(variable);
+        else if (stackValue !== undefined) sources.add(stack!.file);
+        else defaulted = true;
+    }
+    if (defaulted) sources.add(sources.size === 0 ? "defaults (no Pulumi.<env>.yaml, no OBJECT_LOCK_MODE/RETENTION_DAYS/MONTHLY_ARCHIVE_MONTHS)" : "defaults");
     return {
-        sourceUrl: required(env, "SOURCE_DB_URL", "the database to back up"),
-        env: backupEnvName(env),
-        vault: vaultSettingsFromEnv(env),
-        retentionDays: positiveInt(env, "RETENTION_DAYS", 7),
-        monthlyArchiveMonths: positiveInt(env, "MONTHLY_ARCHIVE_MONTHS", 12),
+        sourceUrl,
+        env: name,
+        vault: vaultSettingsFromEnv(env, stack?.objectLockMode),
+        retentionDays: positiveInt(env, "RETENTION_DAYS", stack?.retentionDays ?? 7),
+        monthlyArchiveMonths: positiveInt(env, "MONTHLY_ARCHIVE_MONTHS", stack?.monthlyArchiveMonths ?? 12),
+        lockSource: [...sources].join(", "),
         storage: storageSettingsFromEnv(env),
         mirror: mirrorSettingsFromEnv(env),
         now: clockOverride(env),

@@ -19,7 +19,8 @@
 //                                   by `npm run drill`, validated here too so a deploy catches what would
 //                                   otherwise fail the next scheduled drill
 //   secrets (pulumi config set --secret): sourceDbUrl, targetDbUrl, supabaseAccessToken,
-//   apiBearerToken, maskingSalt, backendPassphrase, storageServiceKey, pitrCipherPass — pushed to
+//   apiBearerToken, maskingSalt, backendPassphrase, storageServiceKey, pitrCipherPass, alertWebhookUrl,
+//   freshnessHealthcheckUrl — pushed to
 //   GitHub Actions secrets — and the drill's own (pitrS3Key, pitrS3KeySecret, pitrS3Token).
 import { z } from "zod";
 import { hostedPitrSettingsSchema, PROJECT_REF, type HostedPitrSettings } from "../supabase/pitrSettings";
@@ -41,6 +42,10 @@ export const INFRA_SECRET_KEYS = {
     storageServiceKey: "SUPABASE_SERVICE_ROLE_KEY",
     // The WAL archive's repository encryption passphrase: lost, it makes the whole archive unreadable.
     pitrCipherPass: "PITR_CIPHER_PASS",
+    // backup-freshness.yml: where a stale, corrupt or missing backup is reported, and the external
+    // dead-man's switch pinged on every fresh result (it alerts when the daily check stops running).
+    alertWebhookUrl: "ALERT_WEBHOOK_URL",
+    freshnessHealthcheckUrl: "FRESHNESS_HEALTHCHECK_URL",
 } as const;
 
 export type InfraSecretKey = keyof typeof INFRA_SECRET_KEYS;

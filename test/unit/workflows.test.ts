@@ -70,9 +70,9 @@ const PULUMI_VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock
 }).packages["node_modules/@pulumi/pulumi"].version;
 
 describe("workflow set and triggers", () => {
-    it("has exactly the six workflows of issue 4, the WAL archive's and the hosted PITR health check of issue 11", () => {
+    it("has exactly the six workflows of issue 4, the freshness alarm, the WAL archive's and the hosted PITR health check of issue 11", () => {
         expect(files).toEqual([
-            "deploy.yml", "monthly-storage-restore.yml", "nightly-backup.yml", "pitr-backup.yml",
+            "backup-freshness.yml", "deploy.yml", "monthly-storage-restore.yml", "nightly-backup.yml", "pitr-backup.yml",
             "preview.yml", "quarterly-retention-audit.yml", "supabase-pitr-health.yml", "weekly-drill.yml",
         ]);
     });
@@ -86,6 +86,7 @@ describe("workflow set and triggers", () => {
 
     it("schedules exactly as the runbooks say (UTC), each with a manual trigger", () => {
         expect(crons("nightly-backup.yml")).toEqual(["0 1 * * *"]);          // 01:00 daily (runbook 004)
+        expect(crons("backup-freshness.yml")).toEqual(["0 7 * * *"]);        // six hours after the nightly
         expect(crons("weekly-drill.yml")).toEqual(["0 4 * * 0"]);            // Sunday 04:00 (runbook 003)
         expect(crons("monthly-storage-restore.yml")).toEqual(["0 3 1 * *"]); // 1st of the month (runbook 004)
         expect(crons("quarterly-retention-audit.yml")).toEqual(["0 6 1 */3 *"]); // Jan/Apr/Jul/Oct 1st (runbook 004)
@@ -93,7 +94,7 @@ describe("workflow set and triggers", () => {
         expect(crons("pitr-backup.yml")).toEqual(["0 2 * * 0", "0 2 * * 1-6", "15 * * * *"]);
         // Hourly hosted PITR health (issue 11): WAL-G pushes every 2 min, so a stale point shows within the hour.
         expect(crons("supabase-pitr-health.yml")).toEqual(["40 * * * *"]);
-        for (const f of ["nightly-backup.yml", "weekly-drill.yml", "monthly-storage-restore.yml", "quarterly-retention-audit.yml", "pitr-backup.yml", "supabase-pitr-health.yml"]) {
+        for (const f of ["nightly-backup.yml", "backup-freshness.yml", "weekly-drill.yml", "monthly-storage-restore.yml", "quarterly-retention-audit.yml", "pitr-backup.yml", "supabase-pitr-health.yml"]) {
             expect(Object.keys(workflows[f].on).sort(), f).toEqual(["schedule", "workflow_dispatch"]);
         }
     });
@@ -142,7 +143,7 @@ describe("least privilege", () => {
     it("keeps prod's unattended jobs off the reviewer-gated prod environment", () => {
         // Required reviewers hold every job that names the environment, schedules included.
         expect(workflows["deploy.yml"].jobs.prod.environment).toBe("prod");
-        const scheduled = ["nightly-backup.yml", "weekly-drill.yml", "quarterly-retention-audit.yml", "monthly-storage-restore.yml", "pitr-backup.yml", "supabase-pitr-health.yml"];
+        const scheduled = ["nightly-backup.yml", "backup-freshness.yml", "weekly-drill.yml", "quarterly-retention-audit.yml", "monthly-storage-restore.yml", "pitr-backup.yml", "supabase-pitr-health.yml"];
         const seen = new Set<string>();
         for (const f of scheduled) {
             for (const [id, job] of jobsOf(f)) {
@@ -279,6 +280,22 @@ describe("what each workflow does", () => {
         expect(stepUsing(job, "aws-actions/configure-aws-credentials")[0].with?.["role-to-assume"]).toBe("${{ vars.AWS_BACKUP_WRITER_ROLE_ARN }}");
         // The mirror's token comes from the Azure CLI session, so the login precedes the backup.
         expect(job.steps.indexOf(stepUsing(job, "azure/login")[0])).toBeLessThan(job.steps.indexOf(step!));
+    });
+
+    it("freshness alarm checks each environment's newest backup read-only, alarms through the webhook and pings the dead-man's switch", () => {
+        const job = workflows["backup-freshness.yml"].jobs.freshness;
+        const step = job.steps.find((s) => s.run?.includes("npm run freshness"));
+        expect(step?.run?.trim()).toBe("npm run freshness");
+        expect(step?.env).toEqual({
+            BACKUP_ENV: "${{ matrix.stage }}",
+            BACKUP_BUCKET: "${{ vars.BACKUP_BUCKET }}",
+            RPO_SECONDS: "93600",
+            WEBHOOK_URL: "${{ secrets.ALERT_WEBHOOK_URL }}",
+            HEALTHCHECK_URL: "${{ secrets.FRESHNESS_HEALTHCHECK_URL }}",
+        });
+        // Reading the vault needs no write: the drill reader (get, list, decrypt).
+        expect(stepUsing(job, "aws-actions/configure-aws-credentials")[0].with?.["role-to-assume"]).toBe("${{ vars.AWS_DRILL_READER_ROLE_ARN }}");
+        expect(environmentsOf(job).sort()).toEqual(["prod-automation", "staging"]);
     });
 
     it("weekly drill runs npm run drill and always uploads reports, never the dump", () => {
