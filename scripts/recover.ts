@@ -1,4 +1,4 @@
-// `npm run recover -- rows|undo|freeze|unfreeze|storage|schema|rebuild …`: incident recovery (runbook 001). Dry
+// `npm run recover -- rows|undo|freeze|unfreeze|storage|storage-undo|schema|rebuild …`: incident recovery (runbook 001). Dry
 // run unless --apply. The live database comes from LIVE_DB_URL only, live Storage from STORAGE_URL and
 // SUPABASE_SERVICE_ROLE_KEY only, schema's new database from TARGET_DB_URL only, a vault backup from
 // BACKUP_BUCKET / BACKUP_ENV, rebuild's Management API token from SUPABASE_ACCESS_TOKEN. Progress and errors go to stderr and never carry a password, a key
@@ -17,6 +17,8 @@ import { recoverRows } from "../lib/recover/rows";
 import { recoverRebuild } from "../lib/recover/rebuild";
 import { recoverSchema } from "../lib/recover/schema";
 import { recoverStorage } from "../lib/recover/storage";
+import { printableKey } from "../lib/recover/storageSelect";
+import { recoverStorageUndo } from "../lib/recover/storageUndo";
 import { recoverUndo } from "../lib/recover/undo";
 import { parseConnectionString } from "../lib/postgres/connection";
 
@@ -97,6 +99,8 @@ async function run(cmd: RecoverCommand): Promise<number> {
         }
         case "storage":
             return runStorage(cmd);
+        case "storage-undo":
+            return runStorageUndo(cmd);
         case "schema":
             return runSchema(cmd);
         case "rebuild":
@@ -179,16 +183,26 @@ async function runSchema(cmd: Extract<RecoverCommand, { command: "schema" }>): P
     return r.verified ? 0 : 1;
 }
 
-async function runStorage(cmd: Extract<RecoverCommand, { command: "storage" }>): Promise<number> {
+/** Live Storage from STORAGE_URL and SUPABASE_SERVICE_ROLE_KEY (never from argv). */
+function liveStorage() {
     let storage;
-    let env;
     try {
         storage = storageSettingsFromEnv(process.env);
-        env = backupEnvName(process.env);
     } catch (e) {
         throw new UsageError((e as Error).message, { cause: e });
     }
     if (!storage) throw new UsageError("STORAGE_URL is not set: export the live project's Storage API, <SUPABASE_URL>/storage/v1 (it is never taken from the command line)");
+    return storage;
+}
+
+async function runStorage(cmd: Extract<RecoverCommand, { command: "storage" }>): Promise<number> {
+    const storage = liveStorage();
+    let env;
+    try {
+        env = backupEnvName(process.env);
+    } catch (e) {
+        throw new UsageError((e as Error).message, { cause: e });
+    }
     const now = clockOverride(process.env);
     const store = vaultStoreFor(vaultSettingsFromEnv(process.env), now);
     const started = Date.now();
@@ -217,8 +231,11 @@ async function runStorage(cmd: Extract<RecoverCommand, { command: "storage" }>):
     const a = r.applied!;
     if (a.objects === 0) err(`applied: nothing needed restoring in ${a.target}`);
     else err(`applied: ${a.objects} object(s), ${a.bytes} bytes restored into ${cmd.into === "live" ? "live" : "review"} bucket ${a.target}; ${a.verified} verified by sha256 after download`);
-    if (a.beforeImage) err(`before-image: the previous content of ${a.beforeImageObjects} overwritten live object(s) is kept in ${a.beforeImage} (index.json; upload a file back with upsert to undo)`);
-    else if (cmd.into === "live" && a.objects > 0) err("before-image: none needed, no live object was overwritten (only missing objects were restored)");
+    if (a.beforeImage) {
+        err(`before-image: the previous content of ${a.beforeImageObjects} overwritten live object(s) is kept in ${a.beforeImage}` +
+            (a.beforeImageAdded > 0 ? ` (and the ${a.beforeImageAdded} added object(s) are listed there)` : "") +
+            `; to undo: npm run recover -- storage-undo ${a.beforeImage}`);
+    } else if (cmd.into === "live" && a.objects > 0) err("before-image: none, --only-missing overwrote nothing (storage-undo cannot remove what it added)");
     if (a.ownerTokenFile) err(`review bucket owner token: ${a.ownerTokenFile} (keep it to continue in, or remove, ${a.target})`);
     if (a.signedUrls.length > 0) {
         const ok = a.signedUrls.filter((s) => s.reachable).length;
@@ -227,6 +244,33 @@ async function runStorage(cmd: Extract<RecoverCommand, { command: "storage" }>):
     }
     if (r.audit) err(`audit record ${r.audit}`);
     return a.signedUrls.every((s) => s.reachable) ? 0 : 1;
+}
+
+async function runStorageUndo(cmd: Extract<RecoverCommand, { command: "storage-undo" }>): Promise<number> {
+    const storage = liveStorage();
+    const started = Date.now();
+    const r = await recoverStorageUndo({
+        storageUrl: storage.storageUrl,
+        serviceKey: storage.serviceKey,
+        beforeImage: cmd.beforeImage,
+        forceChanged: cmd.forceChanged,
+        removeAdded: cmd.removeAdded,
+        apply: cmd.apply,
+        artifactsDir: cmd.artifactsDir,
+        onProgress: (m) => err(`[${Math.round((Date.now() - started) / 1000)}s] ${m}`),
+    });
+    out(r.planText);
+    for (const n of r.notes) err(`note: ${n}`);
+    if (!cmd.apply) {
+        err(`dry run: ${r.summary}. Nothing was changed; add --apply to write live.`);
+        return 0;
+    }
+    const a = r.applied!;
+    err(`undone: ${r.summary}` + (a.uploaded + a.removed > 0 ? `; ${a.verified} verified by reading back` : ""));
+    if (a.beforeImage) err(`before-image of this undo: ${a.beforeImage} (to undo it: npm run recover -- storage-undo ${a.beforeImage})`);
+    if (r.leftChanged.length > 0) err(`left as they are (changed since the restore; --force-changed overwrites them): ${r.leftChanged.map(printableKey).join(", ")}`);
+    err(`audit record ${r.audit}`);
+    return 0;
 }
 
 function passwordOf(url: string | undefined): string | undefined {

@@ -46,6 +46,17 @@ export type RecoverCommand =
           artifactsDir: string;
       }
     | {
+          command: "storage-undo";
+          /** The before-image directory of a recover storage --into live --apply (or of a storage-undo). */
+          beforeImage: string;
+          /** Also put back objects written by someone else since the restore. */
+          forceChanged: boolean;
+          /** Also remove objects the restore added (only while they hold what it wrote). */
+          removeAdded: boolean;
+          apply: boolean;
+          artifactsDir: string;
+      }
+    | {
           command: "schema";
           backup: string;
           /** Set when --backup is vault or vault:<key>. */
@@ -361,12 +372,24 @@ export function parseRecoverArgs(argv: string[]): RecoverCommand {
         }
         case "storage":
             return parseStorage(rest);
+        case "storage-undo": {
+            const { values, positionals } = parse(rest, { ...COMMON, "force-changed": { type: "boolean" }, "remove-added": { type: "boolean" } }, 1);
+            if (positionals[0] === "") throw new UsageError("storage-undo needs the before-image directory (recover-artifacts/before-storage-<bucket>-…)");
+            return {
+                command: "storage-undo",
+                beforeImage: positionals[0],
+                forceChanged: values["force-changed"] === true,
+                removeAdded: values["remove-added"] === true,
+                apply: values.apply === true,
+                artifactsDir: str(values.artifacts) ?? DEFAULT_ARTIFACTS_DIR,
+            };
+        }
         case "schema":
             return parseSchema(rest);
         case "rebuild":
             return parseRebuild(rest);
         default:
-            throw new UsageError(`unknown command '${command}' (rows, undo, freeze, unfreeze, storage, schema, rebuild; --help documents each)`);
+            throw new UsageError(`unknown command '${command}' (rows, undo, freeze, unfreeze, storage, storage-undo, schema, rebuild; --help documents each)`);
     }
 }
 

@@ -1,5 +1,6 @@
 // `recover --help` text, per command.
-export const GENERAL_HELP = `usage: npm run recover -- <command> [options]     (exit 0 ok, 1 refused or failed, 2 bad usage)
+export const GENERAL_HELP = `usage: npm run recover -- <command> [options]
+       (exit 0 ok, 1 a check failed, 2 bad usage, 3 refused (nothing changed), 5 a service failed)
 
 Incident recovery (runbook 001). Every command is a dry run unless --apply is given. The live database
 comes from the LIVE_DB_URL environment variable only, live Storage from STORAGE_URL and
@@ -11,6 +12,8 @@ commands:
   freeze     make the application roles read-only on the live database (triage)
   unfreeze   restore the roles' previous settings from the freeze artifact
   storage    path C: restore missing or changed Storage objects of one bucket from a vault snapshot
+  storage-undo  put live Storage back as a storage --into live --apply (or a storage-undo) found it,
+             from its before-image directory
   schema     path B: restore a backup into a NEW empty database, apply the outstanding migrations,
              verify extensions, RLS, policies and functions, print the environment switch
   rebuild    path D: a NEW Supabase project (Management API), the database from the backup (as
@@ -151,15 +154,17 @@ too), by name only, never contents, and changes nothing. Progress goes to stderr
   --into live   --apply uploads the listed objects into the LIVE bucket with upsert, the original
                 content type and cache control. The previous content of every live object it
                 overwrites is downloaded first into <artifacts>/before-storage-<bucket>-*/ (files
-                0600, index.json maps keys to files) so the change can be undone by uploading those
-                back. Nothing live is ever deleted; live objects outside the selection are untouched.
+                0600; index.json maps keys to files and records what the restore wrote and which
+                objects it added) so the change can be undone: recover storage-undo <that directory>.
+                Nothing live is ever deleted; live objects outside the selection are untouched.
                 Refuses when the live bucket does not exist (it never creates one).
   --into review --apply restores the listed objects into the private bucket
                 restored-<bucket>-<yyyyMMdd> instead, which it creates with an ownership marker; it
                 refuses a same-name bucket without its marker. The bucket's owner token is kept in
                 <artifacts>/review-owner-<bucket>.token (0600): a retry continues in the same bucket.
   --only-missing  restore only objects missing live (runbook 001's loop); changed ones are listed
-                and left as they are
+                and left as they are. It overwrites nothing and keeps no before-image, so
+                storage-undo cannot remove what it added
   --signed-url-sample  after the apply, this many restored objects (default 5) are fetched through a
                 signed URL created with the Storage API (valid 60 s, never printed) and checked by
                 sha256: "reachable" is what the app's users will see
@@ -174,6 +179,49 @@ Storage does not serve them to the app (the failing keys and HTTP statuses are p
 Environment: STORAGE_URL (<SUPABASE_URL>/storage/v1) and SUPABASE_SERVICE_ROLE_KEY of the live
 project; BACKUP_BUCKET (s3 bucket, or file:///dir for a local vault), BACKUP_ENV, AWS_* / S3_ENDPOINT
 as for the nightly job; NOW (ISO time) for rehearsals over a simulated calendar.
+`;
+
+export const STORAGE_UNDO_HELP = `usage: npm run recover -- storage-undo <before-image-dir> [--force-changed] [--remove-added]
+                             [--apply] [--artifacts <dir>]
+
+Puts live Storage back as a 'storage --into live --apply' found it, from the before-image directory
+it kept (<artifacts>/before-storage-<bucket>-*/, named in its output and audit record). The bucket
+and the Storage host come from the before-image's index.json; it refuses (exit 3) when STORAGE_URL
+points at another Storage than the one the restore wrote to, or the live bucket is gone.
+The dry run (default) streams each object of the before-image from live, hashes it, and lists:
+  ~ restore        live still holds what the restore wrote: put back (the kept file, with its
+                   original content type and cache control)
+  = already        live already is as before the restore: nothing to do
+  ! changed since  live holds neither: someone wrote it after the restore. Left as it is and named
+                   (also in the audit record) unless --force-changed
+  + added          the restore created it (it was missing) and live still holds that: kept unless
+                   --remove-added
+  - remove         as '+ added', with --remove-added: removed
+  ! damaged        the kept file is not what the index recorded (sha256): never uploaded
+Object names, sizes and types only, never contents; nothing is written.
+  --force-changed  also put back objects changed since the restore (their current content is kept
+                   in the undo's own before-image first); objects the restore added are never
+                   removed when they changed since
+  --remove-added   also remove objects the restore added while they still hold what it wrote (their
+                   content is kept in the undo's own before-image first). Without it they stay:
+                   the restore brought back what was lost, and the undo keeps that unless told
+  --apply          1. every kept file to upload is checked against the index's sha256 first; one
+                   damaged file refuses the whole undo before anything is written (exit 1);
+                   2. what live holds for every object the undo writes or removes is kept first in
+                   <artifacts>/before-storage-undo-<bucket>-*/ (the same format): that undo can be
+                   undone by running storage-undo on it;
+                   3. upsert with the original content type and cache control, removals;
+                   4. every written object is read back: sha256, content type and cache control
+                   (or its absence) checked (exit 1 if one differs);
+                   5. an audit record (who, when, bucket, counts, the before-image and the sha256 of
+                   its index, the keys left as changed since, the undo's own before-image).
+                   Running it again finds nothing left to do.
+  --artifacts      the undo's before-image and audit record; default ./recover-artifacts
+
+A before-image made by an earlier version records neither what the restore wrote nor what it
+added: objects that are not already as before are then all '! changed since'.
+Environment: STORAGE_URL (<SUPABASE_URL>/storage/v1) and SUPABASE_SERVICE_ROLE_KEY of the live
+project (never flags). The vault is not needed: the before-image holds the content.
 `;
 
 export const REBUILD_HELP = `usage: npm run recover -- rebuild --backup <path | vault | vault:<key>> --migrations <dir>
@@ -220,6 +268,8 @@ export function helpFor(topic?: string): string {
     switch (topic) {
         case "storage":
             return STORAGE_HELP;
+        case "storage-undo":
+            return STORAGE_UNDO_HELP;
         case "rows":
             return ROWS_HELP;
         case "undo":

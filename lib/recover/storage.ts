@@ -3,7 +3,9 @@
 // live bucket (missing, or content / content type / cache control differs: sha256 of the streamed
 // live object against the manifest), and with apply restore them:
 //   into live:   upsert into the live bucket with the original content type and cache control; the
-//                previous content of every overwritten object is kept first (before-image); nothing
+//                previous content of every overwritten object is kept first (before-image, which
+//                also records what this restore wrote and which objects it added, so that
+//                `recover storage-undo` can put live back: lib/recover/storageUndo.ts); nothing
 //                live is ever deleted;
 //   into review: into restored-<bucket>-<yyyyMMdd>, a private bucket proven ours by the ownership
 //                marker of lib/storage/restore.ts (a same-name bucket without our marker is refused).
@@ -18,14 +20,14 @@ import { forEachLimited } from "../storage/pool";
 import { checkBucketOwnership, formatMismatches, newOwnerToken, restoredBucketName, restoreStorage, verifyRestoredObjects } from "../storage/restore";
 import { redactError } from "../redact";
 import type { BlobStore } from "../vault/blobStore";
-import { createBeforeImageDir, writeBeforeImageIndex } from "./storageBeforeImage";
+import { BEFORE_IMAGE_FORMAT, BEFORE_IMAGE_KIND, createBeforeImageDir, writeBeforeImageIndex, type StoredObjectState } from "./storageBeforeImage";
 import { writeStorageAudit, type StorageAuditRecord } from "./storageAudit";
 import { compareWithLive, type LiveComparison } from "./storageCompare";
 import { describeFilter, printableKey, selectEntries, type StorageFilter, type StorageSelection } from "./storageSelect";
 import { checkSignedUrls, sampleEntries, type SignedUrlCheck } from "./storageSignedUrl";
 import { loadSnapshot, type ChosenSnapshot, type SnapshotChoice } from "./storageSource";
 import { uploadFromVault } from "./storageUpload";
-import { CheckFailedError, RefusedError, UsageError } from "../errors";
+import { CheckFailedError, RefusedError, UsageError, withMessageSuffix } from "../errors";
 
 export const DEFAULT_SIGNED_URL_SAMPLE = 5;
 
@@ -55,9 +57,11 @@ export interface AppliedStorage {
     target: string;
     objects: number;
     bytes: number;
-    /** Directory with the previous content of overwritten live objects. */
+    /** Directory with the previous content of overwritten live objects and the list of added ones. */
     beforeImage?: string;
     beforeImageObjects: number;
+    /** Objects missing live that the restore created (listed in the before-image, for an undo). */
+    beforeImageAdded: number;
     verified: number;
     signedUrls: SignedUrlCheck[];
     /** Review mode: the file holding the review bucket's owner token (to resume, or remove it later). */
@@ -91,7 +95,8 @@ function readOwnerToken(file: string): string | undefined {
     return token;
 }
 
-function storageLocation(storageUrl: string): string {
+/** STORAGE_URL as host and path: what audit records and before-images name (it carries no credentials). */
+export function storageLocation(storageUrl: string): string {
     const u = new URL(storageUrl);
     return `${u.host}${u.pathname.replace(/\/+$/, "")}`;
 }
@@ -212,7 +217,7 @@ async function run(opts: RecoverStorageOptions): Promise<RecoverStorageResult> {
         beforeImage: "none",
         outcome: "completed",
     };
-    const applied: AppliedStorage = { target, objects: 0, bytes: 0, beforeImageObjects: 0, verified: 0, signedUrls: [] };
+    const applied: AppliedStorage = { target, objects: 0, bytes: 0, beforeImageObjects: 0, beforeImageAdded: 0, verified: 0, signedUrls: [] };
     result.applied = applied;
     try {
         if (opts.into === "live") await applyLive(opts, client, result, applied, audit, beforeDir);
@@ -224,10 +229,11 @@ async function run(opts: RecoverStorageOptions): Promise<RecoverStorageResult> {
         result.audit = writeStorageAudit(opts.artifactsDir, audit, new Date());
         return result;
     } catch (err) {
-        const message = redactError(err, [opts.serviceKey, ownerToken]).message;
-        const auditFile = writeStorageAudit(opts.artifactsDir, { ...audit, outcome: "failed", error: message }, new Date());
-        const kept = applied.beforeImage ? `; previous content of the live objects it overwrote is kept in ${applied.beforeImage}` : "";
-        throw new Error(`${message}\n(${applied.objects} object(s) uploaded before this${kept}; audit record ${auditFile})`);
+        const redacted = redactError(err, [opts.serviceKey, ownerToken]);
+        const auditFile = writeStorageAudit(opts.artifactsDir, { ...audit, outcome: "failed", error: redacted.message }, new Date());
+        const kept = applied.beforeImage ? `; previous content of the live objects it overwrote is kept in ${applied.beforeImage} (undo: npm run recover -- storage-undo ${applied.beforeImage})` : "";
+        // The error keeps its class: it decides the exit code (a Storage outage 5, a failed check 1).
+        throw withMessageSuffix(redacted, `\n(${applied.objects} object(s) uploaded before this${kept}; audit record ${auditFile})`);
     }
 }
 
@@ -235,16 +241,22 @@ async function applyLive(opts: RecoverStorageOptions, client: ReturnType<typeof 
     const progress = opts.onProgress ?? (() => undefined);
     const overwritten = result.comparison.changed.filter((c) => c.beforeImage);
     if (beforeDir) {
-        if (overwritten.length > 0) {
+        if (result.toRestore.length > 0) {
+            // What this restore writes is recorded with what it replaces: an undo puts an object back
+            // only while live still holds exactly this restore's write, never a later one.
             writeBeforeImageIndex(beforeDir, {
-                kind: "supabase-dr storage before-image",
+                kind: BEFORE_IMAGE_KIND,
+                format: BEFORE_IMAGE_FORMAT,
+                made: "recover storage",
                 bucket: opts.bucket,
                 storage: audit.storage,
                 takenAt: new Date().toISOString(),
-                objects: overwritten.map((c) => c.beforeImage!),
+                objects: overwritten.map((c) => ({ ...c.beforeImage!, written: writtenBy(c.entry) })),
+                added: result.comparison.missing.map((e) => ({ key: e.key, written: writtenBy(e) })),
             });
             applied.beforeImage = beforeDir;
             applied.beforeImageObjects = overwritten.length;
+            applied.beforeImageAdded = result.comparison.missing.length;
             audit.beforeImage = beforeDir;
         } else {
             fs.rmSync(beforeDir, { recursive: true, force: true });
@@ -272,6 +284,17 @@ async function applyLive(opts: RecoverStorageOptions, client: ReturnType<typeof 
     audit.verified = { objects: result.toRestore.length, failed: problems.length };
     applied.verified = result.toRestore.length - problems.length;
     if (problems.length > 0) throw new CheckFailedError(formatMismatches(opts.bucket, problems));
+}
+
+/** What an upload of a snapshot entry leaves live (the cache control only when the snapshot recorded one). */
+function writtenBy(entry: ManifestEntry): StoredObjectState {
+    const cacheControl = entry.metadata.cacheControl;
+    return {
+        sha256: entry.sha256,
+        bytes: entry.bytes,
+        contentType: entry.contentType,
+        ...(typeof cacheControl === "string" && cacheControl !== "" ? { cacheControl } : {}),
+    };
 }
 
 async function applyReview(opts: RecoverStorageOptions, result: RecoverStorageResult, applied: AppliedStorage, audit: StorageAuditRecord, tokenFile: string, ownerToken: string | undefined): Promise<void> {

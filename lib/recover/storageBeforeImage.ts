@@ -1,8 +1,12 @@
-// Before-image of a live storage restore: the previous content of every live object the restore
-// overwrites, kept in the artifacts directory so the change can be undone (upload a file back with
-// upsert). Files are named by their sha256 (object keys may hold anything, and equal contents are kept
-// once); index.json maps each key to its file, content type and cache control. Directory 0700, files
-// 0600: they are production data. The index is written and fsynced before live is touched.
+// Before-image of a live storage write (a `recover storage --into live --apply`, or a `recover
+// storage-undo --apply`): the previous content of every live object the write overwrites, kept in the
+// artifacts directory so the change can be undone (`recover storage-undo <dir>`). Files are named by
+// their sha256 (object keys may hold anything, and equal contents are kept once); index.json maps each
+// key to its file, content type and cache control and, since format 2, what the write put there
+// (`written`; null: it removed the object) and the objects it created (`added`). Without `written`
+// (indexes of earlier versions) an undo cannot tell the write's own content from a later one.
+// Directory 0700, files 0600: they are production data. The index is written and fsynced before live
+// is touched.
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,6 +17,18 @@ import { downloadStream } from "../storage/client";
 import { artifactName } from "./audit";
 
 export const BEFORE_IMAGE_INDEX = "index.json";
+export const BEFORE_IMAGE_KIND = "supabase-dr storage before-image";
+/** Format 2 records what the write put over each object and the objects it created. */
+export const BEFORE_IMAGE_FORMAT = 2;
+
+/** An object's content and the headers Storage serves it with. */
+export interface StoredObjectState {
+    sha256: string;
+    bytes: number;
+    contentType: string;
+    /** Absent when not known (a snapshot without it): then it is not compared. */
+    cacheControl?: string;
+}
 
 export interface BeforeImageEntry {
     key: string;
@@ -24,14 +40,30 @@ export interface BeforeImageEntry {
     cacheControl?: string;
     /** When live last wrote it (Storage's lastModified). */
     lastModified: string;
+    /** What the write put there; null: it removed the object. Absent in indexes before format 2. */
+    written?: StoredObjectState | null;
+}
+
+/** An object that did not exist live before the write, and what the write created. */
+export interface AddedEntry {
+    key: string;
+    written: StoredObjectState;
 }
 
 export interface BeforeImageIndex {
-    kind: "supabase-dr storage before-image";
+    kind: typeof BEFORE_IMAGE_KIND;
+    /** Absent in the first format (no `written`, no `added`). */
+    format?: typeof BEFORE_IMAGE_FORMAT;
+    /** The command whose write this is the before-image of. */
+    made?: "recover storage" | "recover storage-undo";
+    /** An undo's before-image: the before-image directory it put back. */
+    undoes?: string;
     bucket: string;
+    /** Storage API host and path (no credentials) the write went to. */
     storage: string;
     takenAt: string;
     objects: BeforeImageEntry[];
+    added?: AddedEntry[];
 }
 
 export interface SpooledLive {
@@ -40,9 +72,12 @@ export interface SpooledLive {
     bytes: number;
 }
 
-/** Creates `<artifacts>/before-storage-<bucket>-<stamp>/objects/` (0700) and returns the directory. */
-export function createBeforeImageDir(artifactsDir: string, bucket: string, now = new Date()): string {
-    const dir = path.resolve(artifactsDir, artifactName(`before-storage-${bucket}`, "d", now));
+/**
+ * Creates `<artifacts>/<prefix>-<bucket>-<stamp>/objects/` (0700) and returns the directory: prefix
+ * before-storage for a restore, before-storage-undo for an undo.
+ */
+export function createBeforeImageDir(artifactsDir: string, bucket: string, now = new Date(), prefix = "before-storage"): string {
+    const dir = path.resolve(artifactsDir, artifactName(`${prefix}-${bucket}`, "d", now));
     fs.mkdirSync(path.join(dir, "objects"), { recursive: true, mode: 0o700 });
     fs.chmodSync(dir, 0o700);
     return dir;

@@ -15,6 +15,9 @@ import { cacheControlOptions } from "../../lib/storage/client";
 import type { ManifestEntry, StorageManifest } from "../../lib/storage/manifest";
 import { formatSecretsReport, parseSecretValues, planSecretCopy } from "../../lib/recover/rebuildSecrets";
 import { secretDigest } from "../../lib/supabase/secrets";
+import { helpFor } from "../../lib/recover/help";
+import { classify, planLine } from "../../lib/recover/storageUndoPlan";
+import type { BeforeImageEntry } from "../../lib/recover/storageBeforeImage";
 
 describe("recover command line", () => {
     it("parses rows with defaults", () => {
@@ -220,6 +223,114 @@ describe("recover storage command line", () => {
         }
         // rows' --key (key columns) is not a secret flag.
         expect(parseRecoverArgs(["rows", "--backup", "b", "--table", "t", "--key", "id", "--where", "true"])).toMatchObject({ key: ["id"] });
+    });
+});
+
+describe("recover storage-undo command line", () => {
+    it("parses the before-image directory with defaults: dry run, nothing forced, added objects kept", () => {
+        expect(parseRecoverArgs(["storage-undo", "recover-artifacts/before-storage-media-x.d"])).toEqual({
+            command: "storage-undo",
+            beforeImage: "recover-artifacts/before-storage-media-x.d",
+            forceChanged: false,
+            removeAdded: false,
+            apply: false,
+            artifactsDir: "recover-artifacts",
+        });
+        expect(parseRecoverArgs(["storage-undo", "d", "--apply", "--force-changed", "--remove-added", "--artifacts", "a"])).toMatchObject({
+            beforeImage: "d",
+            forceChanged: true,
+            removeAdded: true,
+            apply: true,
+            artifactsDir: "a",
+        });
+        expect(parseRecoverArgs(["storage-undo", "--help"])).toEqual({ command: "help", topic: "storage-undo" });
+    });
+
+    it("refuses bad usage, and a key on its command line without repeating it", () => {
+        for (const argv of [
+            ["storage-undo"], // no directory
+            ["storage-undo", "a", "b"],
+            ["storage-undo", ""],
+            ["storage-undo", "d", "--force"],
+            ["storage-undo", "d", "--bucket", "media"], // the bucket comes from the before-image
+            ["storage-undo", "d", "--apply=yes"],
+        ]) {
+            expect(() => parseRecoverArgs(argv), argv.join(" ")).toThrow(UsageError);
+        }
+        const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJl";
+        for (const argv of [["storage-undo", "d", `--service-key=${jwt}`], ["storage-undo", jwt], ["storage-undo", "d", "--storage-url", "https://x.supabase.co/storage/v1"]]) {
+            let message = "";
+            try {
+                parseRecoverArgs(argv);
+            } catch (err) {
+                expect(err).toBeInstanceOf(UsageError);
+                message = (err as Error).message;
+            }
+            expect(message, argv.join(" ")).toMatch(/SUPABASE_SERVICE_ROLE_KEY in the environment only/);
+            expect(message).not.toContain(jwt);
+        }
+    });
+
+    it("is listed and documented: every flag it accepts is in its help", () => {
+        expect(helpFor()).toMatch(/^ {2}storage-undo /m);
+        expect(() => parseRecoverArgs(["nope"])).toThrow(/storage-undo/);
+        const help = helpFor("storage-undo");
+        for (const flag of ["--force-changed", "--remove-added", "--apply", "--artifacts", "STORAGE_URL", "SUPABASE_SERVICE_ROLE_KEY"]) expect(help).toContain(flag);
+        for (const mark of ["~ restore", "= already", "! changed since", "+ added", "- remove", "! damaged"]) expect(help).toContain(mark);
+    });
+});
+
+describe("storage-undo classification", () => {
+    const state = (body: string, contentType = "image/png", cacheControl?: string) => ({
+        sha256: body.padEnd(64, "0"),
+        bytes: body.length,
+        contentType,
+        ...(cacheControl !== undefined ? { cacheControl } : {}),
+    });
+    const kept = (body: string, contentType = "image/png", cacheControl = "max-age=3600"): BeforeImageEntry => ({
+        key: "k",
+        file: `objects/${body.padEnd(64, "0")}`,
+        ...state(body, contentType, cacheControl),
+        lastModified: "2026-03-02T14:00:00.000Z",
+    });
+    const live = (body: string, contentType = "image/png", cacheControl = "max-age=3600") => ({ ...state(body, contentType, cacheControl), lastModified: "2026-03-02T16:00:00.000Z" });
+    const none = { forceChanged: false, removeAdded: false };
+    /** kind/action ("-": left as it is). */
+    const verdict = (item: ReturnType<typeof classify>) => `${item.kind}/${item.action ?? "-"}`;
+
+    it("live as before is already; as the write left it is put back; anything else is changed since", () => {
+        expect(verdict(classify("k", kept("aa"), state("bb"), live("aa"), none))).toBe("already/-");
+        expect(verdict(classify("k", kept("aa"), state("bb"), live("bb"), none))).toBe("restore/upload");
+        expect(verdict(classify("k", kept("aa"), state("bb"), live("cc"), none))).toBe("changed/-");
+        expect(verdict(classify("k", kept("aa"), state("bb"), live("cc"), { ...none, forceChanged: true }))).toBe("changed/upload");
+        // Deleted since the restore: changed; --force-changed puts it back.
+        expect(verdict(classify("k", kept("aa"), state("bb"), null, none))).toBe("changed/-");
+        // A write that removed the object (an undo's --remove-added): absent live is its state.
+        expect(verdict(classify("k", kept("aa"), null, null, none))).toBe("restore/upload");
+    });
+
+    it("content type and a recorded cache control are part of the state; an unrecorded cache control is not compared", () => {
+        // The restore fixed only the content type: same bytes, still told apart.
+        expect(classify("k", kept("aa", "application/octet-stream"), state("aa", "text/plain"), live("aa", "text/plain"), none).kind).toBe("restore");
+        expect(classify("k", kept("aa", "application/octet-stream"), state("aa", "text/plain"), live("aa", "text/html"), none).kind).toBe("changed");
+        expect(classify("k", kept("aa"), state("bb", "image/png", "no-cache"), live("bb", "image/png", "max-age=60"), none).kind).toBe("changed");
+        expect(classify("k", kept("aa"), state("bb"), live("bb", "image/png", "max-age=60"), none).kind).toBe("restore");
+    });
+
+    it("objects the write added are removed only with --remove-added and only while live holds its write", () => {
+        expect(verdict(classify("k", null, state("bb"), live("bb"), none))).toBe("added/-");
+        expect(verdict(classify("k", null, state("bb"), live("bb"), { ...none, removeAdded: true }))).toBe("added/remove");
+        expect(verdict(classify("k", null, state("bb"), live("cc"), { forceChanged: true, removeAdded: true }))).toBe("changed/-");
+        expect(verdict(classify("k", null, state("bb"), null, { forceChanged: true, removeAdded: true }))).toBe("already/-");
+    });
+
+    it("an index without what the write wrote cannot put anything back unforced", () => {
+        const item = classify("k", kept("aa"), undefined, live("bb"), none);
+        expect(verdict(item)).toBe("changed/-");
+        expect(planLine(item, { writer: "restore", recordsWrites: false })).toBe(
+            "! changed since  k  (live 2 bytes, image/png, max-age=3600, written 2026-03-02T16:00:00.000Z; the before-image does not record what the restore wrote; left as it is: --force-changed overwrites it)",
+        );
+        expect(planLine({ ...item, key: "a\nb" }, { writer: "restore", recordsWrites: true })).toMatch(/^! changed since {2}"a\\nb" {2}/);
     });
 });
 
