@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { SupabaseApi, type Clock, type RetryEvent } from "../supabase/client";
 import { scratchProjectName, validateProjectRequest } from "../supabase/project";
+import { CheckFailedError, RefusedError, UsageError, withMessageSuffix } from "../errors";
 import { redactError } from "../redact";
 import { storageClient } from "../storage/client";
 import type { BlobStore } from "../vault/blobStore";
@@ -145,14 +146,14 @@ export async function recoverRebuild(opts: RecoverRebuildOptions): Promise<Recov
 async function run(opts: RecoverRebuildOptions, values: Record<string, string>, secrets: string[]): Promise<RecoverRebuildResult> {
     const progress = opts.onProgress ?? (() => undefined);
     const problems = validateProjectRequest({ accessToken: opts.accessToken, organization: opts.organization, region: opts.region, apiBaseUrl: opts.apiBaseUrl, projectApiUrl: opts.projectApiUrl });
-    if (problems.length > 0) throw new Error(`rebuild: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`);
+    if (problems.length > 0) throw new UsageError(`rebuild: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`);
     const api = new SupabaseApi({ accessToken: opts.accessToken, apiBaseUrl: opts.apiBaseUrl, clock: opts.clock, onRetry: opts.onRetry, secrets });
     let state = readRebuildState(opts.artifactsDir);
     if (state && opts.projectName && state.projectName !== opts.projectName) {
-        throw new Error(`refusing: ${statePath(opts.artifactsDir)} belongs to the rebuild of '${state.projectName}', not '${opts.projectName}': use another --artifacts directory for another rebuild`);
+        throw new RefusedError(`refusing: ${statePath(opts.artifactsDir)} belongs to the rebuild of '${state.projectName}', not '${opts.projectName}': use another --artifacts directory for another rebuild`);
     }
     if (state && state.organization !== opts.organization) {
-        throw new Error(`refusing: ${statePath(opts.artifactsDir)} belongs to a rebuild in organization '${state.organization}', not '${opts.organization}'`);
+        throw new RefusedError(`refusing: ${statePath(opts.artifactsDir)} belongs to a rebuild in organization '${state.organization}', not '${opts.organization}'`);
     }
     const name = state?.projectName ?? opts.projectName ?? scratchProjectName(DEFAULT_REBUILD_NAME_PREFIX, opts.now);
 
@@ -221,7 +222,7 @@ async function run(opts: RecoverRebuildOptions, values: Record<string, string>, 
             onProgress: progress,
         });
         result.schema = schema;
-        if (!schema.verified) throw new Error(`the restored database failed verification (${schema.summary}; audit record ${schema.audit}): stopping before Storage`);
+        if (!schema.verified) throw new CheckFailedError(`the restored database failed verification (${schema.summary}; audit record ${schema.audit}): stopping before Storage`);
         markDone(opts.artifactsDir, state, "database");
 
         const client = storageClient(project.storageUrl, project.serviceRoleKey);
@@ -258,9 +259,10 @@ async function run(opts: RecoverRebuildOptions, values: Record<string, string>, 
         result.summary = `project ${project.ref} rebuilt: ${schema.summary}; ${result.restored.reduce((n, b) => n + b.verified, 0)} object(s) in ${result.restored.length} bucket(s) verified; ${copy.report.copied.length} secret(s) set, ${copy.report.toSet.length} to set by hand`;
         return result;
     } catch (err) {
-        const message = redactError(err, secrets).message;
-        const auditFile = audit({ outcome: "failed", stepsDone: state.done, error: message });
+        const redacted = redactError(err, secrets);
+        const auditFile = audit({ outcome: "failed", stepsDone: state.done, error: redacted.message });
         const resume = state.ref ? `run the same command again: it resumes with project ${state.ref}` : "run the same command again: it looks the project up by name before creating one";
-        throw new Error(`${message}\n(${resume}; audit record ${auditFile})`);
+        // Keeps the error's class: it decides the exit code (an API outage is not a bug).
+        throw withMessageSuffix(redacted, `\n(${resume}; audit record ${auditFile})`);
     }
 }

@@ -5,6 +5,7 @@
 // leaves the new project for the retry, and the old project is only ever read.
 import * as fs from "node:fs";
 import type { V1CreateProjectBody } from "supabase-management-js";
+import { RefusedError, withMessageSuffix } from "../errors";
 import type { SupabaseApi } from "../supabase/client";
 import { poolerUrl, projectApiUrl } from "../supabase/connectionStrings";
 import { DEFAULT_POLL_INTERVAL_MS, DEFAULT_READY_TIMEOUT_MS, generateDbPassword, pickKeys, waitUntilReady, type HealthService } from "../supabase/project";
@@ -47,9 +48,15 @@ function regionSelection(region: string): Pick<V1CreateProjectBody, "region_sele
     return { region_selection: selection as V1CreateProjectBody["region_selection"] };
 }
 
-async function findByName(api: SupabaseApi, organization: string, name: string): Promise<string | undefined> {
-    const found = (await api.searchProjects(organization, name)).projects.filter((p) => p.name === name);
-    if (found.length > 1) throw new Error(`organization '${organization}' has ${found.length} projects named '${name}' (${found.map((p) => p.ref).join(", ")}): name the one to use in the state file's ref, or start over with another --project-name`);
+/** The ref of the organization's one project of that name; never picks one of several. */
+async function findByName(api: SupabaseApi, organization: string, name: string, maxAttempts?: number): Promise<string | undefined> {
+    const found = (await api.searchProjects(organization, name, maxAttempts)).projects.filter((p) => p.name === name);
+    if (found.length > 1) {
+        throw new RefusedError(
+            `refusing: organization '${organization}' has ${found.length} projects named '${name}' (${found.map((p) => p.ref).join(", ")}): ` +
+                "name the one to use as the state file's ref, or start over with another --project-name and --artifacts directory",
+        );
+    }
     return found[0]?.ref;
 }
 
@@ -64,33 +71,28 @@ export async function createOrResumeProject(api: SupabaseApi, artifactsDir: stri
     const dbPassword = readDbPassword(state.dbPasswordFile);
     api.addSecret(dbPassword);
 
-    if (!state.ref && state.createRequested) {
-        // An earlier create may have succeeded without its answer arriving: adopt it by its unique name.
-        state.ref = await findByName(api, state.organization, state.projectName);
-        if (state.ref) progress(`found project ${state.ref} ('${state.projectName}') created by an earlier run`);
-    }
     if (!state.ref) {
         const existing = await findByName(api, state.organization, state.projectName);
-        if (existing) {
-            throw new Error(`refusing: organization '${state.organization}' already has a project named '${state.projectName}' (${existing}) that this rebuild did not create; give another --project-name`);
+        if (existing && state.createRequested) {
+            // An earlier run sent the create and never learnt its ref (the answer was lost, or the run
+            // stopped): the name was free before that create, so the project of that name is ours.
+            state.ref = existing;
+            writeRebuildState(artifactsDir, state);
+            progress(`found project ${existing} ('${state.projectName}') created by an earlier run`);
+        } else if (existing) {
+            throw new RefusedError(
+                `refusing: organization '${state.organization}' already has a project named '${state.projectName}' (${existing}) that this rebuild did not create; give another --project-name`,
+            );
+        } else {
+            state.ref = await createProject(api, artifactsDir, state, dbPassword, progress);
+            createdNow = true;
         }
-        state.createRequested = true;
-        writeRebuildState(artifactsDir, state);
-        progress(`creating project '${state.projectName}' in organization '${state.organization}' (${state.region})`);
-        const body: V1CreateProjectBody = { name: state.projectName, organization_slug: state.organization, db_pass: dbPassword, ...regionSelection(state.region) };
-        const created = await api.createProject(body, async () => {
-            const ref = await findByName(api, state.organization, state.projectName);
-            return ref ? { ref, name: state.projectName, status: "COMING_UP" } : undefined;
-        });
-        state.ref = created.ref;
-        createdNow = true;
-        writeRebuildState(artifactsDir, state);
     }
     const ref = state.ref;
-    if (opts.oldRef && ref === opts.oldRef) throw new Error(`refusing: the state file names the OLD project ${ref} as the new one`);
+    if (opts.oldRef && ref === opts.oldRef) throw new RefusedError(`refusing: the state file names the OLD project ${ref} as the new one`);
     const project = await api.getProject(ref);
     if (project.name !== state.projectName) {
-        throw new Error(`refusing: project ${ref} is named '${project.name}', this rebuild created '${state.projectName}' (${artifactsDir}/rebuild-state.json): it is not ours`);
+        throw new RefusedError(`refusing: project ${ref} is named '${project.name}', this rebuild created '${state.projectName}' (${artifactsDir}/rebuild-state.json): it is not ours`);
     }
     progress(`waiting for project ${ref} and its services (${REBUILD_HEALTH_SERVICES.join(", ")}) to be healthy`);
     const ready = await waitUntilReady(api, ref, {
@@ -115,4 +117,27 @@ export async function createOrResumeProject(api: SupabaseApi, artifactsDir: stri
         dbPassword,
         createdNow,
     };
+}
+
+/**
+ * Sends the create once, the state file saying so first: a retry after a lost answer then looks the
+ * project up by name. The client never sends it twice; after a failure that may have created the
+ * project it looks for it here (one look-up per try: the client's loop does the waiting).
+ */
+async function createProject(api: SupabaseApi, artifactsDir: string, state: RebuildState, dbPassword: string, progress: (message: string) => void): Promise<string> {
+    state.createRequested = true;
+    writeRebuildState(artifactsDir, state);
+    progress(`creating project '${state.projectName}' in organization '${state.organization}' (${state.region})`);
+    const body: V1CreateProjectBody = { name: state.projectName, organization_slug: state.organization, db_pass: dbPassword, ...regionSelection(state.region) };
+    const created = await api
+        .createProject(body, async () => {
+            const ref = await findByName(api, state.organization, state.projectName, 1);
+            return ref ? { ref, name: state.projectName, status: "COMING_UP" } : undefined;
+        })
+        .catch((err: unknown) => {
+            throw withMessageSuffix(err, ` (creating project '${state.projectName}' in organization '${state.organization}')`);
+        });
+    state.ref = created.ref;
+    writeRebuildState(artifactsDir, state);
+    return created.ref;
 }

@@ -5,6 +5,7 @@
 // (the operator needs it, and the state file may be pasted into a ticket).
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { EnvironmentError, RefusedError } from "../errors";
 
 export const REBUILD_STATE_FILE = "rebuild-state.json";
 
@@ -38,10 +39,11 @@ export function readRebuildState(artifactsDir: string): RebuildState | undefined
     try {
         state = JSON.parse(fs.readFileSync(file, "utf8")) as RebuildState;
     } catch (err) {
-        throw new Error(`${file} is not a rebuild state file (${(err as Error).message}): move it away only if no project was created from it`);
+        // Refused rather than started afresh: the file may be all that names a project already created.
+        throw new RefusedError(`refusing: ${file} is not a rebuild state file (${(err as Error).message}): move it away only if no project was created from it`);
     }
     if (state.kind !== "supabase-dr rebuild state" || typeof state.projectName !== "string" || !Array.isArray(state.done)) {
-        throw new Error(`${file} is not a rebuild state file (kind '${String(state.kind)}')`);
+        throw new RefusedError(`refusing: ${file} is not a rebuild state file (kind '${String(state.kind)}')`);
     }
     return state;
 }
@@ -73,8 +75,8 @@ export function keepDbPassword(file: string, password: string): void {
 }
 
 export function readDbPassword(file: string): string {
-    if (!fs.existsSync(file)) throw new Error(`the new project's database password file ${file} is gone: reset the password in the dashboard, write it there (mode 0600) and run again`);
+    if (!fs.existsSync(file)) throw new EnvironmentError("PRECONDITION", `the new project's database password file ${file} is gone: reset the password in the dashboard, write it there (mode 0600) and run again`);
     const password = fs.readFileSync(file, "utf8").trim();
-    if (password.length < 16) throw new Error(`${file} does not hold a database password (expected at least 16 characters)`);
+    if (password.length < 16) throw new EnvironmentError("PRECONDITION", `${file} does not hold a database password (expected at least 16 characters)`);
     return password;
 }

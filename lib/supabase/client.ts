@@ -85,6 +85,21 @@ interface CallOptions<T> {
     recover?: (failure: AttemptFailure) => Promise<T | undefined>;
     /** Overrides the policy's maxAttempts for this call. */
     maxAttempts?: number;
+    /**
+     * Sending the request twice could do its work twice (POST /v1/projects: two projects). It is sent
+     * again only after a failure that proves it was not acted on (429, no connection made); after any
+     * other (5xx, timeout, reset) only `recover` is run, until it answers (see settleUnsent).
+     */
+    notIdempotent?: boolean;
+}
+
+// Connection errors raised before a request could reach the server: such a request did nothing.
+const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/** Whether a failed request may still have been acted on: an answer from the server's back end, or a lost one. */
+function mayHaveTakenEffect(failure: AttemptFailure, cause: string | undefined): boolean {
+    if (failure.network) return !NEVER_SENT.has(cause ?? "");
+    return failure.status !== undefined && failure.status >= 500;
 }
 
 export class SupabaseApi {
@@ -135,6 +150,9 @@ export class SupabaseApi {
                 }
             }
             const policy = options.maxAttempts ? { ...this.policy, maxAttempts: options.maxAttempts } : this.policy;
+            if (options.notIdempotent && mayHaveTakenEffect(failure, cause)) {
+                return this.settleUnsent(operation, { ...failure, detail: apiMessage ?? cause }, attempt, policy, options.recover);
+            }
             const decision = decideRetry(failure, attempt, policy, this.clock.now(), this.opts.random);
             if (!decision.retry) {
                 const detail = [apiMessage ?? cause, failure.status === 429 || attempt > 1 ? decision.reason : undefined]
@@ -149,7 +167,8 @@ export class SupabaseApi {
             }
             this.opts.onRetry?.({ operation, attempt, delayMs: decision.delayMs, reason: decision.reason });
             await this.clock.sleep(decision.delayMs);
-            if (options.recover && failure.status !== 429) {
+            // A notIdempotent call gets here only when its request did nothing: there is nothing to find.
+            if (options.recover && !options.notIdempotent && failure.status !== 429) {
                 // A recovery check that fails itself proves nothing either way: retry as planned.
                 const recovered = await options.recover(failure).catch(() => undefined);
                 if (recovered !== undefined) return recovered;
@@ -157,10 +176,62 @@ export class SupabaseApi {
         }
     }
 
+    /**
+     * After a failure of a notIdempotent call that may have taken effect: the request is never sent
+     * again, since a second create could make a second project. `recover` looks for its effect, again
+     * with the policy's backoff while the look-up itself fails transiently: what it finds is the
+     * call's result. When it finds nothing, or cannot look, the call fails saying so; what to do next
+     * (look again later, by name) is the caller's to say.
+     */
+    private async settleUnsent<T>(
+        operation: string,
+        sent: AttemptFailure & { detail?: string },
+        attempts: number,
+        policy: RetryPolicy,
+        recover: CallOptions<T>["recover"],
+    ): Promise<T> {
+        const unsent = (why: string, cause?: unknown) =>
+            new SupabaseApiError(
+                apiFailureMessage(operation, { status: sent.status, apiMessage: [sent.detail, `not sent again, as it may have taken effect: ${why}`].filter(Boolean).join("; ") }, this.secrets, attempts),
+                operation,
+                sent.status,
+                attempts,
+                cause === undefined ? {} : { cause },
+            );
+        if (!recover) throw unsent("nothing checks whether it did");
+        let failure: AttemptFailure = sent;
+        let checkError: SupabaseApiError | undefined;
+        for (let check = 1; ; check++) {
+            // The request's own attempts count: the checks get the rest of the policy's attempts.
+            const decision = decideRetry(failure, attempts + check - 1, policy, this.clock.now(), this.opts.random);
+            if (!decision.retry) {
+                throw unsent(checkError ? `checking for it failed ${check - 1} time(s), last: ${checkError.message}` : decision.reason, checkError);
+            }
+            this.opts.onRetry?.({ operation: `${operation} (checking whether it took effect)`, attempt: check, delayMs: decision.delayMs, reason: decision.reason });
+            await this.clock.sleep(decision.delayMs);
+            let found: T | undefined;
+            try {
+                found = await recover(sent);
+            } catch (err) {
+                // Anything but a failed API call (the check found two candidates, say) is the answer.
+                if (!(err instanceof SupabaseApiError)) throw err;
+                checkError = err;
+                failure = err.status === undefined ? { network: true } : { status: err.status };
+                continue;
+            }
+            if (found !== undefined) return found;
+            throw unsent("the check after it found no sign of it (it may still appear)");
+        }
+    }
+
     // The calls the scratch-project lifecycle uses, typed on the library's published shapes.
 
+    /**
+     * POST /v1/projects, never sent twice after a failure that may have created the project (see
+     * CallOptions.notIdempotent): `recover` finds the project by its unique name instead.
+     */
     createProject(body: V1CreateProjectBody, recover?: CallOptions<CreatedProject>["recover"]): Promise<CreatedProject> {
-        return this.call<CreatedProject>("createAProject", (init) => this.management.createAProject(body, init), { recover });
+        return this.call<CreatedProject>("createAProject", (init) => this.management.createAProject(body, init), { recover, notIdempotent: true });
     }
 
     /** Projects of an organization whose name contains `search` (one page of up to 100). */

@@ -113,6 +113,11 @@ export interface Fault {
     remaining: number;
     /** Only requests whose "METHOD /path" matches (default: every request). */
     match?: RegExp;
+    /**
+     * Lets this many matching requests through before the fault starts (default 0): e.g. the lookup
+     * before a create passes and the one after it fails.
+     */
+    skip?: number;
 }
 
 export interface RateLimitFault extends Fault {
@@ -273,6 +278,10 @@ export async function startFakeSupabaseApi(options: FakeSupabaseOptions = {}): P
     function takeFault<F extends Fault>(fault: F | undefined, key: string): F | undefined {
         if (!fault || fault.remaining <= 0) return undefined;
         if (fault.match && !fault.match.test(key)) return undefined;
+        if (fault.skip !== undefined && fault.skip > 0) {
+            fault.skip -= 1;
+            return undefined;
+        }
         fault.remaining -= 1;
         return fault;
     }
