@@ -284,8 +284,9 @@ export class SupabaseApi {
 
     /**
      * Starts an in-place PITR of the project to `recoveryTimeTargetUnix` (whole seconds). Answers 201
-     * without a body, hence the `true`. A 5xx or lost response may still have started the restore:
-     * `recover` (the caller checks the project's status) ends the call instead of restoring twice.
+     * without a body, hence the `true`. A 5xx or lost response may still have started the restore, so
+     * the request is never sent again after one (CallOptions.notIdempotent): `recover` (the caller
+     * checks the project's status) finds the restore, or the call fails saying it was not re-sent.
      */
     restorePitr(ref: string, recoveryTimeTargetUnix: number, recover?: CallOptions<true>["recover"]): Promise<true> {
         return this.call<true>(
@@ -294,7 +295,7 @@ export class SupabaseApi {
                 await this.management.restorePitrBackup(ref, { recovery_time_target_unix: recoveryTimeTargetUnix }, init);
                 return { data: true };
             },
-            { recover },
+            { recover, notIdempotent: true },
         );
     }
 }

@@ -251,6 +251,24 @@ describe("Management API stand-in: restore-pitr's published answers", () => {
     });
 });
 
+describe("Management API stand-in: restore-pitr is never sent twice", () => {
+    it("after a 5xx it only checks whether the restore started; finding none, it fails saying so, with one request sent", async () => {
+        const clock = virtualClock();
+        const api = new SupabaseApi({ accessToken: fake.token, apiBaseUrl: fake.url, clock, retry: { baseDelayMs: 1 } });
+        const before = fake.requests.filter((q) => q.method === "POST" && /restore-pitr/.test(q.path)).length;
+        fake.faults.serverError = { remaining: 1, match: /restore-pitr/ };
+        let checks = 0;
+        const err = await api.restorePitr(OTHER, NOW_S - 7200, async () => {
+            checks++;
+            return (await api.getProject(OTHER)).status === "RESTORING" ? true : undefined;
+        }).catch((e: unknown) => e);
+        expect((err as Error).message).toMatch(/restorePitrBackup failed \(HTTP 500\).*not sent again, as it may have taken effect/);
+        expect(checks).toBe(1);
+        expect(fake.requests.filter((q) => q.method === "POST" && /restore-pitr/.test(q.path)).length - before).toBe(1);
+        expect(fake.projects.get(OTHER)!.restoreTargets).not.toContain(NOW_S - 7200);
+    });
+});
+
 describe("hosted marks: the quiet-moment rule", () => {
     it("is quiet only with nothing running before and no transaction completed in between", () => {
         const at = new Date().toISOString();
