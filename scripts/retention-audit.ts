@@ -5,12 +5,12 @@
 // class's code (lib/cli/run.ts: 2 bad configuration, 5 S3 unreachable, …).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as yaml from "js-yaml";
 import { backupEnvName, clockOverride, positiveInt, secretsOf, vaultSettingsFromEnv } from "../lib/backupJob/config";
 import { runCli } from "../lib/cli/run";
 import { UsageError } from "../lib/errors";
+import { readStackFile, stackFilePath } from "../lib/infra/stackFile";
 import { redact } from "../lib/redact";
-import { auditRetention, formatAuditReport, type ExpectedLock } from "../lib/vault/audit";
+import { auditRetention, formatAuditReport, LOCK_CLOCK_TOLERANCE_MS, type ExpectedLock } from "../lib/vault/audit";
 import { DirAuditSource } from "../lib/vault/dirAudit";
 import { DirBlobStore } from "../lib/vault/dirStore";
 import { S3AuditSource } from "../lib/vault/s3Audit";
@@ -27,12 +27,19 @@ const USAGE = `Usage: npm run retention-audit -- [--env NAME] [--report FILE] [-
 Environment: BACKUP_BUCKET, AWS_REGION, AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or
 the SDK's chain: in CI the retention-auditor role), S3_ENDPOINT (test server), NOW (ISO time the audit
 acts at, for rehearsals). A file:///dir BACKUP_BUCKET is audited too and always FAILs: a directory has
-no Object Lock. The expected bucket
-lock is OBJECT_LOCK_MODE and LOCK_RETENTION_DAYS, or else supabase-dr:aws objectLockMode and
-retentionDays of Pulumi.<env>.yaml.
+no Object Lock.
+
+The expected lock comes from Pulumi.<env>.yaml's supabase-dr:aws (objectLockMode, retentionDays,
+monthlyArchiveMonths, read as \`pulumi up\` reads them); OBJECT_LOCK_MODE, LOCK_RETENTION_DAYS and
+LOCK_MONTHLY_MONTHS each override their field. The bucket default must be that mode and days; every
+version must be locked in that mode (COMPLIANCE is accepted where GOVERNANCE is expected) until at
+least its LastModified + retentionDays (db/, storage/) or + monthlyArchiveMonths × 31 days (monthly/),
+less ${LOCK_CLOCK_TOLERANCE_MS / 60_000} minutes for the nightly's clock. The report says where the expectation came from.
 
 The delete proof really sends DeleteObject for the newest locked version (and the newest version
-protected only by the bucket default): it must be refused by Object Lock. It proves something only
+protected only by the bucket default): it must be refused by Object Lock — HTTP 403 AccessDenied
+"Access Denied because object protected by object lock.", as AWS and Versity Gateway answer; any
+other answer is FAIL. It proves something only
 when run as a principal IAM allows to delete versions (the retention-auditor role); an IAM denial is
 reported as FAIL. Exit 0 PASS, 1 FAIL, 2 bad configuration, 3 SKIPPED.`;
 
@@ -47,31 +54,39 @@ function flagValue(args: string[], flag: string): string | undefined {
     return v;
 }
 
-/** The lock the vault must have: from the environment, else from the infrastructure stack file. */
+/**
+ * The lock the vault must have. Each of OBJECT_LOCK_MODE, LOCK_RETENTION_DAYS and LOCK_MONTHLY_MONTHS,
+ * when set, wins over its field of Pulumi.<env>.yaml's supabase-dr:aws (objectLockMode, retentionDays,
+ * monthlyArchiveMonths), which is parsed exactly as `pulumi up` parses it, defaults included: the audit
+ * expects what the deployed stack declares, and a stack file `pulumi up` would reject stops the audit.
+ * With neither, it is an error: an audit that guessed its expectation could pass a wrong vault.
+ */
 export function expectedLock(env: Env, auditEnv: string, repoRoot = REPO_ROOT): ExpectedLock {
-    let mode = env.OBJECT_LOCK_MODE?.toUpperCase();
-    let days = env.LOCK_RETENTION_DAYS ? positiveInt(env, "LOCK_RETENTION_DAYS", 0) : undefined;
-    const stackFile = path.join(repoRoot, `Pulumi.${auditEnv}.yaml`);
-    if ((mode === undefined || days === undefined) && fs.existsSync(stackFile)) {
-        let doc: { config?: Record<string, unknown> } | undefined;
-        try {
-            doc = yaml.load(fs.readFileSync(stackFile, "utf8")) as typeof doc;
-        } catch (err) {
-            throw new UsageError(`${path.basename(stackFile)} is not readable YAML: ${(err as Error).name}`, { cause: err });
+    const aws = readStackFile(repoRoot, auditEnv)?.aws;
+    const file = path.basename(stackFilePath(repoRoot, auditEnv));
+    const fromEnv: string[] = [];
+    const fromFile: string[] = [];
+    const missing: string[] = [];
+    const pick = <T>(variable: string, field: string, read: () => T | undefined, stackValue: T | undefined): T | undefined => {
+        if (env[variable]) {
+            fromEnv.push(variable);
+            return read();
         }
-        const aws = doc?.config?.["supabase-dr:aws"] as { objectLockMode?: unknown; retentionDays?: unknown } | undefined;
-        if (aws) {
-            // The same defaults the infrastructure program applies (lib/infra/config.ts).
-            mode ??= String(aws.objectLockMode ?? "COMPLIANCE").toUpperCase();
-            days ??= aws.retentionDays === undefined ? 7 : Number(aws.retentionDays);
-        }
+        if (stackValue !== undefined) fromFile.push(field);
+        else missing.push(variable);
+        return stackValue;
+    };
+    const mode = pick("OBJECT_LOCK_MODE", "objectLockMode", () => env.OBJECT_LOCK_MODE!.toUpperCase(), aws?.objectLockMode);
+    const days = pick("LOCK_RETENTION_DAYS", "retentionDays", () => positiveInt(env, "LOCK_RETENTION_DAYS", 0), aws?.retentionDays);
+    const monthlyMonths = pick("LOCK_MONTHLY_MONTHS", "monthlyArchiveMonths", () => positiveInt(env, "LOCK_MONTHLY_MONTHS", 0), aws?.monthlyArchiveMonths);
+    if (mode !== undefined && mode !== "COMPLIANCE" && mode !== "GOVERNANCE") {
+        throw new UsageError(`OBJECT_LOCK_MODE must be COMPLIANCE or GOVERNANCE (got ${JSON.stringify(env.OBJECT_LOCK_MODE)})`);
     }
-    if (mode === undefined || days === undefined) {
-        throw new UsageError(`the expected bucket lock is unknown: set OBJECT_LOCK_MODE and LOCK_RETENTION_DAYS, or provide ${path.basename(stackFile)} with supabase-dr:aws settings`);
+    if (mode === undefined || days === undefined || monthlyMonths === undefined) {
+        throw new UsageError(`the expected lock is unknown: no ${file}, and ${missing.join(", ")} not set`);
     }
-    if (mode !== "COMPLIANCE" && mode !== "GOVERNANCE") throw new UsageError(`the expected object lock mode must be COMPLIANCE or GOVERNANCE (got ${JSON.stringify(mode)})`);
-    if (!Number.isInteger(days) || days < 1) throw new UsageError(`the expected retention must be a whole number of days ≥ 1 (got ${JSON.stringify(days)})`);
-    return { mode, days };
+    const source = [fromEnv.join(", "), fromFile.length ? `${file} (supabase-dr:aws ${fromFile.join(", ")})` : ""].filter(Boolean).join("; ");
+    return { mode, days, monthlyMonths, source };
 }
 
 async function main(): Promise<number> {

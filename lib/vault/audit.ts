@@ -7,14 +7,47 @@
 // Result: PASS only when (a) the bucket's Object Lock is enabled with the expected default mode and
 // days, (b) no version is unprotected (every version has its own retention — in force or lapsed — or a
 // legal hold, or is covered by the bucket default and the proof confirmed that default is enforced),
-// and (c) the delete proof was refused for the lock and the version is still there, unchanged.
+// (c) every version's own lock is as strong as expected — its mode, and its retain-until measured
+// from its LastModified by its tier (below) — and (d) the delete proof was refused for the lock and
+// the version is still there, unchanged.
+//
+// Why (c) is judged per version: on AWS a put's own mode and until-date override the bucket default,
+// so a GOVERNANCE version locked for an hour can sit in a COMPLIANCE 7-day vault; anyone allowed
+// s3:BypassGovernanceRetention deletes it, and an hour later anyone allowed DeleteObjectVersion does.
+// A bucket check and a refused delete both pass on such a vault. Locks are judged in force or lapsed
+// alike: a lock that ran its full length and lapsed (the version awaits the lifecycle) meets the
+// expectation, one that lapsed early did not, and is evidence that backups are written with short locks.
 // Anything else is FAIL with its reason — an IAM denial, an error, a delete that succeeded. A proof
 // not run (--no-delete-proof) is SKIPPED, and so is the audit's result: never PASS.
+import { monthlyRetainUntil } from "../backupJob/plan";
 import type { ObjectLockMode } from "./policies";
 import type { BucketLockConfiguration, DeleteAttempt, ObjectVersionEntry, VaultAuditSource, VersionLock } from "./s3Audit";
-import { environmentPrefixes } from "./keys";
+import { dbPrefix, environmentPrefixes, monthlyDbPrefix, monthlyStoragePrefix, storagePrefix } from "./keys";
 
 const DAY_MS = 86_400_000;
+
+/** `timeout-minutes` of .github/workflows/nightly-backup.yml (a unit test re-reads it). */
+export const NIGHTLY_TIMEOUT_MINUTES = 90;
+/** SigV4 refuses a request more than 15 minutes off S3's clock (RequestTimeTooSkewed). */
+export const S3_CLOCK_SKEW_MINUTES = 15;
+/**
+ * How far a retain-until may fall short of LastModified + its tier's length. The nightly computes every
+ * retain-until once, from its clock when it starts (scripts/backup.ts `now`); S3 stamps LastModified
+ * when each put lands, at most the job's timeout later, on S3's clock, at most the skew S3 accepts
+ * away from the runner's. A shortfall beyond both is not that gap: the lock was written short.
+ * 105 minutes is 1 % of a 7-day lock; a lock of a day or less than expected is far outside it.
+ */
+export const LOCK_CLOCK_TOLERANCE_MS = (NIGHTLY_TIMEOUT_MINUTES + S3_CLOCK_SKEW_MINUTES) * 60_000;
+
+/**
+ * How long a version must be locked, by where it lives (lib/vault/keys.ts):
+ * - daily: db/<env>/ and storage/<env>/, locked by the nightly for `days` (dailyRetainUntil);
+ * - monthly: monthly/db/<env>/ and monthly/storage/<env>/, locked for `monthlyMonths`
+ *   (monthlyRetainUntil, the function the nightly uses);
+ * - bucket default: anything else, written without retention of its own — pgBackRest's WAL archive
+ *   under pitr/<env>/ is — so it gets the bucket default, which must be the expected `days`.
+ */
+export type RetentionTier = "daily" | "monthly" | "bucket default";
 
 /**
  * - locked: the version's own retention is in force.
@@ -46,11 +79,25 @@ export interface AuditedVersion {
     legalHold: boolean;
     etag?: string;
     error?: string;
+    tier: RetentionTier;
+    /** LastModified + the tier's length: the earliest retain-until it must have. Absent when not judged. */
+    requiredUntil?: string;
+    /** Where its lock falls short of the expectation (mode, length); empty when it does not, or is not judged. */
+    lockProblems: string[];
+    /** A lock stricter than expected (COMPLIANCE where GOVERNANCE is expected): accepted, reported. */
+    lockNote?: string;
 }
 
+/** The lock the vault must have (scripts/retention-audit.ts reads it from Pulumi.<env>.yaml). */
 export interface ExpectedLock {
+    /** The bucket default's mode, and every version's. COMPLIANCE is accepted where GOVERNANCE is expected. */
     mode: ObjectLockMode;
+    /** The bucket default's days, and the daily tier's (supabase-dr:aws retentionDays). */
     days: number;
+    /** The monthly archives' months (supabase-dr:aws monthlyArchiveMonths). */
+    monthlyMonths: number;
+    /** Where the expectation came from, for the report ("Pulumi.prod.yaml (…)"). */
+    source?: string;
 }
 
 export interface BucketLockCheck {
@@ -91,7 +138,12 @@ export interface AuditReport {
     result: Verdict;
     /** Every reason the result is not PASS, one line each (empty on PASS). */
     findings: string[];
+    /** What is reported without failing the audit (locks stricter than expected). */
+    notes: string[];
+    expected: ExpectedLock;
     bucketLock: BucketLockCheck;
+    /** Versions whose lock was judged, and how many fall short. */
+    versionLocks: { status: "PASS" | "FAIL"; judged: number; failing: number };
     total: Tally;
     byAge: Record<AgeBucket, Tally>;
     byState: Record<VersionState, Tally>;
@@ -140,6 +192,105 @@ export function checkBucketLock(actual: BucketLockConfiguration | undefined, exp
         return fail(`the bucket's default retention is ${got}, expected ${want}`);
     }
     return { status: "PASS", expected, actual, detail: `Object Lock enabled, default retention ${got}` };
+}
+
+export function retentionTier(key: string, env: string): RetentionTier {
+    if (key.startsWith(monthlyDbPrefix(env)) || key.startsWith(monthlyStoragePrefix(env))) return "monthly";
+    if (key.startsWith(dbPrefix(env)) || key.startsWith(storagePrefix(env))) return "daily";
+    return "bucket default";
+}
+
+/** The earliest retain-until a version of `tier` written at `lastModified` must have. */
+export function requiredRetainUntil(tier: RetentionTier, lastModified: Date, expected: ExpectedLock): Date {
+    return tier === "monthly" ? monthlyRetainUntil(lastModified, expected.monthlyMonths) : new Date(lastModified.getTime() + expected.days * DAY_MS);
+}
+
+function tierLength(tier: RetentionTier, expected: ExpectedLock): string {
+    return tier === "monthly" ? `monthly: ${expected.monthlyMonths} month(s) of 31 days after its LastModified` : `${tier}: ${expected.days} day(s) after its LastModified`;
+}
+
+type LockIssue =
+    | { kind: "wrong-mode"; mode: string }
+    | { kind: "no-mode" }
+    | { kind: "short"; detail: string }
+    | { kind: "stricter-mode"; mode: string };
+
+interface LockJudgement {
+    requiredUntil: Date;
+    issues: LockIssue[];
+}
+
+/**
+ * Judges the lock protecting a version: its own retention, or, with none of its own (a server that
+ * applies the bucket default at delete time), the bucket default's. A legal hold without retention is
+ * not judged (it has no end), nor is a version with no lock at all (reported as unprotected).
+ */
+export function judgeVersionLock(
+    v: { key: string; lastModified: Date }, lock: VersionLock, bucket: BucketLockConfiguration | undefined, expected: ExpectedLock, env: string,
+): LockJudgement | undefined {
+    let mode = lock.mode;
+    let until = lock.retainUntil;
+    let byDefault = false;
+    if (!until) {
+        const days = defaultDays(bucket);
+        if (lock.legalHold || days === undefined || !bucket?.mode) return undefined;
+        [mode, until, byDefault] = [bucket.mode, new Date(v.lastModified.getTime() + days * DAY_MS), true];
+    }
+    const tier = retentionTier(v.key, env);
+    const requiredUntil = requiredRetainUntil(tier, v.lastModified, expected);
+    const issues: LockIssue[] = [];
+    if (!mode) issues.push({ kind: "no-mode" });
+    else if (mode === "COMPLIANCE" && expected.mode === "GOVERNANCE") issues.push({ kind: "stricter-mode", mode });
+    else if (mode !== expected.mode) issues.push({ kind: "wrong-mode", mode });
+    if (until.getTime() < requiredUntil.getTime() - LOCK_CLOCK_TOLERANCE_MS) {
+        issues.push({ kind: "short", detail: `until ${until.toISOString()}${byDefault ? " (bucket default)" : ""}, needs ≥ ${requiredUntil.toISOString()} (${tierLength(tier, expected)})` });
+    }
+    return { requiredUntil, issues };
+}
+
+function describeIssue(issue: LockIssue, expected: ExpectedLock): string {
+    switch (issue.kind) {
+        case "wrong-mode": return `locked in ${issue.mode} where ${expected.mode} is expected`;
+        case "no-mode": return `a retain-until date but no mode (expected ${expected.mode})`;
+        case "short": return issue.detail;
+        case "stricter-mode": return `locked in ${issue.mode} where ${expected.mode} is expected (stricter, accepted)`;
+    }
+}
+
+const LISTED = 10;
+const listOf = (items: string[]) => `${items.slice(0, LISTED).join(", ")}${items.length > LISTED ? `, … (${items.length - LISTED} more in the JSON report)` : ""}`;
+
+/** One finding (or note) per kind of shortfall, naming each version. */
+function lockFindings(judged: { label: string; issues: LockIssue[] }[], expected: ExpectedLock): { findings: string[]; notes: string[] } {
+    const findings: string[] = [];
+    const notes: string[] = [];
+    const wrong = new Map<string, string[]>();
+    const noMode: string[] = [];
+    const short: string[] = [];
+    const stricter: string[] = [];
+    for (const { label, issues } of judged) {
+        for (const i of issues) {
+            if (i.kind === "wrong-mode") wrong.set(i.mode, [...(wrong.get(i.mode) ?? []), label]);
+            else if (i.kind === "no-mode") noMode.push(label);
+            else if (i.kind === "short") short.push(`${label} ${i.detail}`);
+            else stricter.push(label);
+        }
+    }
+    for (const [mode, labels] of wrong) {
+        const why = mode === "GOVERNANCE" ? " (GOVERNANCE gives way to anyone allowed s3:BypassGovernanceRetention)" : "";
+        findings.push(`${labels.length} version(s) locked in ${mode} where ${expected.mode} is expected${why}: ${listOf(labels)}`);
+    }
+    if (noMode.length) findings.push(`${noMode.length} version(s) carry a retain-until date but no mode (expected ${expected.mode}): ${listOf(noMode)}`);
+    if (short.length) findings.push(`${short.length} version(s) locked shorter than required (less ${LOCK_CLOCK_TOLERANCE_MS / 60_000} min for the nightly's clock): ${listOf(short)}`);
+    if (stricter.length) notes.push(`${stricter.length} version(s) locked in COMPLIANCE where GOVERNANCE is expected (stricter, accepted): ${listOf(stricter)}`);
+    return { findings, notes };
+}
+
+function assertExpected(e: ExpectedLock): void {
+    if (e?.mode !== "COMPLIANCE" && e?.mode !== "GOVERNANCE") throw new Error(`expected.mode must be COMPLIANCE or GOVERNANCE (got ${JSON.stringify(e?.mode)})`);
+    for (const k of ["days", "monthlyMonths"] as const) {
+        if (!Number.isInteger(e[k]) || e[k] < 1) throw new Error(`expected.${k} must be a whole number ≥ 1 (got ${JSON.stringify(e[k])})`);
+    }
 }
 
 const zero = (): Tally => ({ objects: 0, bytes: 0 });
@@ -236,8 +387,9 @@ export interface AuditOptions {
 }
 
 export async function auditRetention(opts: AuditOptions): Promise<AuditReport> {
+    assertExpected(opts.expected);
     const now = (opts.now ?? (() => new Date()))();
-    const { source, env } = opts;
+    const { source, env, expected } = opts;
     const prefixes = environmentPrefixes(env);
     const findings: string[] = [];
 
@@ -247,7 +399,7 @@ export async function auditRetention(opts: AuditOptions): Promise<AuditReport> {
     } catch (err) {
         findings.push(messageOf(err));
     }
-    const bucketLock = checkBucketLock(lockConfig, opts.expected);
+    const bucketLock = checkBucketLock(lockConfig, expected);
     if (bucketLock.status === "FAIL") findings.push(`bucket lock: ${bucketLock.detail}`);
 
     const entries: ObjectVersionEntry[] = [];
@@ -264,24 +416,39 @@ export async function auditRetention(opts: AuditOptions): Promise<AuditReport> {
         }
     }
 
+    const judged: { label: string; issues: LockIssue[] }[] = [];
     const versions = await mapLimited(entries, 16, async (e): Promise<AuditedVersion> => {
         const base = {
             key: e.key, versionId: e.versionId, isLatest: e.isLatest, bytes: e.bytes, etag: e.etag,
             lastModified: e.lastModified.toISOString(), ageBucket: ageBucket(e.lastModified, now),
+            tier: retentionTier(e.key, env), lockProblems: [] as string[],
         };
+        let lock: VersionLock;
         try {
-            const lock = await source.lock(e.key, e.versionId);
-            return {
-                ...base,
-                state: versionState(e, lock, lockConfig, now),
-                retentionMode: lock.mode,
-                retainUntil: lock.retainUntil?.toISOString(),
-                legalHold: lock.legalHold,
-            };
+            lock = await source.lock(e.key, e.versionId);
         } catch (err) {
             return { ...base, state: "unknown", legalHold: false, error: messageOf(err) };
         }
+        const judgement = judgeVersionLock(e, lock, lockConfig, expected, env);
+        if (judgement) judged.push({ label: `${e.key} (version ${e.versionId})`, issues: judgement.issues });
+        const stricter = judgement?.issues.find((i) => i.kind === "stricter-mode");
+        return {
+            ...base,
+            state: versionState(e, lock, lockConfig, now),
+            retentionMode: lock.mode,
+            retainUntil: lock.retainUntil?.toISOString(),
+            legalHold: lock.legalHold,
+            requiredUntil: judgement?.requiredUntil.toISOString(),
+            lockProblems: (judgement?.issues ?? []).filter((i) => i !== stricter).map((i) => describeIssue(i, expected)),
+            ...(stricter ? { lockNote: describeIssue(stricter, expected) } : {}),
+        };
     });
+    // mapLimited finishes versions out of order: findings list them in the listing's order.
+    const order = new Map(versions.map((v, i) => [`${v.key} (version ${v.versionId})`, i]));
+    judged.sort((a, b) => order.get(a.label)! - order.get(b.label)!);
+    const failing = versions.filter((v) => v.lockProblems.length > 0).length;
+    const versionLocks = { status: failing ? "FAIL" as const : "PASS" as const, judged: judged.length, failing };
+    const lockReport = lockFindings(judged, expected);
 
     const byAge = Object.fromEntries(AGE_BUCKETS.map((b) => [b, zero()])) as Record<AgeBucket, Tally>;
     const byState = Object.fromEntries(VERSION_STATES.map((s) => [s, zero()])) as Record<VersionState, Tally>;
@@ -296,6 +463,7 @@ export async function auditRetention(opts: AuditOptions): Promise<AuditReport> {
     const unprotected = versions.filter((v) => v.state === "none").map(label);
     if (unprotected.length) findings.push(`${unprotected.length} version(s) with no retention, no legal hold and no bucket default: ${unprotected.slice(0, 10).join(", ")}${unprotected.length > 10 ? ", …" : ""}`);
     for (const v of versions.filter((x) => x.state === "unknown")) findings.push(`lock state of ${label(v)} unknown: ${v.error}`);
+    findings.push(...lockReport.findings);
     if (listed && versions.length === 0) findings.push(`no object version under ${prefixes.join(", ")}: the environment has no backups to audit`);
 
     let immutability: ImmutabilityProof;
@@ -318,7 +486,7 @@ export async function auditRetention(opts: AuditOptions): Promise<AuditReport> {
     const result: Verdict = findings.length ? "FAIL" : immutability.status === "SKIPPED" ? "SKIPPED" : "PASS";
     const current = markers.filter((m) => m.isLatest).map((m) => m.key);
     return {
-        env, location: source.location, generatedAt: now.toISOString(), prefixes, result, findings, bucketLock,
+        env, location: source.location, generatedAt: now.toISOString(), prefixes, result, findings, notes: lockReport.notes, expected, bucketLock, versionLocks,
         total, byAge, byState, unprotected, deleteMarkers: { total: markers.length, current }, immutability, versions,
     };
 }
@@ -327,12 +495,21 @@ export function auditPassed(r: AuditReport): boolean {
     return r.result === "PASS";
 }
 
+function describeExpected(e: ExpectedLock): string {
+    return `${e.mode}; daily ≥ ${e.days} day(s), monthly ≥ ${e.monthlyMonths} month(s) of 31 days after each version's LastModified `
+        + `(less ${LOCK_CLOCK_TOLERANCE_MS / 60_000} min for the nightly's clock)${e.source ? ` — from ${e.source}` : ""}`;
+}
+
 export function formatAuditReport(r: AuditReport): string {
     const t = (x: Tally) => `${String(x.objects).padStart(7)} versions ${String(x.bytes).padStart(14)} bytes`;
     return [
         `Retention audit — ${r.env} at ${r.location} (${r.generatedAt})`,
         `Prefixes: ${r.prefixes.join(", ")} (current and noncurrent versions)`,
+        `Expected: ${describeExpected(r.expected)}`,
         `Bucket lock: ${r.bucketLock.status} — ${r.bucketLock.detail}`,
+        `Version locks: ${r.versionLocks.status} — ${r.versionLocks.failing
+            ? `${r.versionLocks.failing} of ${r.versionLocks.judged} judged version(s) fall short of the expected mode or length`
+            : `${r.versionLocks.judged} judged version(s) meet the expected mode and length`}`,
         `Total:   ${t(r.total)}`,
         "By age:",
         ...AGE_BUCKETS.map((b) => `  ${b.padEnd(15)} ${t(r.byAge[b])}`),
@@ -345,6 +522,7 @@ export function formatAuditReport(r: AuditReport): string {
         ...(r.unprotected.length ? [`UNPROTECTED versions (${r.unprotected.length}):`, ...r.unprotected.slice(0, 20).map((k) => `  ${k}`)] : []),
         `Immutability proof: ${r.immutability.status} — ${r.immutability.detail}`,
         ...(r.findings.length ? ["Findings:", ...r.findings.map((f) => `  - ${f}`)] : []),
+        ...(r.notes.length ? ["Notes:", ...r.notes.map((n) => `  - ${n}`)] : []),
         `Result: ${r.result}`,
     ].join("\n");
 }

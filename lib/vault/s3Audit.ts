@@ -77,15 +77,25 @@ export interface VaultAuditSource {
 }
 
 /**
- * True when an S3 error is a refusal on Object Lock's authority: AWS (and Versity Gateway) answer
- * AccessDenied "Access Denied because object protected by object lock."; MinIO (no
- * longer used here) answered InvalidRequest "Object is WORM protected and cannot be overwritten". Any other AccessDenied is IAM
- * or a bucket policy speaking, not the lock.
+ * What DeleteObject of a version under Object Lock answers, on the servers this project runs against:
+ * - AWS S3: HTTP 403, AccessDenied, "Access Denied because object protected by object lock." (for
+ *   COMPLIANCE, and for GOVERNANCE without the bypass header; getmoto/moto pins it in its tests run
+ *   against AWS itself, tests/test_s3/test_s3_lock.py);
+ * - Versity Gateway v1.8.0 (the test server): its s3err.ErrObjectLocked, the same three values.
+ * Servers that answer otherwise — MinIO's 400 InvalidRequest "Object is WORM protected and cannot be
+ * overwritten", which the gateway also sent before versity/versitygw#1330 — are not accepted: a proof
+ * built on a wording we have not pinned would be a guess, and a guess must not PASS.
  */
-export function isObjectLockRefusal(code: string, message: string): boolean {
-    if (code === "AccessDenied") return /protected by object lock/i.test(message);
-    if (code === "InvalidRequest") return /WORM protected|object lock|retention/i.test(message);
-    return false;
+export const OBJECT_LOCK_REFUSAL = { code: "AccessDenied", httpStatus: 403, message: "Access Denied because object protected by object lock." } as const;
+
+/**
+ * True only for exactly the refusal above. Any other AccessDenied is IAM or a bucket policy speaking
+ * ("Access Denied.", "User: … is not authorized to perform: …"), not the lock. `httpStatus`, when the
+ * caller has it (the audit always does), must be 403 as well.
+ */
+export function isObjectLockRefusal(code: string, message: string, httpStatus?: number): boolean {
+    return code === OBJECT_LOCK_REFUSAL.code && message === OBJECT_LOCK_REFUSAL.message
+        && (httpStatus === undefined || httpStatus === OBJECT_LOCK_REFUSAL.httpStatus);
 }
 
 /** DeleteAttempt for an error thrown by a DeleteObject call. */
@@ -94,7 +104,8 @@ export function classifyDeleteError(err: unknown): DeleteAttempt {
         const code = err.name;
         const httpStatus = err.$metadata?.httpStatusCode;
         const message = err.message;
-        return isObjectLockRefusal(code, message)
+        // An S3 error always comes with its HTTP status; without one nothing says it was S3's refusal.
+        return httpStatus !== undefined && isObjectLockRefusal(code, message, httpStatus)
             ? { outcome: "refused-object-lock", code, httpStatus, message }
             : { outcome: "refused-other", code, httpStatus, message };
     }

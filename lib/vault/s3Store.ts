@@ -67,7 +67,7 @@ function fromS3Error(err: unknown, what: string): Error {
         const code = err.name;
         // Only a refusal on Object Lock's authority is a retention refusal: an IAM or bucket-policy
         // AccessDenied (same code, other message) is reported as the failure it is.
-        if (isObjectLockRefusal(code, err.message)) {
+        if (isObjectLockRefusal(code, err.message, err.$metadata.httpStatusCode)) {
             return new RetentionRefusedError(`${what} refused (${code}): ${err.message}`, code, { cause: err });
         }
         return new ExternalServiceError("S3", `${what} failed (${code}, HTTP ${err.$metadata.httpStatusCode ?? "?"}): ${err.message}`, { cause: err });

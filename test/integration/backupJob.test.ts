@@ -153,7 +153,7 @@ describe("backup job into S3 with Object Lock", () => {
 
     it("the retention audit reports locked objects and proves the newest locked version cannot be deleted", async () => {
         // Root may not lift a COMPLIANCE lock either, so its refused delete is the lock's refusal.
-        const report = await auditRetention({ source: new S3AuditSource({ bucket: BUCKET, client: server.s3Client() }), env: ENV, expected: { mode: "COMPLIANCE", days: 1 } });
+        const report = await auditRetention({ source: new S3AuditSource({ bucket: BUCKET, client: server.s3Client() }), env: ENV, expected: { mode: "COMPLIANCE", days: 1, monthlyMonths: 12 } });
         expect(report.total.objects).toBeGreaterThanOrEqual(first.primary.uploaded.length);
         expect(report.byState.locked.objects).toBe(report.total.objects);
         expect(report.unprotected).toEqual([]);
@@ -169,7 +169,7 @@ describe("backup job into S3 with Object Lock", () => {
         const tsx = path.resolve(__dirname, "../../node_modules/.bin/tsx");
         const script = (n: string) => path.resolve(__dirname, `../../scripts/${n}.ts`);
         const env = { ...process.env, SOURCE_DB_URL: pg.url(), BACKUP_ENV: "cli", BACKUP_BUCKET: BUCKET, S3_ENDPOINT: server.endpoint, AWS_REGION: server.region,
-            AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: server.secretKey, RETENTION_DAYS: "2", OBJECT_LOCK_MODE: "COMPLIANCE", LOCK_RETENTION_DAYS: "1" };
+            AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: server.secretKey, RETENTION_DAYS: "2", OBJECT_LOCK_MODE: "COMPLIANCE", LOCK_RETENTION_DAYS: "1", LOCK_MONTHLY_MONTHS: "12" };
         const backup = await execFileAsync(tsx, [script("backup")], { env });
         expect(backup.stdout).toMatch(/objects in s3:\/\/backup-job-test \(with monthly archive\)/);
         expect(backup.stderr).toMatch(/upload 1\//);

@@ -28,7 +28,7 @@ describe("retention audit of a directory vault", () => {
         await put(store, "db/staging/2026/11/20/backup_2/manifest.json", "{}"); // another environment: not audited
 
         for (const prove of [true, false]) {
-            const r = await auditRetention({ source: new DirAuditSource(store), env: "prod", expected: { mode: "COMPLIANCE", days: 7 }, now: () => NOW, proveImmutability: prove });
+            const r = await auditRetention({ source: new DirAuditSource(store), env: "prod", expected: { mode: "COMPLIANCE", days: 7, monthlyMonths: 12 }, now: () => NOW, proveImmutability: prove });
             expect(r.result).toBe("FAIL");
             expect(r.bucketLock.status).toBe("FAIL");
             expect(r.total.objects).toBe(2);
