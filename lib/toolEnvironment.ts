@@ -22,6 +22,16 @@ export const SECRET_ENVIRONMENT_VARIABLES: readonly string[] = [
     "SUPABASE_SERVICE_ROLE_KEY",
     "API_BEARER_TOKEN",
     "MASKING_SALT",
+    // Cloud keys a drill or backup reads its vault with (the SDK reads them in-process): no PostgreSQL
+    // tool uses them, and the scratch server runs as another OS user, for as long as the drill lasts.
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    // A PITR archive's secrets as the drill reads them; pgBackRest gets them from its caller
+    // (lib/pitr/runner.ts pgBackRestEnvironment), never by inheritance.
+    "PGBACKREST_REPO1_S3_KEY_SECRET",
+    "PGBACKREST_REPO1_S3_TOKEN",
+    "PGBACKREST_REPO1_CIPHER_PASS",
 ];
 
 /** A copy of `base` without the secret variables, with `extra` laid over it (its secrets are the caller's choice). */

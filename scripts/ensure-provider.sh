@@ -72,7 +72,9 @@ if [[ "$(installed_sources "$build")" != "$sources" ]]; then
 #!/bin/sh
 # supabase-dr resource provider v$version (sources $sources), built by scripts/ensure-provider.sh.
 # Runs the bundle beside this script with the node on PATH; it needs no node_modules and no checkout.
-dir=\$(cd "\$(dirname "\$0")" && pwd)
+# Shell built-ins only before the exec: anything this script started would inherit the engine's
+# environment (PULUMI_CONFIG holds the program's secrets, decrypted).
+case "\$0" in */*) dir=\${0%/*} ;; *) dir=. ;; esac
 exec node "\$dir/main.js" "\$@"
 EOF
   chmod 755 "$partial/pulumi-resource-supabase-dr"

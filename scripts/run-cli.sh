@@ -11,9 +11,16 @@
 set -euo pipefail
 
 (($# > 0)) || { printf 'usage: %s <name> [args...]\n' "$0" >&2; exit 2; }
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Nothing but shell built-ins runs with the command's environment (its secrets, for `npm run drill`)
+# except the command itself: no `dirname` or `tail` here, the helper through scripts/helper-env.sh.
+case ${BASH_SOURCE[0]} in */*) here=${BASH_SOURCE[0]%/*} ;; *) here=. ;; esac
+repo_root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/helper-env.sh
+source "$repo_root/scripts/helper-env.sh"
 name=$1
 shift
-bundle=$(bash "$repo_root/scripts/ensure-cli.sh" "$name" | tail -n 1)
+# Its last line is the bundle's path.
+helper_out=$(run_helper bash "$repo_root/scripts/ensure-cli.sh" "$name")
+bundle=${helper_out##*$'\n'}
 [[ -f "$bundle" ]] || { printf 'run-cli: scripts/ensure-cli.sh gave no bundle for %s (got "%s")\n' "$name" "$bundle" >&2; exit 1; }
 SUPABASE_DR_CLI_CHECKOUT=$repo_root exec node "$bundle" "$@"

@@ -14,14 +14,20 @@ set -euo pipefail
 
 (($# > 0)) || { printf 'usage: %s <command> [args...]\n' "$0" >&2; exit 2; }
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-bin_dir=$(SUPABASE_DR_NODE_QUIET=${SUPABASE_DR_NODE_QUIET:-1} bash "$here/ensure-node.sh" | tail -n 1)
+# Nothing but shell built-ins runs with the command's environment (its secrets, for `npm run drill`)
+# except the command itself: no `dirname` or `tail` here, the helper through scripts/helper-env.sh.
+case ${BASH_SOURCE[0]} in */*) here=${BASH_SOURCE[0]%/*} ;; *) here=. ;; esac
+here=$(cd "$here" && pwd)
+# shellcheck source=scripts/helper-env.sh
+source "$here/helper-env.sh"
+helper_out=$(SUPABASE_DR_NODE_QUIET=${SUPABASE_DR_NODE_QUIET:-1} run_helper bash "$here/ensure-node.sh")
+bin_dir=${helper_out##*$'\n'}
 [[ -x "$bin_dir/node" ]] || { printf 'with-node: scripts/ensure-node.sh gave no node (got "%s")\n' "$bin_dir" >&2; exit 1; }
 
 # When the node already first on PATH is the one to use, PATH is left alone: putting its directory
 # (often /usr/bin) in front would also put every other tool there ahead of node_modules/.bin.
 current=$(command -v node 2>/dev/null || true)
-if [[ -z "$current" || "$(dirname "$current")" != "$bin_dir" ]]; then
+if [[ -z "$current" || "${current%/*}" != "$bin_dir" ]]; then
   export PATH="$bin_dir:$PATH"
 fi
 [[ -z "${NODE:-}" ]] || export NODE="$bin_dir/node"

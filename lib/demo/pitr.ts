@@ -22,6 +22,7 @@ import { connect, withClient } from "../postgres/connection";
 import { startLocalCluster, type LocalCluster } from "../postgres/localCluster";
 import { DirBlobStore } from "../vault/dirStore";
 import { seedSupabaseLikeDatabase, type SeedResult } from "./seed";
+import { toolEnvironment } from "../toolEnvironment";
 
 export type DemoPitrTarget = "mark" | "time";
 
@@ -169,8 +170,8 @@ export async function preparePitrSource(opts: {
 }
 
 function chownTo(dir: string, user: string): void {
-    const uid = Number(execFileSync("id", ["-u", user], { encoding: "utf8" }).trim());
-    const gid = Number(execFileSync("id", ["-g", user], { encoding: "utf8" }).trim());
+    const uid = Number(execFileSync("id", ["-u", user], { encoding: "utf8", env: toolEnvironment() }).trim());
+    const gid = Number(execFileSync("id", ["-g", user], { encoding: "utf8", env: toolEnvironment() }).trim());
     fs.chownSync(dir, uid, gid);
 }
 

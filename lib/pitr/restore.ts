@@ -71,8 +71,9 @@ const POLL_MS = 200;
 
 function ids(user: string): { uid: number; gid: number } {
     return {
-        uid: Number(execFileSync("id", ["-u", user], { encoding: "utf8" }).trim()),
-        gid: Number(execFileSync("id", ["-g", user], { encoding: "utf8" }).trim()),
+        // `id` needs none of our secrets (lib/toolEnvironment.ts).
+        uid: Number(execFileSync("id", ["-u", user], { encoding: "utf8", env: toolEnvironment() }).trim()),
+        gid: Number(execFileSync("id", ["-g", user], { encoding: "utf8", env: toolEnvironment() }).trim()),
     };
 }
 

@@ -9,6 +9,7 @@ import { createWorkspace, type PgBackRestContext } from "../pitr/runner";
 import type { PitrSecrets } from "../pitr/settings";
 import type { OpsSettings } from "./settings";
 import { EnvironmentError } from "../errors";
+import { toolEnvironment } from "../toolEnvironment";
 
 export interface OpsContext {
     ctx: PgBackRestContext;
@@ -25,7 +26,7 @@ export function ownerToRunAs(dir: string): string | undefined {
         throw new EnvironmentError("PRECONDITION", `server.dataDir ${dir} is not readable here (${(err as NodeJS.ErrnoException).code}): backup and check run on the database host`);
     }
     if (uid === 0) throw new EnvironmentError("PRECONDITION", `server.dataDir ${dir} is owned by root: PostgreSQL's data directory belongs to its own OS user`);
-    return execFileSync("id", ["-nu", String(uid)], { encoding: "utf8" }).trim();
+    return execFileSync("id", ["-nu", String(uid)], { encoding: "utf8", env: toolEnvironment() }).trim();
 }
 
 /**

@@ -73,8 +73,9 @@ function installExitHook(): void {
 }
 
 function uidOf(user: string): { uid: number; gid: number } {
-    const out = execFileSync("id", ["-u", user], { encoding: "utf8" }).trim();
-    const gid = execFileSync("id", ["-g", user], { encoding: "utf8" }).trim();
+    // `id` needs none of our secrets (a drill's provider holds its vault keys in its environment).
+    const out = execFileSync("id", ["-u", user], { encoding: "utf8", env: toolEnvironment() }).trim();
+    const gid = execFileSync("id", ["-g", user], { encoding: "utf8", env: toolEnvironment() }).trim();
     return { uid: Number(out), gid: Number(gid) };
 }
 

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, type InlineProgramArgs, type LocalWorkspaceOptions, type Stack } from "@pulumi/pulumi/automation";
 import { EnvironmentError, UsageError } from "../errors";
 import { omitSourcePositions } from "./sourcePositions";
+import { toolEnvironment } from "../toolEnvironment";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -29,7 +30,8 @@ export function ensureEngine(): string {
     }
     const script = path.join(REPO_ROOT, "scripts", "ensure-pulumi.sh");
     // Drill runs get the provider plugin from ensureProviderPlugin, not from the CLI's ~/.pulumi.
-    const env = { ...process.env, SUPABASE_DR_SKIP_CLI_PLUGIN: "1" };
+    // A build script needs none of the command's secrets (a drill has them all in its environment).
+    const env = toolEnvironment({ SUPABASE_DR_SKIP_CLI_PLUGIN: "1" });
     const out = buildStep("ENGINE_BUILD_FAILED", "the Pulumi engine", () => execFileSync("bash", [script], { encoding: "utf8", env, stdio: ["ignore", "pipe", "inherit"] }));
     const lines = out.trim().split("\n");
     return (cachedBinDir = lines[lines.length - 1]);
@@ -47,7 +49,7 @@ let cachedPluginsDir: string | undefined;
 export function ensureProviderPlugin(): string {
     if (cachedPluginsDir) return cachedPluginsDir;
     const script = path.join(REPO_ROOT, "scripts", "ensure-provider.sh");
-    const out = buildStep("PROVIDER_BUILD_FAILED", "the supabase-dr provider plugin", () => execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }));
+    const out = buildStep("PROVIDER_BUILD_FAILED", "the supabase-dr provider plugin", () => execFileSync("bash", [script], { encoding: "utf8", env: toolEnvironment(), stdio: ["ignore", "pipe", "inherit"] }));
     const lines = out.trim().split("\n");
     return (cachedPluginsDir = lines[lines.length - 1]);
 }

@@ -79,13 +79,13 @@ function run(script: string, fakes: Fakes, args: string[] = []) {
         HOME: path.join(tmp, "home"),
         TMPDIR: path.join(tmp, "tmp"),
         SUPABASE_DR_CACHE: cache,
-        FAKE_NPM_LOG: npmLog,
-        FAKE_NODE_VERSION: fakes.pathNode ?? "",
-        FAKE_NPM_TARBALL: fakes.tarball ?? "",
-        FAKE_NPM_INTEGRITY: fakes.registryIntegrity ?? "",
-        FAKE_UNAME_S: fakes.unameS ?? "Linux",
-        FAKE_UNAME_M: fakes.unameM ?? "x86_64",
-        FAKE_MUSL: fakes.musl ? "1" : "",
+        SUPABASE_DR_FAKE_NPM_LOG: npmLog,
+        SUPABASE_DR_FAKE_NODE_VERSION: fakes.pathNode ?? "",
+        SUPABASE_DR_FAKE_NPM_TARBALL: fakes.tarball ?? "",
+        SUPABASE_DR_FAKE_NPM_INTEGRITY: fakes.registryIntegrity ?? "",
+        SUPABASE_DR_FAKE_UNAME_S: fakes.unameS ?? "Linux",
+        SUPABASE_DR_FAKE_UNAME_M: fakes.unameM ?? "x86_64",
+        SUPABASE_DR_FAKE_MUSL: fakes.musl ? "1" : "",
     };
     if (fakes.nodeVersionOverride) env.SUPABASE_DR_NODE_VERSION = fakes.nodeVersionOverride;
     const r = spawnSync("bash", [path.join(repo, "scripts", script), ...args], { env, encoding: "utf8", timeout: 60_000 });
@@ -104,31 +104,34 @@ beforeEach(() => {
     fs.mkdirSync(path.join(tmp, "tmp"));
     fs.copyFileSync(ENSURE_NODE, path.join(repo, "scripts/ensure-node.sh"));
     fs.copyFileSync(WITH_NODE, path.join(repo, "scripts/with-node.sh"));
+    fs.copyFileSync(path.join(ROOT, "scripts/helper-env.sh"), path.join(repo, "scripts/helper-env.sh"));
+    // The fakes below take their settings from SUPABASE_DR_FAKE_* variables: with-node.sh hands
+    // ensure-node.sh only the tool-locating variables (scripts/helper-env.sh), SUPABASE_DR_* among them.
     writePackageJson(">=22");
     // `node --version` answers with the fake version; anything else (the script hashes the tarball
     // with node) runs the real node, as npm's own node would.
     writeExecutable(
         path.join(fakeBin, "node"),
-        `#!/bin/sh\nif [ "$1" = --version ]; then [ -n "$FAKE_NODE_VERSION" ] || exit 127; echo "v$FAKE_NODE_VERSION"; exit 0; fi\nexec "${process.execPath}" "$@"\n`,
+        `#!/bin/sh\nif [ "$1" = --version ]; then [ -n "$SUPABASE_DR_FAKE_NODE_VERSION" ] || exit 127; echo "v$SUPABASE_DR_FAKE_NODE_VERSION"; exit 0; fi\nexec "${process.execPath}" "$@"\n`,
     );
     writeExecutable(
         path.join(fakeBin, "npm"),
         [
             "#!/bin/sh",
-            'echo "$*" >>"$FAKE_NPM_LOG"',
+            'echo "$*" >>"$SUPABASE_DR_FAKE_NPM_LOG"',
             'case "$1" in',
-            '  view) [ -n "$FAKE_NPM_INTEGRITY" ] || { echo "npm error 404 $2" >&2; exit 1; }; echo "$FAKE_NPM_INTEGRITY" ;;',
-            '  pack) [ -n "$FAKE_NPM_TARBALL" ] || { echo "npm error 404 $2" >&2; exit 1; }; cp "$FAKE_NPM_TARBALL" "./$(basename "$FAKE_NPM_TARBALL")" ;;',
+            '  view) [ -n "$SUPABASE_DR_FAKE_NPM_INTEGRITY" ] || { echo "npm error 404 $2" >&2; exit 1; }; echo "$SUPABASE_DR_FAKE_NPM_INTEGRITY" ;;',
+            '  pack) [ -n "$SUPABASE_DR_FAKE_NPM_TARBALL" ] || { echo "npm error 404 $2" >&2; exit 1; }; cp "$SUPABASE_DR_FAKE_NPM_TARBALL" "./$(basename "$SUPABASE_DR_FAKE_NPM_TARBALL")" ;;',
             '  config) echo "https://registry.fake.test/" ;;',
             "  *) exit 1 ;;",
             "esac",
             "",
         ].join("\n"),
     );
-    writeExecutable(path.join(fakeBin, "uname"), '#!/bin/sh\ncase "$1" in -s) echo "$FAKE_UNAME_S" ;; -m) echo "$FAKE_UNAME_M" ;; esac\n');
+    writeExecutable(path.join(fakeBin, "uname"), '#!/bin/sh\ncase "$1" in -s) echo "$SUPABASE_DR_FAKE_UNAME_S" ;; -m) echo "$SUPABASE_DR_FAKE_UNAME_M" ;; esac\n');
     writeExecutable(
         path.join(fakeBin, "ldd"),
-        '#!/bin/sh\nif [ -n "$FAKE_MUSL" ]; then echo "musl libc (x86_64)" >&2; exit 1; fi\necho "ldd (GNU libc) 2.36"\n',
+        '#!/bin/sh\nif [ -n "$SUPABASE_DR_FAKE_MUSL" ]; then echo "musl libc (x86_64)" >&2; exit 1; fi\necho "ldd (GNU libc) 2.36"\n',
     );
 });
 afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -290,7 +293,7 @@ describe("with-node.sh", () => {
         writeExecutable(path.join(cached, "node"), `#!/bin/sh\necho v${PINNED_VERSION}\n`);
         fs.writeFileSync(path.join(tmp, "probe.sh"), probe);
         const r = spawnSync("bash", [path.join(repo, "scripts/with-node.sh"), "bash", path.join(tmp, "probe.sh"), "two words"], {
-            env: { PATH: `${fakeBin}:/usr/bin:/bin`, SUPABASE_DR_CACHE: cache, FAKE_NODE_VERSION: "20.19.0", NODE: "/usr/bin/node", TMPDIR: path.join(tmp, "tmp") },
+            env: { PATH: `${fakeBin}:/usr/bin:/bin`, SUPABASE_DR_CACHE: cache, SUPABASE_DR_FAKE_NODE_VERSION: "20.19.0", NODE: "/usr/bin/node", TMPDIR: path.join(tmp, "tmp") },
             encoding: "utf8",
         });
         expect(r.status).toBe(7);
@@ -301,7 +304,7 @@ describe("with-node.sh", () => {
     it("leaves PATH alone when the node already first on PATH is suitable", () => {
         fs.writeFileSync(path.join(tmp, "probe.sh"), probe);
         const r = spawnSync("bash", [path.join(repo, "scripts/with-node.sh"), "bash", path.join(tmp, "probe.sh"), "x"], {
-            env: { PATH: `${fakeBin}:/usr/bin:/bin`, SUPABASE_DR_CACHE: cache, FAKE_NODE_VERSION: "24.0.0" },
+            env: { PATH: `${fakeBin}:/usr/bin:/bin`, SUPABASE_DR_CACHE: cache, SUPABASE_DR_FAKE_NODE_VERSION: "24.0.0" },
             encoding: "utf8",
         });
         expect(r.status).toBe(7);
