@@ -8,9 +8,8 @@ import { randomBytes } from "node:crypto";
 import * as yaml from "js-yaml";
 import { parseCliArgs } from "../lib/cli/args";
 import { runCli } from "../lib/cli/run";
-import { ConfigError, isConfigError, type ConfigIssue } from "../lib/config/errors";
 import { UsageError } from "../lib/errors";
-import { CONFIG_NAMESPACE, DRILL_CONFIG_KEY, drillSecretIssues, parseUserDrillSettings, type DrillSecrets, type UserDrillSettings } from "../lib/drill/config";
+import { CONFIG_NAMESPACE, DRILL_CONFIG_KEY, drillSecretIssues, mergeDrillSettings, type DrillSecrets, type UserDrillSettings } from "../lib/drill/config";
 import { pitrTargetFromFlags } from "../lib/drill/pitrTarget";
 import { mergeRehearsals, parseRehearseRecoverFlag, type RehearseRecoverSetting } from "../lib/drill/rehearseRecover";
 import { vaultAtBackupBucket } from "../lib/drill/vaultOverride";
@@ -74,11 +73,6 @@ function fail(message: string, cause?: unknown): never {
     throw new UsageError(message, cause === undefined ? {} : { cause });
 }
 
-/** Settings errors are the user's to fix: the list alone, no usage text and no stack trace. */
-function failConfig(where: string, issues: ConfigIssue[], cause: unknown): never {
-    throw new ConfigError(issues, { context: `invalid drill settings (${where})`, cause });
-}
-
 // The drill stack's secret keys as this command's users know them.
 const SECRET_SOURCES: Record<keyof DrillSecrets, string> = {
     sourceDbUrl: "SOURCE_DB_URL (--source)",
@@ -137,25 +131,6 @@ function environmentSettings(file: string): unknown {
  * Each source is checked on its own (so a problem is reported with the file it is in), then their
  * merge (top-level keys of later sources win), before anything else runs.
  */
-function checkedSettings(sources: { label: string; value: unknown }[]): UserDrillSettings {
-    let merged: Record<string, unknown> = {};
-    for (const { label, value } of sources) {
-        if (value === undefined) continue;
-        try {
-            merged = { ...merged, ...(parseUserDrillSettings(value) as Record<string, unknown>) };
-        } catch (err) {
-            if (isConfigError(err)) failConfig(label, err.issues, err);
-            throw err;
-        }
-    }
-    try {
-        return parseUserDrillSettings(merged);
-    } catch (err) {
-        if (isConfigError(err)) failConfig(sources.map((s) => s.label).join(" + "), err.issues, err);
-        throw err;
-    }
-}
-
 /** The default backend keeps its passphrase beside its state, readable by this user only. */
 function defaultBackend(): { url: string; passphrase?: string } {
     const root = path.join(os.homedir(), ".supabase-dr");
@@ -228,7 +203,7 @@ async function main(): Promise<number> {
     if (!values.cleanup) {
         // A cleanup needs no settings: a broken file must not keep a kept stack from being removed.
         const envFile = path.join(REPO_ROOT, `Pulumi.${env}.yaml`);
-        settings = checkedSettings([
+        settings = mergeDrillSettings([
             { label: `${path.relative(process.cwd(), envFile)} ${DRILL_CONFIG_KEY}`, value: environmentSettings(envFile) },
             ...(values.settings ? [{ label: values.settings, value: loadSettingsFile(values.settings) }] : []),
         ]);
@@ -273,7 +248,7 @@ async function main(): Promise<number> {
         const apiUrl = values["api-url"] ?? process.env.TARGET_API_URL;
         if (apiUrl) settings.smoke = { ...(settings.smoke ?? {}), baseUrl: apiUrl, checks: settings.smoke?.checks ?? defaultSupabaseChecks };
         // The flags' values go through the same schema (an --api-url that is not a URL, a bad time).
-        settings = checkedSettings([{ label: "with flags and environment variables applied", value: settings }]);
+        settings = mergeDrillSettings([{ label: "with flags and environment variables applied", value: settings }]);
         // The secrets' forms and what the settings need of them (e.g. a storage restore's service key).
         const secretIssues = drillSecretIssues(settings, secrets);
         if (secretIssues.length > 0) {

@@ -19,7 +19,7 @@ import { ConfigError, safeParseConfig, type ConfigIssue } from "../config/errors
 import { parseConnectionString } from "../postgres/connection";
 import { displayTable, parseTableName } from "../recover/identifiers";
 import { smokeChecksFor, type DrillTargetKind } from "../smoke/target";
-import { drillStackSettingsSchema, userDrillSettingsSchema, type DrillStackSettings, type UserDrillSettings } from "./settingsSchema";
+import { drillStackSettingsSchema, userDrillSettingsFieldsSchema, userDrillSettingsSchema, type DrillStackSettings, type UserDrillSettings } from "./settingsSchema";
 import type { VaultSettings } from "../vault/openVault";
 import type { PitrSecrets } from "../pitr/settings";
 
@@ -151,6 +151,24 @@ export function parseUserDrillSettings(raw: unknown): UserDrillSettings {
     const result = safeParseConfig(userDrillSettingsSchema, raw, DRILL_CONFIG_KEY);
     if (!result.success) throw new ConfigError(result.issues);
     return result.data;
+}
+
+/**
+ * The settings of several sources, later ones replacing earlier ones key by key (the stack file's
+ * section, then a --settings file). Each source is checked alone for its fields and keys — an error
+ * names that source — and the merged settings against every rule, those that span keys included.
+ */
+export function mergeDrillSettings(sources: { label: string; value: unknown }[]): UserDrillSettings {
+    let merged: Record<string, unknown> = {};
+    for (const { label, value } of sources) {
+        if (value === undefined) continue;
+        const one = safeParseConfig(userDrillSettingsFieldsSchema, value, DRILL_CONFIG_KEY);
+        if (!one.success) throw new ConfigError(one.issues, { context: `invalid drill settings (${label})` });
+        merged = { ...merged, ...(one.data as Record<string, unknown>) };
+    }
+    const all = safeParseConfig(userDrillSettingsSchema, merged, DRILL_CONFIG_KEY);
+    if (!all.success) throw new ConfigError(all.issues, { context: `invalid drill settings (${sources.filter((s) => s.value !== undefined).map((s) => s.label).join(" + ")})` });
+    return all.data;
 }
 
 /**

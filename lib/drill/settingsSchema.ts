@@ -452,6 +452,13 @@ function crossFieldChecks(settings: Settings, ctx: z.RefinementCtx): void {
 
 const always = { when: () => true };
 
+/**
+ * One source of a drill's settings judged alone (a stack file's section, a --settings file): every
+ * field and unknown key, but not the rules that span keys, which only the merged settings can meet
+ * (a --settings file with `storage:` relies on the stack file's `vault`).
+ */
+export const userDrillSettingsFieldsSchema = z.strictObject(userShape);
+
 /** What users write: Pulumi.<env>.yaml's supabase-dr:drill and --settings files. */
 export const userDrillSettingsSchema = z
     .strictObject(userShape)

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, isConfigError, nearestKey, type ConfigIssue } from "../../lib/config/errors";
-import { drillArgsFromConfig, parseUserDrillSettings, type DrillSecrets } from "../../lib/drill/config";
+import { drillArgsFromConfig, mergeDrillSettings, parseUserDrillSettings, type DrillSecrets } from "../../lib/drill/config";
 import { drillStackSettingsSchema, userDrillSettingsSchema } from "../../lib/drill/settingsSchema";
 import { DRILL_SETTINGS_SCHEMA_FILE, drillSettingsSchemaText } from "../../scripts/schema";
 
@@ -217,6 +217,30 @@ describe("drillArgsFromConfig", () => {
         ]);
         expect(issues.join("\n")).not.toContain("hidden-pw");
         expect(drillArgsFromConfig(BASE, { sourceDbUrl: SOURCE }, "drill-x").sourceUrl).toBe(SOURCE);
+    });
+});
+
+describe("mergeDrillSettings (stack file, then --settings file)", () => {
+    const stack = { vault: { kind: "s3", bucket: "acme-supabase-backups-prod", region: "eu-west-1" }, targets: { rtoSeconds: 7200 } };
+    const storage = { storageUrl: "https://abcdefghijklmnopqrst.supabase.co/storage/v1", buckets: ["uploads"] };
+
+    it("judges the rules that span keys on the merged settings: a storage-only file uses the stack's vault", () => {
+        const merged = mergeDrillSettings([{ label: "Pulumi.prod.yaml", value: stack }, { label: "extra.yaml", value: { storage } }]);
+        expect(merged.vault).toMatchObject({ kind: "s3", bucket: "acme-supabase-backups-prod" });
+        expect(merged.storage).toMatchObject({ buckets: ["uploads"] });
+        expect(merged.targets).toMatchObject({ rtoSeconds: 7200 });
+    });
+
+    it("still refuses what is wrong in one source, naming that source, and what the merge leaves inconsistent", () => {
+        let err: ConfigError | undefined;
+        try {
+            mergeDrillSettings([{ label: "Pulumi.prod.yaml", value: stack }, { label: "extra.yaml", value: { storage, targetss: {} } }]);
+        } catch (e) {
+            err = e as ConfigError;
+        }
+        expect(err?.message).toMatch(/invalid drill settings \(extra\.yaml\)/);
+        expect(err?.issues).toContainEqual({ path: "supabase-dr:drill", message: "unknown key targetss; did you mean targets?" });
+        expect(() => mergeDrillSettings([{ label: "a.yaml", value: {} }, { label: "b.yaml", value: { storage } }])).toThrow(/invalid drill settings \(a\.yaml \+ b\.yaml\)[\s\S]*storage\.vault: required when drill\.vault is not set/);
     });
 });
 
