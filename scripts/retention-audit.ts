@@ -1,16 +1,22 @@
-// `npm run retention-audit`: runbook 004's quarterly audit of the S3 vault (lib/vault/audit.ts). Writes
+// `npm run retention-audit`: runbook 004's quarterly audit of the S3 vault (lib/vault/audit.ts) and,
+// when the archive's variables are set, of the Azure archive (lib/vault/azureAudit.ts). Writes
 // the text report to stdout, with --report FILE also to a file (the workflow's artifact), and with
 // --json FILE the full report as JSON. Exit 0 PASS, 1 FAIL, 3 SKIPPED (every check passed but the delete
 // proof was not run: immutability is unproven, so the audit declines to pass); errors exit with their
 // class's code (lib/cli/run.ts: 2 bad configuration, 5 S3 unreachable, …).
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { AzureCliCredential } from "../lib/backupJob/azureCliCredential";
 import { backupEnvName, clockOverride, positiveInt, secretsOf, vaultSettingsFromEnv } from "../lib/backupJob/config";
 import { runCli } from "../lib/cli/run";
 import { UsageError } from "../lib/errors";
 import { readStackFile, stackFilePath } from "../lib/infra/stackFile";
 import { redact } from "../lib/redact";
-import { auditRetention, formatAuditReport, LOCK_CLOCK_TOLERANCE_MS, type ExpectedLock } from "../lib/vault/audit";
+import { auditRetention, formatAuditReport, LOCK_CLOCK_TOLERANCE_MS, withAzureArchive, type ExpectedLock } from "../lib/vault/audit";
+import { auditAzureArchive, type AzureArchiveReport } from "../lib/vault/azureAudit";
+import { ARM_SCOPE, readContainerPolicy, type ContainerPolicyRead } from "../lib/vault/azureAuditArm";
+import { azureAuditSettingsFromEnv, type AzureAuditSettings } from "../lib/vault/azureAuditConfig";
+import { AzureArchiveAuditSource } from "../lib/vault/azureAuditSource";
 import { DirAuditSource } from "../lib/vault/dirAudit";
 import { DirBlobStore } from "../lib/vault/dirStore";
 import { S3AuditSource } from "../lib/vault/s3Audit";
@@ -41,7 +47,18 @@ protected only by the bucket default): it must be refused by Object Lock — HTT
 "Access Denied because object protected by object lock.", as AWS and Versity Gateway answer; any
 other answer is FAIL. It proves something only
 when run as a principal IAM allows to delete versions (the retention-auditor role); an IAM denial is
-reported as FAIL. Exit 0 PASS, 1 FAIL, 2 bad configuration, 3 SKIPPED.`;
+reported as FAIL.
+
+The Azure archive is audited too when AZURE_CONTAINER is set with AZURE_STORAGE_ACCOUNT (token from
+the Azure CLI session: azure/login) or AZURE_STORAGE_CONNECTION_STRING, and AZURE_IMMUTABILITY as the
+nightly has it (container, the default, or blob). AZURE_SUBSCRIPTION_ID and AZURE_RESOURCE_GROUP locate
+the container's immutability policy in Azure Resource Manager (read with an ARM token from the same
+CLI session; AZURE_ARM_ENDPOINT overrides https://management.azure.com for tests). Expected: a policy
+of at least supabase-dr:azure immutabilityDays (AZURE_IMMUTABILITY_DAYS overrides), Locked on prod or
+where lockImmutabilityPolicy is true, no protected append writes; every blob under the prefixes
+protected for its tier (monthly archives in blob mode: monthlyArchiveMonths, AZURE_MONTHLY_ARCHIVE_MONTHS
+overrides). No delete is attempted in Azure: that part rests on what ARM and the blob service report,
+and the report says so. A FAIL there FAILs the audit. Exit 0 PASS, 1 FAIL, 2 bad configuration, 3 SKIPPED.`;
 
 type Env = Record<string, string | undefined>;
 
@@ -89,6 +106,23 @@ export function expectedLock(env: Env, auditEnv: string, repoRoot = REPO_ROOT): 
     return { mode, days, monthlyMonths, source };
 }
 
+const NO_ARM = "AZURE_SUBSCRIPTION_ID and AZURE_RESOURCE_GROUP are not set: the container policy's days and state are known only to Azure Resource Manager";
+
+/** The Azure section: the archive's blobs through the data plane, its container policy through ARM. */
+async function auditArchive(s: AzureAuditSettings, env: string, now: () => Date): Promise<AzureArchiveReport> {
+    const m = s.mirror;
+    // One credential for both scopes: the CLI session azure/login opened (storage, then ARM).
+    const credential = new AzureCliCredential();
+    const source = m.kind === "connection-string"
+        ? new AzureArchiveAuditSource({ connectionString: m.connectionString, container: m.container })
+        : new AzureArchiveAuditSource({ accountUrl: m.accountUrl, credential, container: m.container });
+    const arm = s.arm;
+    const policy = async (): Promise<ContainerPolicyRead> => arm
+        ? readContainerPolicy({ target: arm.target, endpoint: arm.endpoint, token: async () => (await credential.getToken(ARM_SCOPE)).token })
+        : { outcome: "not-read", message: NO_ARM };
+    return auditAzureArchive({ source, env, expected: s.expected, retention: m.retention, policy, now });
+}
+
 async function main(): Promise<number> {
     const args = process.argv.slice(2);
     if (args.includes("-h") || args.includes("--help")) {
@@ -109,13 +143,17 @@ async function main(): Promise<number> {
         expected: expectedLock(process.env, env),
         prove: !args.includes("--no-delete-proof"),
         now: clockOverride(process.env),
+        // Read before anything runs: a half-configured archive is a configuration error (exit 2).
+        azure: azureAuditSettingsFromEnv(process.env, env, REPO_ROOT),
     };
     const { vault, now } = settings;
     // A file:// vault (rehearsals, air-gapped runs) is audited too, and always FAILs: a directory has no Object Lock.
     const source = vault.localDir
         ? new DirAuditSource(new DirBlobStore(vault.localDir))
         : new S3AuditSource({ bucket: vault.bucket, region: vault.region, endpoint: vault.endpoint, credentials: vault.credentials });
-    const report = await auditRetention({ source, env: settings.env, expected: settings.expected, proveImmutability: settings.prove, now: () => now ?? new Date() });
+    const clock = () => now ?? new Date();
+    let report = await auditRetention({ source, env: settings.env, expected: settings.expected, proveImmutability: settings.prove, now: clock });
+    if (settings.azure) report = withAzureArchive(report, await auditArchive(settings.azure, settings.env, clock));
     const text = redact(formatAuditReport(report), secrets) + "\n";
     process.stdout.write(text);
     if (settings.reportFile) fs.writeFileSync(settings.reportFile, text);

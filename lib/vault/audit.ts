@@ -21,6 +21,7 @@
 // not run (--no-delete-proof) is SKIPPED, and so is the audit's result: never PASS.
 import type { BucketLockConfiguration, DeleteAttempt, ObjectVersionEntry, VaultAuditSource, VersionLock } from "./s3Audit";
 import { environmentPrefixes } from "./keys";
+import type { AzureArchiveReport } from "./azureAudit";
 import { assertExpected, defaultDays, describeIssue, judgeVersionLock, LOCK_CLOCK_TOLERANCE_MS, lockFindings, retentionTier, type ExpectedLock, type LockIssue, type RetentionTier } from "./versionLocks";
 
 // The per-version rule's names, where the audit's users have always found them.
@@ -120,6 +121,8 @@ export interface AuditReport {
     deleteMarkers: { total: number; current: string[] };
     immutability: ImmutabilityProof;
     versions: AuditedVersion[];
+    /** The Azure archive's section (lib/vault/azureAudit.ts), when the archive is configured. */
+    azure?: AzureArchiveReport;
 }
 
 export function ageBucket(lastModified: Date, now: Date): AgeBucket {
@@ -354,6 +357,20 @@ export async function auditRetention(opts: AuditOptions): Promise<AuditReport> {
     };
 }
 
+/**
+ * The report with the Azure archive's section added: its findings and notes join the audit's (marked
+ * as the archive's), and a FAIL there FAILs the audit — whatever the S3 vault's result was, the audit
+ * never PASSes while the secondary copy fails.
+ */
+export function withAzureArchive(r: AuditReport, azure: AzureArchiveReport): AuditReport {
+    const findings = [...r.findings, ...azure.findings.map((f) => `azure archive: ${f}`)];
+    return {
+        ...r, azure, findings,
+        notes: [...r.notes, ...azure.notes.map((n) => `azure archive: ${n}`)],
+        result: azure.result === "FAIL" || r.result === "FAIL" ? "FAIL" : r.result,
+    };
+}
+
 export function auditPassed(r: AuditReport): boolean {
     return r.result === "PASS";
 }
@@ -384,8 +401,40 @@ export function formatAuditReport(r: AuditReport): string {
         `Delete markers: ${r.deleteMarkers.total}${r.deleteMarkers.current.length ? ` (${r.deleteMarkers.current.length} hide the current version: ${r.deleteMarkers.current.slice(0, 5).join(", ")})` : ""}`,
         ...(r.unprotected.length ? [`UNPROTECTED versions (${r.unprotected.length}):`, ...r.unprotected.slice(0, 20).map((k) => `  ${k}`)] : []),
         `Immutability proof: ${r.immutability.status} — ${r.immutability.detail}`,
+        ...(r.azure ? formatAzureArchive(r.azure) : []),
         ...(r.findings.length ? ["Findings:", ...r.findings.map((f) => `  - ${f}`)] : []),
         ...(r.notes.length ? ["Notes:", ...r.notes.map((n) => `  - ${n}`)] : []),
         `Result: ${r.result}`,
     ].join("\n");
+}
+
+const AZURE_RETENTION = {
+    metadata: "AZURE_IMMUTABILITY=container: the container policy protects every blob, retain-until recorded as metadata",
+    policy: "AZURE_IMMUTABILITY=blob: each blob carries its own immutability policy",
+} as const;
+
+/** The "Azure archive:" block: the container policy ARM reports, then the blobs as the S3 part counts versions. */
+function formatAzureArchive(a: AzureArchiveReport): string[] {
+    const t = (x: Tally) => `${String(x.objects).padStart(7)} blobs    ${String(x.bytes).padStart(14)} bytes`;
+    const e = a.expected;
+    const flag = (v: boolean | undefined) => (v === undefined ? "not reported" : v ? "yes" : "no");
+    return [
+        `Azure archive: ${a.result} — ${a.location} (${AZURE_RETENTION[a.retention]})`,
+        `  Expected: container policy ≥ ${e.days} day(s) after each blob's creation, ${e.requireLocked ? "Locked" : "Locked or Unlocked"} (${e.lockReason}); `
+            + `monthly archives ≥ ${a.retention === "policy" ? `${e.monthlyMonths} month(s) of 31 days by their own policy` : `${e.days} day(s) (only the container policy protects them)`}${e.source ? ` — from ${e.source}` : ""}`,
+        `  Container policy: ${a.containerPolicy.status} — ${a.containerPolicy.detail}`,
+        a.container
+            ? `  Container flags (blob service): immutability policy ${flag(a.container.hasImmutabilityPolicy)}, legal hold ${flag(a.container.hasLegalHold)}, version-level immutability ${flag(a.container.versionLevelImmutability)}`
+            : "  Container flags (blob service): not read",
+        `  Blob locks: ${a.blobLocks.status} — ${a.blobLocks.failing
+            ? `${a.blobLocks.failing} of ${a.blobLocks.judged} judged blob(s) fall short`
+            : `${a.blobLocks.judged} judged blob(s) are protected at least as long as required`}`,
+        `  Total:   ${t(a.total)}`,
+        "  By age (since creation):",
+        ...AGE_BUCKETS.map((b) => `    ${b.padEnd(17)} ${t(a.byAge[b])}`),
+        "  By protection:",
+        ...Object.entries(a.byState).map(([s, x]) => `    ${s.padEnd(17)} ${t(x)}`),
+        ...(a.unprotected.length ? [`  UNPROTECTED blobs (${a.unprotected.length}):`, ...a.unprotected.slice(0, 20).map((k) => `    ${k}`)] : []),
+        `  Not proven: ${a.notProven}`,
+    ];
 }
