@@ -132,6 +132,8 @@ export function infrastructureProgram(): Record<string, pulumi.Output<unknown> |
         if (archive) {
             variables.AZURE_STORAGE_ACCOUNT = archive.storageAccountName;
             variables.AZURE_CONTAINER = archive.containerName;
+            // The quarterly audit reads the container's immutability policy through ARM (its resource group).
+            variables.AZURE_RESOURCE_GROUP = archive.resourceGroupName;
         }
         if (settings.supabase) {
             variables.SUPABASE_ORGANIZATION = settings.supabase.organization;

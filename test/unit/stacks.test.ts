@@ -36,6 +36,8 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
             const name = (args.inputs.accountName as string | undefined) ?? "archiveprod1a2b";
             return { name, primaryEndpoints: { blob: `https://${name}.blob.core.windows.net/` } };
         }
+        case "azure-native:storage:BlobContainer":
+            return { name: args.inputs.containerName ?? args.name };
         case "azure-native:resources:ResourceGroup":
             return { name: args.inputs.resourceGroupName ?? `${args.name}-rg` };
         default:
@@ -131,6 +133,15 @@ describe("GitHub environments", () => {
         expect(JSON.stringify(deploy.reviewers)).toContain("7340012");
         const deploySecrets = of(registered, "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret").filter((s) => s.inputs.environment === "prod");
         expect(deploySecrets.map((s) => s.inputs.secretName)).toEqual(["PULUMI_CONFIG_PASSPHRASE"]);
+    });
+
+    it("gives the quarterly audit the archive's account, container and resource group (its ARM read of the immutability policy)", async () => {
+        const { registered } = await buildStack("prod");
+        const vars = Object.fromEntries(of(registered, "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable").map((v) => [v.inputs.variableName as string, v.inputs.value]));
+        const [group] = of(registered, "azure-native:resources:ResourceGroup");
+        expect(vars.AZURE_RESOURCE_GROUP).toBe(`${group.name}-rg`);
+        expect(vars.AZURE_STORAGE_ACCOUNT).toBeTruthy();
+        expect(vars.AZURE_CONTAINER).toBeTruthy();
     });
 
     it("prod without the backend passphrase secret fails naming the key", async () => {
