@@ -12,8 +12,13 @@
 //
 // Credentials go to the gateway through its environment (ROOT_ACCESS_KEY_ID / ROOT_SECRET_ACCESS_KEY),
 // never its arguments: the secret must not show on the process list.
+//
+// With `{ iam: true }` the gateways share an internal IAM directory (VGW_IAM_DIR) and createUser()
+// adds plain, non-admin users, whose grants come from bucket policies (putBucketPolicy): the gateway's
+// internal IAM has no identity policies. Root bypasses every policy, so a test that must show what a
+// role may and may not do runs as such a user.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -22,10 +27,12 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import {
     CreateBucketCommand,
+    PutBucketPolicyCommand,
     PutObjectLockConfigurationCommand,
     S3Client,
     type ObjectLockRetentionMode,
 } from "@aws-sdk/client-s3";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { freePort } from "../../lib/postgres/localCluster";
 
 const REPO_ROOT = path.resolve(__dirname, "../..");
@@ -33,6 +40,19 @@ const REGION = "us-east-1";
 const HEALTH_PATH = "/health";
 /** Set by test/helpers/globalSetup.ts (or by hand) to the directory holding `versitygw`. */
 export const S3_SERVER_BIN_ENV = "SUPABASE_DR_S3_SERVER_BIN";
+
+/** A plain user of the gateway's internal IAM (startS3Server({ iam: true })). */
+export interface S3User {
+    accessKeyId: string;
+    secretAccessKey: string;
+}
+
+export interface S3ServerOptions {
+    /** Region the gateway signs for (default us-east-1): a client must sign for the same one. */
+    region?: string;
+    /** Internal IAM, so createUser() works (default false: root only). */
+    iam?: boolean;
+}
 
 export interface S3Server {
     /** Plain HTTP endpoint, http://127.0.0.1:<port>. */
@@ -48,6 +68,12 @@ export interface S3Server {
     s3Client(opts?: { https?: boolean }): S3Client;
     /** A bucket with Object Lock (hence versioning) and a default retention rule. */
     createLockedBucket(name: string, mode?: ObjectLockRetentionMode, days?: number): Promise<void>;
+    /** A new plain user (needs { iam: true }); `name` prefixes its random access key id. */
+    createUser(name: string): Promise<S3User>;
+    /** A client acting as `user` (no retries: a refusal is reported as it came). */
+    clientFor(user: S3User, opts?: { https?: boolean }): S3Client;
+    /** Replaces the bucket's policy (as root). */
+    putBucketPolicy(bucket: string, policy: object): Promise<void>;
     stop(): Promise<void>;
 }
 
@@ -122,8 +148,8 @@ interface Gateway {
     output: () => string;
 }
 
-function spawnGateway(bin: string, port: number, dirs: { root: string; versions: string }, env: NodeJS.ProcessEnv, tls?: { certFile: string; keyFile: string }): Gateway {
-    const args = ["--port", `127.0.0.1:${port}`, "--region", REGION, "--health", HEALTH_PATH, "--quiet",
+function spawnGateway(bin: string, port: number, dirs: { root: string; versions: string }, env: NodeJS.ProcessEnv, region: string, tls?: { certFile: string; keyFile: string }): Gateway {
+    const args = ["--port", `127.0.0.1:${port}`, "--region", region, "--health", HEALTH_PATH, "--quiet",
         ...(tls ? ["--cert", tls.certFile, "--key", tls.keyFile] : []),
         "posix", "--versioning-dir", dirs.versions, dirs.root];
     const child = spawn(bin, args, { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -161,9 +187,9 @@ async function waitHealthy(g: Gateway, ca: Buffer): Promise<void> {
 }
 
 /** Starts a gateway on a free port; another process may take the port between probe and bind, so retry. */
-async function startGateway(bin: string, dirs: { root: string; versions: string }, env: NodeJS.ProcessEnv, ca: Buffer, tls?: { certFile: string; keyFile: string }): Promise<Gateway> {
+async function startGateway(bin: string, dirs: { root: string; versions: string }, env: NodeJS.ProcessEnv, ca: Buffer, region: string, tls?: { certFile: string; keyFile: string }): Promise<Gateway> {
     for (let attempt = 1; ; attempt++) {
-        const g = spawnGateway(bin, await freePort(), dirs, env, tls);
+        const g = spawnGateway(bin, await freePort(), dirs, env, region, tls);
         try {
             await waitHealthy(g, ca);
             return g;
@@ -175,16 +201,44 @@ async function startGateway(bin: string, dirs: { root: string; versions: string 
     }
 }
 
-export async function startS3Server(): Promise<S3Server> {
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+const bytesOf = (d: SourceData): Buffer =>
+    typeof d === "string" ? Buffer.from(d) : d instanceof ArrayBuffer ? Buffer.from(d) : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+/** SHA-256 and HMAC-SHA-256 in the shape @smithy/signature-v4 expects. */
+class Sha256 {
+    private hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
+    constructor(private readonly secret?: SourceData) {
+        this.hash = this.fresh();
+    }
+    private fresh() {
+        return this.secret !== undefined ? createHmac("sha256", bytesOf(this.secret)) : createHash("sha256");
+    }
+    update(data: SourceData): void {
+        this.hash.update(bytesOf(data));
+    }
+    async digest(): Promise<Uint8Array> {
+        return new Uint8Array(this.hash.digest());
+    }
+    reset(): void {
+        this.hash = this.fresh();
+    }
+}
+
+export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Server> {
     const bin = path.join(ensureS3ServerBinDir(), "versitygw");
+    const region = opts.region ?? REGION;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-dr-s3-"));
     // The versioning directory must lie outside the gateway's root (it refuses otherwise).
     const dirs = { root: path.join(dataDir, "root"), versions: path.join(dataDir, "versions") };
     const tlsDir = path.join(dataDir, "tls");
-    for (const d of [dirs.root, dirs.versions, tlsDir]) fs.mkdirSync(d, { mode: 0o700 });
+    const iamDir = path.join(dataDir, "iam");
+    for (const d of [dirs.root, dirs.versions, tlsDir, ...(opts.iam ? [iamDir] : [])]) fs.mkdirSync(d, { mode: 0o700 });
     const accessKey = `test${randomBytes(6).toString("hex")}`;
     const secretKey = randomBytes(18).toString("base64url");
-    const env = { ...process.env, ROOT_ACCESS_KEY_ID: accessKey, ROOT_SECRET_ACCESS_KEY: secretKey };
+    const env: NodeJS.ProcessEnv = { ...process.env, ROOT_ACCESS_KEY_ID: accessKey, ROOT_SECRET_ACCESS_KEY: secretKey };
+    // Both gateways read and write the same accounts file. Without { iam: true } the environment is
+    // passed on as it is (a caller may set VGW_IAM_DIR itself).
+    if (opts.iam) env.VGW_IAM_DIR = iamDir;
 
     const gateways: Gateway[] = [];
     const clients: S3Client[] = [];
@@ -198,32 +252,51 @@ export async function startS3Server(): Promise<S3Server> {
     try {
         tls = makeCertificates(tlsDir);
         ca = fs.readFileSync(tls.caFile);
-        gateways.push(await startGateway(bin, dirs, env, ca));
-        gateways.push(await startGateway(bin, dirs, env, ca, tls));
+        gateways.push(await startGateway(bin, dirs, env, ca, region));
+        gateways.push(await startGateway(bin, dirs, env, ca, region, tls));
     } catch (err) {
         await stop();
         throw err;
     }
     const [plain, secure] = gateways;
 
-    const s3Client = (opts: { https?: boolean } = {}) => {
+    const client = (credentials: S3User, over: { https?: boolean } = {}, extra: { maxAttempts?: number } = {}) => {
         const c = new S3Client({
-            endpoint: opts.https ? secure.url : plain.url,
-            region: REGION,
+            endpoint: over.https ? secure.url : plain.url,
+            region,
             forcePathStyle: true,
-            credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
+            credentials,
             // Trust exactly this server's CA; verification stays on.
-            ...(opts.https ? { requestHandler: { httpsAgent: new https.Agent({ ca }) } } : {}),
+            ...(over.https ? { requestHandler: { httpsAgent: new https.Agent({ ca }) } } : {}),
+            ...extra,
         });
         clients.push(c);
         return c;
     };
+    const s3Client = (over: { https?: boolean } = {}) => client({ accessKeyId: accessKey, secretAccessKey: secretKey }, over);
     const admin = s3Client();
+
+    /** The gateway's admin API (PATCH /create-user, SigV4-signed by root). */
+    const createUser = async (name: string): Promise<S3User> => {
+        if (!opts.iam) throw new Error(`createUser(${JSON.stringify(name)}): the S3 test server was started without { iam: true }`);
+        const user = { accessKeyId: `${name}${randomBytes(4).toString("hex")}`, secretAccessKey: randomBytes(18).toString("base64url") };
+        const url = new URL(plain.url);
+        const body = `<Account><Access>${user.accessKeyId}</Access><Secret>${user.secretAccessKey}</Secret><Role>user</Role></Account>`;
+        const signer = new SignatureV4({ credentials: { accessKeyId: accessKey, secretAccessKey: secretKey }, region, service: "s3", sha256: Sha256 });
+        const signed = await signer.sign({
+            method: "PATCH", protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: "/create-user", query: {},
+            headers: { host: url.host, "x-amz-content-sha256": createHash("sha256").update(body).digest("hex") }, body,
+        });
+        const res = await fetch(`${plain.url}/create-user`, { method: "PATCH", headers: signed.headers, body });
+        // The answer never carries the secret; the user's name is enough to find the problem.
+        if (res.status !== 201) throw new Error(`creating the gateway user ${user.accessKeyId} failed: HTTP ${res.status} ${await res.text()}`);
+        return user;
+    };
     return {
         endpoint: plain.url,
         httpsEndpoint: secure.url,
         caFile: tls.caFile,
-        region: REGION,
+        region,
         accessKey,
         secretKey,
         s3Client,
@@ -233,6 +306,11 @@ export async function startS3Server(): Promise<S3Server> {
                 Bucket: name,
                 ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: mode, Days: days } } },
             }));
+        },
+        createUser,
+        clientFor: (user, over) => client(user, over, { maxAttempts: 1 }),
+        async putBucketPolicy(bucket, policy) {
+            await admin.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
         },
         stop,
     };
