@@ -21,7 +21,8 @@
 //
 // Clocks. The calendar runs FORWARD from the next 01:00 UTC (day 1; day 40 is 39 days later), so
 // every retain-until a job computes from NOW lies in the future for the server, which enforces it on
-// the real clock, and is at least as long after the put's real LastModified as the stack says. Jobs get the calendar time as NOW (keys, locks, lifecycle, audit). The source database
+// the real clock, and is at least as long after the put's real LastModified as the stack says. Jobs
+// get the calendar time as NOW (keys, locks, lifecycle, audit). The source database
 // has the real clock, so a backup's capture time (takenAt) is real, and a drill's RPO (drill start −
 // capture time) is measured on that real clock. The freshness check compares its NOW with takenAt, so
 // its NOW is the calendar time translated onto the source's clock through the last night the schedule
@@ -33,7 +34,10 @@
 // after the missed night STALE, exit 1, the webhook alarmed); weekly-drill.yml every Sunday at 04:00
 // and after the last night (the prod stack file's drill adopts the newest vault backup, read by the
 // drill reader, through the real Pulumi engine); monthly-storage-restore.yml on each 1st;
-// quarterly-retention-audit.yml after the last night, as the retention auditor, PASS for both.
+// quarterly-retention-audit.yml after the last night, as the retention auditor: the S3 vault PASSes
+// for both environments; the Azure archive (Azurite's blobs, its container policy served by an ARM
+// stand-in as each stack deploys it — Unlocked in both stack files) FAILs prod's audit, and once prod's
+// policy is Locked the audit PASSes for both.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -57,6 +61,7 @@ import { LifecycleModel, vaultLifecycleRules } from "../../lib/vault/lifecycle";
 import { readerPolicy, retentionAuditorPolicy, writerPolicy, type PolicyDocument, type PolicyStatement } from "../../lib/vault/policies";
 import { S3Store } from "../../lib/vault/s3Store";
 import { startAzurite, type Azurite } from "../helpers/azurite";
+import { fakeAzCli, startFakeAzureArm, type FakeAzureArm } from "../helpers/fakeAzureArm";
 import { startFakeStorageApi, type FakeStorageApi } from "../helpers/fakeStorageApi";
 import { createSampleData } from "../helpers/sampleData";
 import { startS3Server, type S3Server, type S3User } from "../helpers/s3Server";
@@ -132,6 +137,12 @@ let api: FakeStorageApi;
 let s3: S3Server;
 let root: S3Client;
 let receiver: { url: string; calls: { path: string; body: string; day: number }[]; close: () => Promise<void> };
+// Azure Resource Manager for the quarterly audit's read of the archive's immutability policy, and the
+// `az` the workflow's azure/login session would give (tokens only).
+let arm: FakeAzureArm;
+let azBin: string;
+const AZURE_SUBSCRIPTION = "00000000-0000-0000-0000-00000000cafe";
+const resourceGroupOf = (env: string) => `supabase-dr-${env}-archive`;
 let work: string;
 let pulumiBin: string;
 let currentDay = 0;
@@ -331,6 +342,11 @@ function environmentContext(v: EnvVault, base: Record<string, string>): Record<s
         ...Object.fromEntries(Object.entries(ROLE_VARS).map(([name, role]) => [name, roleArn(v.env, role)])),
         "vars.AZURE_STORAGE_ACCOUNT": "devstoreaccount1",
         "vars.AZURE_CONTAINER": "archive",
+        "vars.AZURE_CLIENT_ID": "11111111-1111-1111-1111-111111111111",
+        "vars.AZURE_TENANT_ID": "22222222-2222-2222-2222-222222222222",
+        "vars.AZURE_SUBSCRIPTION_ID": AZURE_SUBSCRIPTION,
+        // Each stack's ArchiveVault has its own resource group; here both share Azurite's one container.
+        "vars.AZURE_RESOURCE_GROUP": resourceGroupOf(v.env),
         "vars.STORAGE_URL": api.url,
         "vars.STORAGE_BUCKETS": "",
         "secrets.SOURCE_DB_URL": pg.url(),
@@ -366,7 +382,7 @@ const secretsInPlay = () => [pg.password, api.serviceKey, s3.secretKey, receiver
  * is the NOW the steps get (default `at`). Returns failures: run steps whose exit status, or skip, is
  * not the expected one (exit 0 unless `expectStatus` says otherwise for the step's name).
  */
-async function runWorkflow(file: string, at: Date, opts: { now?: Date; expectStatus?: (step: string) => number | "skipped" } = {}): Promise<{ failures: string[]; runs: StepRun[] }> {
+async function runWorkflow(file: string, at: Date, opts: { now?: Date; expectStatus?: (step: string, matrix: Record<string, string>) => number | "skipped" } = {}): Promise<{ failures: string[]; runs: StepRun[] }> {
     const failures: string[] = [];
     const runs: StepRun[] = [];
     const wf = loadWorkflow(path.join(WORKFLOWS_DIR, file)) as ReturnType<typeof loadWorkflow> & { jobs: Record<string, { environment?: string }> };
@@ -382,7 +398,8 @@ async function runWorkflow(file: string, at: Date, opts: { now?: Date; expectSta
                 cwd: ROOT,
                 context,
                 env: {
-                    PATH: [pulumiBin, process.env.PATH ?? ""].join(path.delimiter), HOME: process.env.HOME ?? "", RUNNER_TEMP: temp,
+                    PATH: [azBin, pulumiBin, process.env.PATH ?? ""].join(path.delimiter), HOME: process.env.HOME ?? "", RUNNER_TEMP: temp,
+                    AZURE_ARM_ENDPOINT: arm.endpoint,
                     NOW: (opts.now ?? at).toISOString(), GITHUB_STEP_SUMMARY: summary,
                     AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
                     // The vault's endpoint over TLS, trusting the test server's CA as runners trust AWS's.
@@ -396,7 +413,7 @@ async function runWorkflow(file: string, at: Date, opts: { now?: Date; expectSta
             for (const r of results) {
                 log.push({ day: currentDay, workflow: file, job: jobId, step: r.step, status: r.status });
                 runs.push({ ...r, workflow: file, job: jobId, matrix, temp });
-                const want = opts.expectStatus?.(r.step) ?? 0;
+                const want = opts.expectStatus?.(r.step, matrix) ?? 0;
                 const got = r.skipped ? "skipped" : r.status;
                 if (got !== want) failures.push(`${file}:${jobId} ${JSON.stringify(matrix)} day ${currentDay} "${r.step}" ${got === "skipped" ? "skipped" : `exit ${got}`}, expected ${want}\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-6000)}`);
                 for (const out of [r.stdout, r.stderr]) for (const secret of secretsInPlay()) expect(out.includes(secret), `${file} "${r.step}" printed a secret`).toBe(false);
@@ -489,12 +506,13 @@ async function startReceiver(): Promise<typeof receiver> {
 }
 
 beforeAll(async () => {
-    [pg, azurite, api, s3, receiver] = await Promise.all([startLocalCluster(), startAzurite(), startFakeStorageApi(), startS3Server({ iam: true, region: stackRegion() }), startReceiver()]);
+    [pg, azurite, api, s3, receiver, arm] = await Promise.all([startLocalCluster(), startAzurite(), startFakeStorageApi(), startS3Server({ iam: true, region: stackRegion() }), startReceiver(), startFakeAzureArm()]);
     root = s3.s3Client();
     for (const env of ENVS) vaults[env] = await createVault(env);
     await createSampleData(pg.url(), 300);
     await new AzureBlobStore({ connectionString: azurite.connectionString, container: "archive" }).ensureContainer();
     work = fs.mkdtempSync(path.join(os.tmpdir(), "sdr-rehearsal-"));
+    azBin = fakeAzCli(path.join(work, "az-bin"), arm.token).dir;
     fs.mkdirSync(path.join(work, "drill-state"));
     pulumiBin = ensureEngine();
     api.createBucket("avatars", true);
@@ -505,7 +523,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-    await Promise.all([pg?.stop(), azurite?.stop(), api?.close(), s3?.stop(), receiver?.close()]);
+    await Promise.all([pg?.stop(), azurite?.stop(), api?.close(), s3?.stop(), receiver?.close(), arm?.stop()]);
     if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -631,27 +649,50 @@ describe(`${DAYS} simulated days of the scheduled workflows on an Object-Lock S3
             }
         }
 
-        // The quarterly audit after the last night, as the retention auditor: PASS for prod (COMPLIANCE)
-        // and staging (GOVERNANCE), having counted every version the server holds — the model's plus
-        // those the model removed but whose locks (real clock) still hold them on the server.
+        // The quarterly audit after the last night, as the retention auditor: the S3 vault PASSes for prod
+        // (COMPLIANCE) and staging (GOVERNANCE), having counted every version the server holds — the
+        // model's plus those the model removed but whose locks (real clock) still hold them on the server.
+        // The Azure archive's container policy is as each stack deploys it (supabase-dr:azure
+        // immutabilityDays, lockImmutabilityPolicy): both stack files leave it Unlocked, so prod's audit
+        // FAILs on the archive alone (an account owner could shorten or remove the policy) and staging's
+        // PASSes with a note; once prod's policy is Locked, prod's audit PASSes too.
         const isAudit = (step: string) => step.startsWith("npm run retention-audit");
-        const audit = await timed("quarterly-retention-audit", () => runWorkflow("quarterly-retention-audit.yml", dayAt(DAYS, 6)));
-        expect(audit.failures, audit.failures.join("\n\n")).toEqual([]);
-        const audits = audit.runs.filter((r) => isAudit(r.step));
-        expect(audits.map((r) => r.matrix.stage).sort()).toEqual(["prod", "staging"]);
-        for (const r of audits) {
-            const v = vaults[r.matrix.stage as Env];
-            const { versions, markers } = await listVersions(v.bucket);
-            const inPrefixes = (k: string) => environmentPrefixes(v.env).some((p) => k.startsWith(p));
-            expect(versions.every((x) => inPrefixes(x.key))).toBe(true);
-            expectVersionsMatchModel(v, versions, markers, `day ${DAYS}, the audit`);
-            const text = fs.readFileSync(path.join(r.temp, `retention-audit-${v.env}.md`), "utf8");
-            expect(r.stdout).toContain(text); // the report file is what the step printed
-            expect(text).toMatch(new RegExp(`^Total:\\s+${versions.length} versions`, "m"));
-            expect(text).toMatch(new RegExp(`^Delete markers: ${markers.length}\\b`, "m"));
-            expect(text).toContain(`Bucket lock: PASS — Object Lock enabled, default retention ${v.settings.objectLockMode} for ${v.settings.retentionDays} day(s)`);
-            expect(text).toMatch(/^Immutability proof: PASS — the delete of .* was refused by Object Lock/m);
-            expect(text).toMatch(/^Result: PASS$/m);
+        const archiveOf = (env: Env) => readStackFile(ROOT, env)!.azure!;
+        const setArchivePolicies = (lockedProd: boolean) => {
+            for (const env of ENVS) {
+                const a = archiveOf(env);
+                arm.setPolicy({ subscriptionId: AZURE_SUBSCRIPTION, resourceGroup: resourceGroupOf(env), account: "devstoreaccount1", container: "archive" },
+                    { kind: "policy", state: a.lockImmutabilityPolicy || (env === "prod" && lockedProd) ? "Locked" : "Unlocked", days: a.immutabilityDays });
+            }
+        };
+        const archiveFails = (env: Env, lockedProd: boolean) => env === "prod" && !archiveOf(env).lockImmutabilityPolicy && !lockedProd;
+        for (const lockedProd of [false, true]) {
+            setArchivePolicies(lockedProd);
+            const audit = await timed("quarterly-retention-audit", () => runWorkflow("quarterly-retention-audit.yml", dayAt(DAYS, 6), {
+                expectStatus: (step, matrix) => (isAudit(step) && archiveFails(matrix.stage as Env, lockedProd) ? 1 : 0),
+            }));
+            expect(audit.failures, audit.failures.join("\n\n")).toEqual([]);
+            const audits = audit.runs.filter((r) => isAudit(r.step));
+            expect(audits.map((r) => r.matrix.stage).sort()).toEqual(["prod", "staging"]);
+            for (const r of audits) {
+                const v = vaults[r.matrix.stage as Env];
+                const { versions, markers } = await listVersions(v.bucket);
+                const inPrefixes = (k: string) => environmentPrefixes(v.env).some((p) => k.startsWith(p));
+                expect(versions.every((x) => inPrefixes(x.key))).toBe(true);
+                expectVersionsMatchModel(v, versions, markers, `day ${DAYS}, the audit`);
+                const text = fs.readFileSync(path.join(r.temp, `retention-audit-${v.env}.md`), "utf8");
+                expect(r.stdout).toContain(text); // the report file is what the step printed
+                expect(text).toMatch(new RegExp(`^Total:\\s+${versions.length} versions`, "m"));
+                expect(text).toMatch(new RegExp(`^Delete markers: ${markers.length}\\b`, "m"));
+                expect(text).toContain(`Bucket lock: PASS — Object Lock enabled, default retention ${v.settings.objectLockMode} for ${v.settings.retentionDays} day(s)`);
+                expect(text).toMatch(/^Version locks: PASS/m);
+                expect(text).toMatch(/^Immutability proof: PASS — the delete of .* was refused by Object Lock/m);
+                const fails = archiveFails(v.env, lockedProd);
+                expect(text).toMatch(new RegExp(`^Azure archive: ${fails ? "FAIL" : "PASS"} — `, "m"));
+                expect(text).toMatch(new RegExp(`^ {2}Container policy: ${fails ? "FAIL" : "PASS"} — ${fails || v.env !== "prod" ? "Unlocked" : "Locked"}, ${archiveOf(v.env).immutabilityDays} day\\(s\\)`, "m"));
+                if (fails) expect(text).toMatch(/Unlocked where Locked is required/);
+                expect(text).toMatch(new RegExp(`^Result: ${fails ? "FAIL" : "PASS"}$`, "m"));
+            }
         }
         // Wall time per workflow, for the README (REHEARSAL_TIMING=1 prints it).
         if (process.env.REHEARSAL_TIMING) process.stderr.write(`rehearsal timing (s): ${JSON.stringify(Object.fromEntries(Object.entries(timing).map(([k, ms]) => [k, Math.round(ms / 1000)])))}\n`);

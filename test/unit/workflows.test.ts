@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { writeStepResult } from "../../lib/drill/artifacts";
 import { writeDrillReport } from "../../lib/drill/report";
 import { INFRA_SECRET_KEYS } from "../../lib/infra/config";
+import { evaluateCondition, expand, runJob, type ConditionState, type StepOutcome, type WorkflowJob } from "../helpers/workflowSteps";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIR = path.join(ROOT, ".github", "workflows");
@@ -298,6 +299,30 @@ describe("what each workflow does", () => {
         expect(environmentsOf(job).sort()).toEqual(["prod-automation", "staging"]);
     });
 
+    it("quarterly audit gives the retention audit the Azure archive's variables and logs in to Azure first, only where the stack made an archive", () => {
+        const job = workflows["quarterly-retention-audit.yml"].jobs.audit;
+        const step = job.steps.find((s) => s.run?.includes("npm run retention-audit"))!;
+        expect(step.env).toEqual({
+            AUDIT_ENV: "${{ matrix.stage }}",
+            BACKUP_BUCKET: "${{ vars.BACKUP_BUCKET }}",
+            AZURE_STORAGE_ACCOUNT: "${{ vars.AZURE_STORAGE_ACCOUNT }}",
+            AZURE_CONTAINER: "${{ vars.AZURE_CONTAINER }}",
+            AZURE_SUBSCRIPTION_ID: "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+            AZURE_RESOURCE_GROUP: "${{ vars.AZURE_RESOURCE_GROUP }}",
+        });
+        expect(stepUsing(job, "aws-actions/configure-aws-credentials")[0].with?.["role-to-assume"]).toBe("${{ vars.AWS_RETENTION_AUDITOR_ROLE_ARN }}");
+        // The ARM and blob tokens come from the Azure CLI session: the login precedes the audit, and is
+        // skipped (with the Azure section) where the environment has no archive.
+        const [login] = stepUsing(job, "azure/login");
+        expect(login.with).toEqual({ "client-id": "${{ vars.AZURE_CLIENT_ID }}", "tenant-id": "${{ vars.AZURE_TENANT_ID }}", "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}" });
+        expect(login.if).toBe("vars.AZURE_CONTAINER != ''");
+        const archive = (container: string): ConditionState => ({ jobFailed: false, steps: {}, context: { "vars.AZURE_CONTAINER": container } });
+        expect(evaluateCondition(login.if, archive(""))).toBe(false);
+        expect(evaluateCondition(login.if, archive("supabase-backups"))).toBe(true);
+        expect(job.steps.indexOf(login)).toBeLessThan(job.steps.indexOf(step));
+        expect(raw["quarterly-retention-audit.yml"]).not.toMatch(/not audited here/i);
+    });
+
     it("weekly drill runs npm run drill and always uploads reports, never the dump", () => {
         const job = workflows["weekly-drill.yml"].jobs.drill;
         expect(runs("weekly-drill.yml")).toMatch(/args=\(--env "\$DRILL_ENV"\)[\s\S]*args\+=\(--keep\)[\s\S]*npm run drill -- "\$\{args\[@\]\}"/);
@@ -527,5 +552,84 @@ describe("actionlint", () => {
         } finally {
             fs.rmSync(tmp, { recursive: true, force: true });
         }
+    });
+});
+
+// The runner the workflow tests use (test/helpers/workflowSteps.ts) must decide steps as GitHub does,
+// or a test passes a job GitHub would stop (or skips a step GitHub runs).
+describe("GitHub step semantics of test/helpers/workflowSteps.ts", () => {
+    const state = (jobFailed: boolean, steps: ConditionState["steps"] = {}, context: Record<string, string> = {}): ConditionState => ({ jobFailed, steps, context });
+    const ran = (outcome: StepOutcome) => ({ outcome, conclusion: outcome });
+
+    it("runs a step without if: only while the job succeeds; always(), failure() and !cancelled() after a failure", () => {
+        expect(evaluateCondition(undefined, state(false))).toBe(true);
+        expect(evaluateCondition(undefined, state(true))).toBe(false);
+        expect(evaluateCondition("always()", state(true))).toBe(true);
+        expect(evaluateCondition("${{ !cancelled() }}", state(true))).toBe(true);
+        expect(evaluateCondition("failure()", state(true))).toBe(true);
+        expect(evaluateCondition("failure()", state(false))).toBe(false);
+        expect(evaluateCondition("success()", state(true))).toBe(false);
+        expect(evaluateCondition("cancelled()", state(true))).toBe(false);
+    });
+
+    it("puts an implicit success() before an if: that names no status function", () => {
+        const steps = { drill: ran("failure") };
+        expect(evaluateCondition("steps.drill.outcome == 'failure'", state(true, steps))).toBe(false);
+        expect(evaluateCondition("failure() && steps.drill.outcome == 'failure'", state(true, steps))).toBe(true);
+        expect(evaluateCondition("github.event_name == 'schedule'", state(false, {}, { "github.event_name": "schedule" }))).toBe(true);
+    });
+
+    it("evaluates GitHub's operators: case-insensitive string equality, ||/&& returning operands, !, parentheses, contains()", () => {
+        const ctx = { "inputs.env": "", "github.ref": "refs/heads/main" };
+        expect(evaluateCondition("github.ref == 'REFS/HEADS/MAIN'", state(false, {}, ctx))).toBe(true);
+        expect(evaluateCondition("(inputs.env || 'prod') == 'prod' && !contains(github.ref, 'tags')", state(false, {}, ctx))).toBe(true);
+        expect(evaluateCondition("inputs.env", state(false, {}, ctx))).toBe(false);
+        expect(expand("${{ (inputs.env || 'prod') == 'prod' && 'prod-automation' || 'staging' }}", { "inputs.env": "" })).toBe("prod-automation");
+        expect(expand("${{ (inputs.env || 'prod') == 'prod' && 'prod-automation' || 'staging' }}", { "inputs.env": "staging" })).toBe("staging");
+        expect(expand("${{ inputs.keep || false }}", { "inputs.keep": "" })).toBe("false");
+        expect(expand("x-${{ runner.temp }}", { "runner.temp": "/t" })).toBe("x-/t");
+    });
+
+    it("fails on a name or a function it has no value for, naming it", () => {
+        expect(() => evaluateCondition("github.event.schedule != '15 * * * *'", state(false))).toThrow(/no stand-in for github\.event\.schedule/);
+        expect(() => evaluateCondition("hashFiles('x') != ''", state(false))).toThrow(/hashFiles\(\) is not supported/);
+        expect(() => expand("${{ vars.NOPE }}", {})).toThrow(/no stand-in for \$\{\{ vars\.NOPE \}\}/);
+        expect(() => expand("${{ always() }}", {})).toThrow(/only allowed in if:/);
+    });
+
+    it("weekly-drill.yml: the JUnit summary is published after a FAILED drill, not when the drill never ran", () => {
+        const steps = workflows["weekly-drill.yml"].jobs.drill.steps;
+        const publish = steps.find((s) => s.name === "Publish the drill's JUnit result as the job summary")!;
+        const upload = steps.find((s) => s.uses?.startsWith("actions/upload-artifact"))!;
+        expect(evaluateCondition(publish.if, state(true, { drill: ran("failure") }))).toBe(true);
+        expect(evaluateCondition(publish.if, state(false, { drill: ran("success") }))).toBe(true);
+        // An earlier step failed, so the drill was skipped: nothing to publish; the upload still runs.
+        expect(evaluateCondition(publish.if, state(true, { drill: ran("skipped") }))).toBe(false);
+        expect(evaluateCondition(upload.if, state(true, { drill: ran("skipped") }))).toBe(true);
+    });
+
+    it("runJob stops at a failed step except for always()/failure() steps, honours continue-on-error and exports what a stand-in action provides", async () => {
+        const job: WorkflowJob = {
+            steps: [
+                { uses: "acme/login@v1", with: { token: "${{ secrets.T }}" } },
+                { name: "tolerated", run: "exit 3", "continue-on-error": true },
+                { name: "sees the login", id: "first", run: "test \"$LOGIN\" = t0k3n" },
+                { name: "fails", id: "bad", run: "echo broken; exit 1" },
+                { name: "plain", run: "echo should not run" },
+                { name: "on failure", if: "failure() && steps.bad.outcome == 'failure'", run: "echo cleanup" },
+                { name: "only on success", if: "success()", run: "echo should not run" },
+                { name: "always", if: "${{ always() }}", run: "echo always" },
+            ],
+        };
+        const results = await runJob(job, {
+            cwd: ROOT, context: { "secrets.T": "t0k3n" }, env: { PATH: process.env.PATH ?? "" },
+            skippedActions: [], machineSetup: [],
+            actions: { "acme/login": (inputs) => ({ LOGIN: inputs.token }) },
+        });
+        expect(results.map((r) => [r.step, r.skipped ? "skipped" : r.status])).toEqual([
+            ["tolerated", 3], ["sees the login", 0], ["fails", 1], ["plain", "skipped"], ["on failure", 0], ["only on success", "skipped"], ["always", 0],
+        ]);
+        await expect(runJob({ steps: [{ uses: "acme/unknown@v1" }] }, { cwd: ROOT, context: {}, env: {}, skippedActions: [], machineSetup: [] }))
+            .rejects.toThrow(/acme\/unknown@v1, which has no stand-in/);
     });
 });
