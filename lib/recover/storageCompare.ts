@@ -45,7 +45,8 @@ function cacheControlOf(metadata: Record<string, unknown>): string | undefined {
     return typeof metadata.cacheControl === "string" ? metadata.cacheControl : undefined;
 }
 
-async function hashLive(client: StorageClient, bucket: string, key: string): Promise<{ sha256: string; bytes: number }> {
+/** sha256 and size of a live object, streamed (never held whole in memory). */
+export async function hashLive(client: StorageClient, bucket: string, key: string): Promise<{ sha256: string; bytes: number }> {
     const hash = createHash("sha256");
     let bytes = 0;
     for await (const chunk of await downloadStream(client, bucket, key)) {

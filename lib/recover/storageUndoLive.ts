@@ -4,12 +4,12 @@
 // page by page, not the whole bucket: an undo of a few objects in a large bucket stays a few requests.
 // With a spool directory (apply) every object read is kept there while it is hashed, so the undo's own
 // before-image is exactly the content that was classified.
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import type { StorageClient } from "@supabase/storage-js";
-import { downloadStream, isStorageNotFound, LIST_PAGE_SIZE, unwrap } from "../storage/client";
+import { isStorageNotFound, LIST_PAGE_SIZE, unwrap } from "../storage/client";
 import { forEachLimited } from "../storage/pool";
 import { spoolLiveObject, type SpooledLive, type StoredObjectState } from "./storageBeforeImage";
+import { hashLive } from "./storageCompare";
 
 export interface LiveObject extends StoredObjectState {
     lastModified: string;
@@ -55,16 +55,6 @@ async function listFolder(client: StorageClient, bucket: string, folder: string,
     }
 }
 
-async function hashObject(client: StorageClient, bucket: string, key: string): Promise<{ sha256: string; bytes: number }> {
-    const hash = createHash("sha256");
-    let bytes = 0;
-    for await (const chunk of await downloadStream(client, bucket, key)) {
-        hash.update(chunk as Buffer);
-        bytes += (chunk as Buffer).length;
-    }
-    return { sha256: hash.digest("hex"), bytes };
-}
-
 /** A download that finds nothing: the object was removed between the listing and the read. */
 function notFound(err: unknown): boolean {
     return isStorageNotFound((err as { cause?: unknown }).cause);
@@ -83,7 +73,7 @@ export async function readLiveStates(client: StorageClient, bucket: string, keys
                 const spooled = await spoolLiveObject(client, bucket, key, opts.spoolDir);
                 states.set(key, { ...facts, sha256: spooled.sha256, bytes: spooled.bytes, spooled });
             } else {
-                states.set(key, { ...facts, ...(await hashObject(client, bucket, key)) });
+                states.set(key, { ...facts, ...(await hashLive(client, bucket, key)) });
             }
         } catch (err) {
             if (!notFound(err)) throw err;
