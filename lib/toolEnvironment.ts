@@ -29,9 +29,24 @@ export const SECRET_ENVIRONMENT_VARIABLES: readonly string[] = [
     "AZURE_STORAGE_CONNECTION_STRING",
     // A PITR archive's secrets as the drill reads them; pgBackRest gets them from its caller
     // (lib/pitr/runner.ts pgBackRestEnvironment), never by inheritance.
+    "PGBACKREST_REPO1_S3_KEY",
     "PGBACKREST_REPO1_S3_KEY_SECRET",
     "PGBACKREST_REPO1_S3_TOKEN",
     "PGBACKREST_REPO1_CIPHER_PASS",
+    "PITR_CIPHER_PASS",
+    // Alarm and dead-man's-switch URLs carry their own tokens.
+    "WEBHOOK_URL",
+    "HEALTHCHECK_URL",
+    "ALERT_WEBHOOK_URL",
+    "FRESHNESS_HEALTHCHECK_URL",
+    // GitHub Actions: with id-token: write, these two mint an OIDC token for the job's cloud roles —
+    // holding them is as good as holding the role's keys; the job token and service principal secrets.
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_RUNTIME_TOKEN",
+    "GITHUB_TOKEN",
+    "AZURE_CLIENT_SECRET",
+    "ARM_CLIENT_SECRET",
 ];
 
 /** A copy of `base` without the secret variables, with `extra` laid over it (its secrets are the caller's choice). */

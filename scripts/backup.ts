@@ -6,7 +6,7 @@
 // ran); otherwise the code of the error (lib/cli/run.ts: 2 bad configuration, 4 the Azure CLI missing, …).
 import * as path from "node:path";
 import { backupSettingsFromEnv, mirrorStoreFor, secretsOf, vaultStoreFor, warmUpMirror, type BackupSettings, type StackLock } from "../lib/backupJob/config";
-import { readStackFile } from "../lib/infra/stackFile";
+import { readStackFile, VAULT_SECTIONS } from "../lib/infra/stackFile";
 import { dailyRetainUntil, monthlyRetainUntil } from "../lib/backupJob/plan";
 import { runBackup, type BackupJobResult } from "../lib/backupJob/run";
 import { runCli } from "../lib/cli/run";
@@ -82,7 +82,7 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** The vault lock Pulumi.<env>.yaml of this checkout declares (the stack `pulumi up` deployed from it). */
 function stackLock(env: string): StackLock | undefined {
-    const aws = readStackFile(REPO_ROOT, env)?.aws;
+    const aws = readStackFile(REPO_ROOT, env, VAULT_SECTIONS)?.aws;
     return aws && { objectLockMode: aws.objectLockMode, retentionDays: aws.retentionDays, monthlyArchiveMonths: aws.monthlyArchiveMonths, file: `Pulumi.${env}.yaml` };
 }
 

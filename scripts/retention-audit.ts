@@ -10,9 +10,9 @@ import { AzureCliCredential } from "../lib/backupJob/azureCliCredential";
 import { backupEnvName, clockOverride, positiveInt, secretsOf, vaultSettingsFromEnv } from "../lib/backupJob/config";
 import { runCli } from "../lib/cli/run";
 import { UsageError } from "../lib/errors";
-import { readStackFile, stackFilePath } from "../lib/infra/stackFile";
+import { readStackFile, stackFilePath, VAULT_SECTIONS } from "../lib/infra/stackFile";
 import { redact } from "../lib/redact";
-import { auditRetention, formatAuditReport, LOCK_CLOCK_TOLERANCE_MS, withAzureArchive, type ExpectedLock } from "../lib/vault/audit";
+import { auditRetention, formatAuditReport, LOCK_CLOCK_TOLERANCE_MS, withArchiveNotAudited, withAzureArchive, type ExpectedLock } from "../lib/vault/audit";
 import { auditAzureArchive, type AzureArchiveReport } from "../lib/vault/azureAudit";
 import { ARM_SCOPE, readContainerPolicy, type ContainerPolicyRead } from "../lib/vault/azureAuditArm";
 import { azureAuditSettingsFromEnv, type AzureAuditSettings } from "../lib/vault/azureAuditConfig";
@@ -79,7 +79,7 @@ function flagValue(args: string[], flag: string): string | undefined {
  * With neither, it is an error: an audit that guessed its expectation could pass a wrong vault.
  */
 export function expectedLock(env: Env, auditEnv: string, repoRoot = REPO_ROOT): ExpectedLock {
-    const aws = readStackFile(repoRoot, auditEnv)?.aws;
+    const aws = readStackFile(repoRoot, auditEnv, VAULT_SECTIONS)?.aws;
     const file = path.basename(stackFilePath(repoRoot, auditEnv));
     const fromEnv: string[] = [];
     const fromFile: string[] = [];
@@ -154,6 +154,9 @@ async function main(): Promise<number> {
     const clock = () => now ?? new Date();
     let report = await auditRetention({ source, env: settings.env, expected: settings.expected, proveImmutability: settings.prove, now: clock });
     if (settings.azure) report = withAzureArchive(report, await auditArchive(settings.azure, settings.env, clock));
+    else if (readStackFile(REPO_ROOT, settings.env, VAULT_SECTIONS)?.azure) {
+        report = withArchiveNotAudited(report, `Pulumi.${settings.env}.yaml declares one (supabase-dr:azure) but AZURE_CONTAINER and AZURE_STORAGE_ACCOUNT are not set`);
+    }
     const text = redact(formatAuditReport(report), secrets) + "\n";
     process.stdout.write(text);
     if (settings.reportFile) fs.writeFileSync(settings.reportFile, text);

@@ -14,7 +14,7 @@ set -euo pipefail
 # Nothing but shell built-ins runs with the command's environment (its secrets, for `npm run drill`)
 # except the command itself: no `dirname` or `tail` here, the helper through scripts/helper-env.sh.
 case ${BASH_SOURCE[0]} in */*) here=${BASH_SOURCE[0]%/*} ;; *) here=. ;; esac
-repo_root=$(cd "$here/.." && pwd)
+repo_root=$(CDPATH= cd -- "$here/.." && pwd)
 # shellcheck source=scripts/helper-env.sh
 source "$repo_root/scripts/helper-env.sh"
 name=$1

@@ -17,7 +17,7 @@ set -euo pipefail
 # Nothing but shell built-ins runs with the command's environment (its secrets, for `npm run drill`)
 # except the command itself: no `dirname` or `tail` here, the helper through scripts/helper-env.sh.
 case ${BASH_SOURCE[0]} in */*) here=${BASH_SOURCE[0]%/*} ;; *) here=. ;; esac
-here=$(cd "$here" && pwd)
+here=$(CDPATH= cd -- "$here" && pwd)
 # shellcheck source=scripts/helper-env.sh
 source "$here/helper-env.sh"
 helper_out=$(SUPABASE_DR_NODE_QUIET=${SUPABASE_DR_NODE_QUIET:-1} run_helper bash "$here/ensure-node.sh")

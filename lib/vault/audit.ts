@@ -371,6 +371,14 @@ export function withAzureArchive(r: AuditReport, azure: AzureArchiveReport): Aud
     };
 }
 
+/**
+ * The report when the stack declares an Azure archive the audit was not given (no AZURE_CONTAINER /
+ * AZURE_STORAGE_ACCOUNT): the archive is unaudited, so the audit can be at best SKIPPED, never PASS.
+ */
+export function withArchiveNotAudited(r: AuditReport, why: string): AuditReport {
+    return { ...r, notes: [...r.notes, `azure archive: not audited — ${why}`], result: r.result === "PASS" ? "SKIPPED" : r.result };
+}
+
 export function auditPassed(r: AuditReport): boolean {
     return r.result === "PASS";
 }

@@ -7,7 +7,7 @@
 import * as path from "node:path";
 import { mirrorSettingsFromEnv, positiveInt, type MirrorSettings } from "../backupJob/config";
 import { UsageError } from "../errors";
-import { readStackFile, stackFilePath } from "../infra/stackFile";
+import { readStackFile, stackFilePath, VAULT_SECTIONS } from "../infra/stackFile";
 import type { ContainerPolicyTarget } from "./azureAuditArm";
 import { ARM_ENDPOINT } from "./azureAuditArm";
 import type { AzureExpectation } from "./azureAudit";
@@ -62,7 +62,7 @@ function armSettings(env: Env, account: string, container: string): AzureAuditSe
  * variable to relax that (see lib/vault/azureAudit.ts for why).
  */
 export function azureExpectation(env: Env, auditEnv: string, repoRoot: string): AzureExpectation {
-    const azure = readStackFile(repoRoot, auditEnv)?.azure;
+    const azure = readStackFile(repoRoot, auditEnv, VAULT_SECTIONS)?.azure;
     const file = path.basename(stackFilePath(repoRoot, auditEnv));
     const fromEnv: string[] = [];
     const fromFile: string[] = [];

@@ -229,10 +229,14 @@ describe("npm run retention-audit with the Azure archive", () => {
             expect(unlocked.stdout).toMatch(line);
         }
 
+        // Without the archive's variables the S3 part is audited as before, but prod's stack declares an
+        // archive: left unaudited, the audit cannot PASS (SKIPPED, exit 3).
         const plain = await npmRunAudit(["--env", ENV], s3Env);
-        expect(plain.code, plain.stderr).toBe(0);
-        expect(plain.stdout).not.toContain("Azure archive");
-        expect(plain.stdout).toMatch(/^Result: PASS$/m);
+        expect(plain.code, plain.stderr).toBe(3);
+        expect(plain.stdout).not.toContain("Azure archive:");
+        expect(plain.stdout).toMatch(/^Immutability proof: PASS/m);
+        expect(plain.stdout).toMatch(/azure archive: not audited — Pulumi\.prod\.yaml declares one \(supabase-dr:azure\) but AZURE_CONTAINER and AZURE_STORAGE_ACCOUNT are not set/);
+        expect(plain.stdout).toMatch(/^Result: SKIPPED$/m);
 
         const accountKey = /AccountKey=([^;]+)/.exec(azurite.connectionString)![1];
         for (const out of [locked, unlocked, plain]) {

@@ -7,7 +7,9 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { isConfigError, type ConfigError } from "../../lib/config/errors";
+import * as os from "node:os";
 import { parseInfraConfig } from "../../lib/infra/config";
+import { readStackFile, VAULT_SECTIONS } from "../../lib/infra/stackFile";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -139,5 +141,20 @@ describe("infrastructure stack configuration", () => {
         const s = staging();
         delete (s.github as Record<string, unknown>).environment;
         expect(parseInfraConfig(s).github).toMatchObject({ environment: "staging", deployEnvironment: "staging" });
+    });
+
+    it("the scheduled jobs read only the vault's sections: a typo in the drill's settings does not cost a backup night", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sdr-stackfile-"));
+        try {
+            const text = fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8").replace("  supabase-dr:drill:", "  supabase-dr:drill:\n    targetss: {}");
+            fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), text);
+            expect(() => readStackFile(dir, "staging")).toThrow(/supabase-dr:drill: unknown key targetss/);
+            expect(readStackFile(dir, "staging", VAULT_SECTIONS)?.aws).toMatchObject({ objectLockMode: "GOVERNANCE", retentionDays: 3 });
+            fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), "config:\n  supabase-dr:aws: [unclosed\n");
+            expect(() => readStackFile(dir, "staging", VAULT_SECTIONS)).toThrow(/not readable YAML at line \d+, column \d+/);
+            expect(readStackFile(dir, "prod")).toBeUndefined();
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
