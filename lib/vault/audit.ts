@@ -159,7 +159,7 @@ export function checkBucketLock(actual: BucketLockConfiguration | undefined, exp
 }
 
 
-const zero = (): Tally => ({ objects: 0, bytes: 0 });
+export const zero = (): Tally => ({ objects: 0, bytes: 0 });
 
 async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
     const out: R[] = new Array(items.length);
@@ -174,7 +174,7 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise
     return out;
 }
 
-const messageOf = (err: unknown) => (err as Error)?.message ?? String(err);
+export const messageOf = (err: unknown) => (err as Error)?.message ?? String(err);
 const sameLock = (a: VersionLock, b: VersionLock) =>
     a.mode === b.mode && a.legalHold === b.legalHold && a.retainUntil?.getTime() === b.retainUntil?.getTime();
 

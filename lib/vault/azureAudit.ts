@@ -31,11 +31,11 @@
 // server, implements none. So the verdict rests on what ARM and the blob service report, and the report
 // says that in its "Not proven" line.
 import { monthlyRetainUntil } from "../backupJob/plan";
-import { AGE_BUCKETS, ageBucket, type AgeBucket, type Tally } from "./audit";
+import { AGE_BUCKETS, ageBucket, messageOf, zero, type AgeBucket, type Tally } from "./audit";
 import type { ContainerPolicyRead } from "./azureAuditArm";
 import type { ArchiveAuditSource, ArchiveBlob, ContainerImmutability } from "./azureAuditSource";
 import { environmentPrefixes } from "./keys";
-import { LOCK_CLOCK_TOLERANCE_MS, retentionTier } from "./versionLocks";
+import { listOf, LOCK_CLOCK_TOLERANCE_MS, retentionTier } from "./versionLocks";
 
 const DAY_MS = 86_400_000;
 
@@ -121,8 +121,6 @@ export const NOT_PROVEN = "no delete was attempted: the verdict rests on the pol
 
 const iso = (d: Date | undefined) => d?.toISOString();
 const later = (a: Date | undefined, b: Date | undefined) => (!a ? b : !b ? a : a.getTime() >= b.getTime() ? a : b);
-const LISTED = 10;
-const listOf = (items: string[]) => `${items.slice(0, LISTED).join(", ")}${items.length > LISTED ? `, … (${items.length - LISTED} more in the JSON report)` : ""}`;
 export const blobLabel = (b: { key: string; versionId?: string }) => (b.versionId ? `${b.key} (version ${b.versionId})` : b.key);
 
 export function assertExpectation(e: AzureExpectation): void {
@@ -205,8 +203,6 @@ export function judgeBlob(b: ArchiveBlob, containerDays: number | undefined, exp
     return { requiredUntil, containerUntil, issues };
 }
 
-const zero = (): Tally => ({ objects: 0, bytes: 0 });
-const messageOf = (err: unknown) => (err as Error)?.message ?? String(err);
 
 export interface AzureAuditOptions {
     source: ArchiveAuditSource;

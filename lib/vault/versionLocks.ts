@@ -116,7 +116,8 @@ export function describeIssue(issue: LockIssue, expected: ExpectedLock): string 
 }
 
 const LISTED = 10;
-const listOf = (items: string[]) => `${items.slice(0, LISTED).join(", ")}${items.length > LISTED ? `, … (${items.length - LISTED} more in the JSON report)` : ""}`;
+/** The first items of a report's list, and how many more the JSON report holds. */
+export const listOf = (items: string[]) => `${items.slice(0, LISTED).join(", ")}${items.length > LISTED ? `, … (${items.length - LISTED} more in the JSON report)` : ""}`;
 
 /** One finding (or note) per kind of shortfall, naming each version. */
 export function lockFindings(judged: { label: string; issues: LockIssue[] }[], expected: ExpectedLock): { findings: string[]; notes: string[] } {
