@@ -202,8 +202,9 @@ export class SupabaseApi {
         let failure: AttemptFailure = sent;
         let checkError: SupabaseApiError | undefined;
         for (let check = 1; ; check++) {
-            // The request's own attempts count: the checks get the rest of the policy's attempts.
-            const decision = decideRetry(failure, attempts + check - 1, policy, this.clock.now(), this.opts.random);
+            // The checks have the policy's attempts of their own: a request that failed on its last
+            // allowed attempt (after 429s, say) must still be looked for, or it is reported as lost.
+            const decision = decideRetry(failure, check, policy, this.clock.now(), this.opts.random);
             if (!decision.retry) {
                 throw unsent(checkError ? `checking for it failed ${check - 1} time(s), last: ${checkError.message}` : decision.reason, checkError);
             }

@@ -116,6 +116,17 @@ describe("createScratchProject / deleteScratchProject", () => {
         expect([...api.projects.keys()]).toEqual([project.ref]);
     });
 
+    it("still looks the project up when the create's answer is lost on its last allowed attempt (after 429s)", async () => {
+        const api = await start({ pollsUntilHealthy: 0, healthPollsUntilHealthy: 0, faults: {
+            rateLimit: { remaining: 4, match: /^POST \/v1\/projects$/, resetHeader: "1" },
+            createThenFail: { remaining: 1 },
+        } });
+        const clock = virtualClock();
+        const project = await createScratchProject(request(api), deps(clock));
+        expect(api.count("POST", /^\/v1\/projects$/)).toBe(5);
+        expect([...api.projects.keys()]).toEqual([project.ref]);
+    });
+
     it("never sends the create again after a 5xx: it looks the project up by name and, finding none, fails naming it", async () => {
         const api = await start({ faults: { serverError: { remaining: Infinity, match: /^POST/ } } });
         const clock = virtualClock();
